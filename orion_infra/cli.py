@@ -1,0 +1,47 @@
+"""`orion`: the operator's command line. Thin: parses, calls the modules, prints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from orion_infra.model import StackConfigError, load_stack, read_stack_file
+from orion_infra.schema import stack_file_schema
+
+
+@click.group()
+def main() -> None:
+    """ORION: one Dell PowerEdge R730 from bare metal to a self-hosted network."""
+
+
+@main.command()
+@click.option(
+    "--stack-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("Pulumi.orion.yaml"),
+    show_default=True,
+    help="the Pulumi stack file to check",
+)
+@click.option("--require-secrets", is_flag=True, help="also fail when a referenced secret is not set yet")
+def validate(stack_file: Path, require_secrets: bool) -> None:
+    """Check a stack file; print one line per problem as `<field.path>: <message>`."""
+    try:
+        stack, warnings = load_stack(read_stack_file(stack_file), require_secrets=require_secrets)
+    except StackConfigError as error:
+        for line in error.problems:
+            click.echo(line, err=True)
+        click.echo(f"{stack_file}: {len(error.problems)} problem(s)", err=True)
+        raise SystemExit(1) from None
+    for line in warnings:
+        click.echo(f"warning: {line}", err=True)
+    click.echo(
+        f"{stack_file}: valid ({len(stack.hosts)} host(s), {len(stack.vms)} VMs, {len(stack.bgp.peers)} BGP peers)"
+    )
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the stack file, for editors."""
+    click.echo(json.dumps(stack_file_schema(), indent=2))

@@ -1,0 +1,369 @@
+"""Rules that tie the sections of the stack together: each one reports every violation it finds."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from orion_infra.model.hosts import Bridge, PhysicalNic
+from orion_infra.model.networks import InternalNetwork, usable
+from orion_infra.model.problems import Location, Problems, format_location
+from orion_infra.model.releases import nixos_release_problem
+from orion_infra.model.vms import NixOs, VmRole
+
+if TYPE_CHECKING:
+    from orion_infra.model.stack import OrionStack
+
+# Networks the hypervisor itself may have an address on; anywhere else it would expose its UI and SSH.
+HOST_ADDRESS_NETWORKS = ("management", "storage")
+# Networks the router must be attached to.
+ROUTED_NETWORKS = ("wan", "lan", "guest", "management")
+
+
+@dataclass(frozen=True)
+class StaticAddress:
+    """An address the stack assigns by hand, and where."""
+
+    network: str
+    address: ipaddress.IPv4Address
+    loc: Location
+
+
+def check_consistency(stack: OrionStack, problems: Problems, today: datetime.date) -> None:
+    addresses = static_addresses(stack)
+    _check_hosts(stack, problems)
+    _check_network_bridges(stack, problems)
+    _check_vms(stack, problems, today)
+    _check_roles(stack, problems)
+    _check_addresses(stack, addresses, problems)
+    _check_ipv6(stack, problems)
+    _check_capacity(stack, problems)
+    _check_monitoring(stack, addresses, problems)
+    _check_backup(stack, problems)
+    _check_dns(stack, problems)
+
+
+def internal_network(stack: OrionStack, name: str) -> InternalNetwork | None:
+    return dict(stack.networks.internal()).get(name)
+
+
+def static_addresses(stack: OrionStack) -> list[StaticAddress]:
+    """Every hand-assigned IPv4 address on an internal network, wherever the stack assigns it."""
+    found: list[StaticAddress] = []
+    for name, network in stack.networks.internal():
+        if network.gateway is not None:
+            found.append(StaticAddress(name, network.gateway, ("networks", name, "gateway")))
+        for index, reservation in enumerate(network.dhcp.reservations if network.dhcp else []):
+            found.append(
+                StaticAddress(name, reservation.address, ("networks", name, "dhcp", "reservations", index, "address"))
+            )
+    for host_index, host in enumerate(stack.hosts):
+        for bridge_index, bridge in enumerate(host.bridges):
+            carried = stack.network_of(bridge.name, None)
+            if bridge.address is not None and carried is not None:
+                found.append(
+                    StaticAddress(carried, bridge.address, ("hosts", host_index, "bridges", bridge_index, "address"))
+                )
+        found.append(StaticAddress("management", host.idrac.address, ("hosts", host_index, "idrac", "address")))
+    for key, vm in stack.vms.items():
+        for index, nic in enumerate(vm.nics):
+            attached = stack.network_of(nic.bridge, nic.vlan)
+            if isinstance(nic.ipv4, ipaddress.IPv4Address) and attached is not None:
+                found.append(StaticAddress(attached, nic.ipv4, ("vms", key, "nics", index, "ipv4")))
+    return found
+
+
+def _check_hosts(stack: OrionStack, problems: Problems) -> None:
+    hosts = list(enumerate(stack.hosts))
+    problems.require_unique((("hosts", index, "name"), host.name) for index, host in hosts)
+    problems.require_unique((("hosts", index, "service_tag"), host.service_tag) for index, host in hosts)
+    problems.require_unique((("hosts", index, "proxmox", "node"), host.proxmox.node) for index, host in hosts)
+    management = stack.networks.management
+    for index, host in hosts:
+        if why := usable(host.idrac.address, management.subnet):
+            problems.add(
+                ("hosts", index, "idrac", "address"), f"{why}, the management network", str(host.idrac.address)
+            )
+        for bridge_index, bridge in enumerate(host.bridges):
+            _check_host_bridge(stack, problems, ("hosts", index, "bridges", bridge_index), host.nics, bridge)
+        management_address = stack.management_address(host)
+        if management_address is None:
+            problems.add(
+                ("hosts", index, "bridges"),
+                f"no bridge gives host {host.name} an address on the management network "
+                f"({management.bridge}, {management.subnet})",
+            )
+        endpoint_host = host.proxmox.api_endpoint.host or ""
+        try:
+            endpoint_address = ipaddress.ip_address(endpoint_host.strip("[]"))
+        except ValueError:
+            continue  # a DNS name: nothing to compare
+        if management_address is not None and endpoint_address != management_address:
+            problems.add(
+                ("hosts", index, "proxmox", "api_endpoint"),
+                f"{endpoint_address} is not the node's management address {management_address}",
+                str(host.proxmox.api_endpoint),
+            )
+
+
+def _check_host_bridge(
+    stack: OrionStack, problems: Problems, where: Location, nics: list[PhysicalNic], bridge: Bridge
+) -> None:
+    carried = stack.networks.on_bridge(bridge.name)
+    purposes = {nic.name: nic.purpose.value for nic in nics}
+    for port_index, port in enumerate(bridge.ports):
+        purpose = purposes.get(port)
+        if purpose is not None and carried and purpose not in carried:
+            problems.add(
+                (*where, "ports", port_index),
+                f"NIC {port} is meant for {purpose}, but {bridge.name} carries {', '.join(carried)}",
+                port,
+            )
+    if bridge.address is None:
+        return
+    untagged = stack.network_of(bridge.name, None)
+    if untagged is None:
+        problems.add((*where, "address"), f"{bridge.name} carries no untagged network to put an address on")
+    elif untagged not in HOST_ADDRESS_NETWORKS:
+        problems.add(
+            (*where, "address"),
+            f"the Proxmox host must not have an address on the {untagged} network ({bridge.name}): it would expose "
+            f"the hypervisor there; it may have one on {' and '.join(HOST_ADDRESS_NETWORKS)} only",
+            str(bridge.address),
+        )
+    else:
+        network = internal_network(stack, untagged)
+        if network is not None and (why := usable(bridge.address, network.subnet)):
+            problems.add((*where, "address"), f"{why}, the {untagged} network on {bridge.name}", str(bridge.address))
+
+
+def _check_network_bridges(stack: OrionStack, problems: Problems) -> None:
+    for name, bridge_name, vlan in stack.networks.segments():
+        for host in stack.hosts:
+            bridge = host.bridge(bridge_name)
+            if bridge is None:
+                defined = ", ".join(b.name for b in host.bridges)
+                problems.add(
+                    ("networks", name, "bridge"),
+                    f"bridge {bridge_name!r} is not defined on host {host.name} (defined: {defined})",
+                    bridge_name,
+                )
+            elif vlan is not None and not bridge.vlan_aware:
+                problems.add(
+                    ("networks", name, "vlan"),
+                    f"VLAN {vlan} needs {bridge_name} to be vlan_aware on host {host.name}",
+                    vlan,
+                )
+
+
+def _check_vms(stack: OrionStack, problems: Problems, today: datetime.date) -> None:
+    vms = list(stack.vms.items())
+    problems.require_unique((("vms", key, "id"), vm.id) for key, vm in vms)
+    problems.require_unique(
+        [(("hosts", index, "name"), host.name) for index, host in enumerate(stack.hosts)]
+        + [(("vms", key, "name"), vm.name) for key, vm in vms]
+    )
+    problems.require_unique(
+        [
+            (("hosts", index, "nics", nic_index, "mac"), nic.mac)
+            for index, host in enumerate(stack.hosts)
+            for nic_index, nic in enumerate(host.nics)
+            if nic.mac
+        ]
+        + [(("vms", key, "nics", index, "mac"), nic.mac) for key, vm in vms for index, nic in enumerate(vm.nics)]
+    )
+    nodes = ", ".join(host.proxmox.node for host in stack.hosts)
+    for key, vm in vms:
+        if isinstance(vm.os, NixOs) and (why := nixos_release_problem(vm.os.release, today)):
+            problems.add(("vms", key, "os", "release"), why, vm.os.release)
+        host = stack.host(vm.node)
+        if host is None:
+            problems.add(("vms", key, "node"), f"node {vm.node!r} is not defined (nodes: {nodes})", vm.node)
+            continue
+        datastore = host.proxmox.datastore(vm.disk.datastore)
+        if datastore is None or "images" not in datastore.content:
+            usable_stores = ", ".join(s.name for s in host.proxmox.datastores if "images" in s.content) or "none"
+            problems.add(
+                ("vms", key, "disk", "datastore"),
+                f"{vm.disk.datastore!r} is not a datastore for VM disks on {vm.node} "
+                f"(datastores with images: {usable_stores})",
+                vm.disk.datastore,
+            )
+        for index, nic in enumerate(vm.nics):
+            where = ("vms", key, "nics", index)
+            if host.bridge(nic.bridge) is None:
+                defined = ", ".join(bridge.name for bridge in host.bridges)
+                problems.add(
+                    (*where, "bridge"), f"bridge {nic.bridge!r} is not defined (defined: {defined})", nic.bridge
+                )
+                continue
+            network = stack.network_of(nic.bridge, nic.vlan)
+            if network is None:
+                tagged = f" VLAN {nic.vlan}" if nic.vlan else ""
+                problems.add((*where, "bridge"), f"{nic.bridge}{tagged} carries no network", nic.bridge)
+                continue
+            _check_nic_address(stack, problems, where, network, nic.ipv4)
+
+
+def _check_nic_address(stack: OrionStack, problems: Problems, where: Location, network: str, ipv4: object) -> None:
+    internal = internal_network(stack, network)
+    if internal is None:
+        if ipv4 is not None:
+            problems.add((*where, "ipv4"), "the WAN address is set by networks.wan.ipv4; leave it out here", str(ipv4))
+        return
+    if ipv4 == "dhcp" and internal.dhcp is None:
+        problems.add((*where, "ipv4"), f"the {network} network has no DHCP server; give a static address", "dhcp")
+    elif isinstance(ipv4, ipaddress.IPv4Address) and (why := usable(ipv4, internal.subnet)):
+        problems.add((*where, "ipv4"), f"{why}, the subnet of the {network} network on {internal.bridge}", str(ipv4))
+
+
+def _check_roles(stack: OrionStack, problems: Problems) -> None:
+    for role in (VmRole.ROUTER, VmRole.MONITORING):
+        holders = stack.vms_with_role(role)
+        if len(holders) != 1:
+            names = ", ".join(key for key, _ in holders) or "none"
+            problems.add(("vms",), f"expected exactly one VM with role {role.value}, got {len(holders)} ({names})")
+    routers = stack.vms_with_role(VmRole.ROUTER)
+    if len(routers) != 1:
+        return
+    key, router = routers[0]
+    attached = {stack.network_of(nic.bridge, nic.vlan): (index, nic) for index, nic in enumerate(router.nics)}
+    for network in ROUTED_NETWORKS:
+        if network not in attached:
+            problems.add(("vms", key, "nics"), f"the router has no NIC on the {network} network")
+            continue
+        internal = internal_network(stack, network)
+        index, nic = attached[network]
+        if internal is not None and internal.gateway is not None and nic.ipv4 != internal.gateway:
+            problems.add(
+                ("vms", key, "nics", index, "ipv4"),
+                f"the router's {network} address must be the network's gateway {internal.gateway}",
+                str(nic.ipv4),
+            )
+
+
+def _check_addresses(stack: OrionStack, addresses: list[StaticAddress], problems: Problems) -> None:
+    by_network: dict[str, list[StaticAddress]] = defaultdict(list)
+    for entry in addresses:
+        by_network[entry.network].append(entry)
+    for name, entries in by_network.items():
+        network = internal_network(stack, name)
+        # The router's NIC holds the gateway address by design: it is one address, not two.
+        distinct = [entry for entry in entries if entry.loc[-1] != "gateway"]
+        problems.require_unique((entry.loc, entry.address) for entry in distinct)
+        pool = network.dhcp if network is not None else None
+        for entry in distinct:
+            if pool is not None and entry.address in pool and "reservations" not in entry.loc:
+                problems.add(
+                    entry.loc,
+                    f"{entry.address} is inside the DHCP pool {pool.start}-{pool.end} of {name}",
+                    str(entry.address),
+                )
+    vm_nics = {
+        nic.mac: (("vms", key, "nics", index), stack.network_of(nic.bridge, nic.vlan), nic)
+        for key, vm in stack.vms.items()
+        for index, nic in enumerate(vm.nics)
+    }
+    for name, network in stack.networks.internal():
+        for index, reservation in enumerate(network.dhcp.reservations if network.dhcp else []):
+            if reservation.mac not in vm_nics:
+                continue
+            nic_loc, nic_network, nic = vm_nics[reservation.mac]
+            where = ("networks", name, "dhcp", "reservations", index, "mac")
+            if nic_network != name:
+                problems.add(
+                    where,
+                    f"{reservation.mac} is {format_location(nic_loc)}, on the {nic_network} network, not {name}",
+                    reservation.mac,
+                )
+            elif nic.ipv4 != "dhcp":
+                problems.add(where, f"{format_location(nic_loc)} has a static address; it takes no DHCP lease")
+
+
+def _check_ipv6(stack: OrionStack, problems: Problems) -> None:
+    prefixes = [prefix for prefix in stack.bgp.announce if isinstance(prefix, ipaddress.IPv6Network)]
+    announced = ", ".join(str(prefix) for prefix in prefixes) or "none"
+    for name, network in stack.networks.internal():
+        if network.ipv6 is None:
+            continue
+        subnet = network.ipv6.subnet
+        if not any(subnet.subnet_of(prefix) for prefix in prefixes):
+            problems.add(
+                ("networks", name, "ipv6", "subnet"),
+                f"{subnet} is not inside the announced prefix ({announced})",
+                str(subnet),
+            )
+
+
+def _check_capacity(stack: OrionStack, problems: Problems) -> None:
+    for host in stack.hosts:
+        guests = [vm for vm in stack.vms.values() if vm.node == host.proxmox.node]
+        cores = sum(vm.cores for vm in guests)
+        memory = sum(vm.memory_gib for vm in guests)
+        free_cores = host.cpu.cores - host.reserve.cores
+        free_memory = host.memory_gib - host.reserve.memory_gib
+        if cores > free_cores:
+            problems.add(
+                ("vms",),
+                f"the VMs on {host.proxmox.node} ask for {cores} cores; it has {host.cpu.cores} physical cores with "
+                f"{host.reserve.cores} reserved for the host, {free_cores} left",
+                cores,
+            )
+        if memory > free_memory:
+            problems.add(
+                ("vms",),
+                f"the VMs on {host.proxmox.node} ask for {memory} GiB of memory; it has {host.memory_gib} GiB with "
+                f"{host.reserve.memory_gib} GiB reserved for the host, {free_memory} GiB left",
+                memory,
+            )
+
+
+def _check_monitoring(stack: OrionStack, addresses: list[StaticAddress], problems: Problems) -> None:
+    known = {entry.address for entry in addresses if "reservations" not in entry.loc and entry.loc[-1] != "gateway"}
+    targets = list(enumerate(stack.monitoring.targets))
+    problems.require_unique((("monitoring", "targets", index), f"{t.address}:{t.port}") for index, t in targets)
+    problems.require_unique((("monitoring", "targets", index, "name"), f"{t.job}/{t.name}") for index, t in targets)
+    for index, target in targets:
+        if target.address not in known:
+            problems.add(
+                ("monitoring", "targets", index, "address"),
+                f"{target.address} is not an address of any host or VM in this stack",
+                str(target.address),
+            )
+
+
+def _check_backup(stack: OrionStack, problems: Problems) -> None:
+    by_id = {vm.id: vm for vm in stack.vms.values()}
+    ids = ", ".join(str(vm_id) for vm_id in sorted(by_id))
+    nodes: set[str] = set()
+    for index, vm_id in enumerate(stack.backup.vms):
+        vm = by_id.get(vm_id)
+        if vm is None:
+            problems.add(("backup", "vms", index), f"VM {vm_id} is not defined (VM ids: {ids})", vm_id)
+        else:
+            nodes.add(vm.node)
+    for node in sorted(nodes):
+        host = stack.host(node)
+        store = host.proxmox.datastore(stack.backup.storage) if host else None
+        if host is not None and (store is None or "backup" not in store.content):
+            problems.add(
+                ("backup", "storage"),
+                f"{stack.backup.storage!r} is not a datastore for backups on {node}",
+                stack.backup.storage,
+            )
+    problems.require_unique((("backup", "vms", index), vm_id) for index, vm_id in enumerate(stack.backup.vms))
+
+
+def _check_dns(stack: OrionStack, problems: Problems) -> None:
+    taken = {host.name for host in stack.hosts} | {vm.name for vm in stack.vms.values()}
+    for index, record in enumerate(stack.dns.records):
+        if record.name in taken:
+            problems.add(
+                ("dns", "records", index, "name"),
+                f"{record.name!r} is already the name of a host or VM, which gets its record automatically",
+                record.name,
+            )
+    problems.require_unique((("dns", "records", index, "name"), r.name) for index, r in enumerate(stack.dns.records))

@@ -1,0 +1,180 @@
+"""Physical hosts: the hardware, its iDRAC, and the Proxmox node that runs on it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import Field, HttpUrl, model_validator
+
+from orion_infra.model.problems import Problems
+from orion_infra.model.secrets import Secret
+from orion_infra.model.types import Facts, Hostname, IPv4, MacAddress, PositiveInt
+
+# Linux interface names are at most 15 bytes (IFNAMSIZ - 1).
+InterfaceName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,14}$")]
+BridgeName = Annotated[str, Field(pattern=r"^vmbr[0-9]{1,4}$", description="a Proxmox bridge name, vmbrN")]
+DatastoreName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9._-]*$")]
+
+
+class NicPurpose(StrEnum):
+    MANAGEMENT = "management"
+    WAN = "wan"
+    LAN = "lan"
+    GUEST = "guest"
+    STORAGE = "storage"
+    RESERVED = "reserved"
+    AVAILABLE = "available"
+
+
+class PhysicalNic(Facts):
+    """One physical network port of the host."""
+
+    name: InterfaceName
+    mac: MacAddress | None = Field(default=None, description="burned-in MAC; unknown ports may leave it out")
+    speed_gbps: Literal[1, 10, 25, 40, 100]
+    purpose: NicPurpose
+
+
+class Cpu(Facts):
+    model: str
+    sockets: PositiveInt
+    cores_per_socket: PositiveInt
+    threads_per_core: Literal[1, 2]
+
+    @property
+    def cores(self) -> int:
+        return self.sockets * self.cores_per_socket
+
+    @property
+    def threads(self) -> int:
+        return self.cores * self.threads_per_core
+
+
+class HostReserve(Facts):
+    """What the hypervisor keeps for itself; VMs must fit in the rest."""
+
+    cores: Annotated[int, Field(ge=0)]
+    memory_gib: Annotated[int, Field(ge=0)]
+
+
+class TlsPolicy(Facts):
+    """How to trust a management endpoint's certificate."""
+
+    verify: Literal["system", "ca_bundle", "fingerprint", "insecure"]
+    ca_bundle: str | None = Field(default=None, description="path to a PEM bundle, with verify: ca_bundle")
+    sha256_fingerprint: Annotated[str, Field(pattern=r"^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$")] | None = Field(
+        default=None, description="the certificate's SHA-256 fingerprint, with verify: fingerprint"
+    )
+
+    @model_validator(mode="after")
+    def _matching_material(self) -> Self:
+        problems = Problems()
+        if self.verify == "ca_bundle" and self.ca_bundle is None:
+            problems.add(("ca_bundle",), "verify: ca_bundle needs the path of a PEM bundle")
+        if self.verify == "fingerprint" and self.sha256_fingerprint is None:
+            problems.add(("sha256_fingerprint",), "verify: fingerprint needs the certificate's SHA-256 fingerprint")
+        if self.verify != "ca_bundle" and self.ca_bundle is not None:
+            problems.add(("ca_bundle",), f"is only used with verify: ca_bundle, not verify: {self.verify}")
+        if self.verify != "fingerprint" and self.sha256_fingerprint is not None:
+            problems.add(("sha256_fingerprint",), f"is only used with verify: fingerprint, not verify: {self.verify}")
+        problems.raise_if_any("TlsPolicy")
+        return self
+
+
+class Idrac(Facts):
+    """The host's iDRAC. The password is the one it has now (calvin on a new machine); ORION rotates it."""
+
+    address: IPv4
+    user: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,16}$")]
+    password: Secret
+    tls: TlsPolicy
+
+
+class Datastore(Facts):
+    name: DatastoreName
+    content: Annotated[
+        frozenset[Literal["images", "rootdir", "iso", "vztmpl", "backup", "snippets", "import"]], Field(min_length=1)
+    ]
+
+
+class ProxmoxNode(Facts):
+    """The Proxmox VE node on this host."""
+
+    node: Hostname
+    api_endpoint: HttpUrl
+    install: bool = Field(description="install Proxmox VE through the iDRAC; false for a host that already runs it")
+    root_password: Secret | None = Field(
+        default=None, description="root@pam password of an existing install; generated when ORION installs"
+    )
+    datastores: Annotated[list[Datastore], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        problems = Problems()
+        endpoint = urlsplit(str(self.api_endpoint))
+        if endpoint.scheme != "https":
+            problems.add(("api_endpoint",), f"the Proxmox API is served over https, got {endpoint.scheme}://")
+        if not self.install and self.root_password is None:
+            problems.add(
+                ("root_password",),
+                "a node that is already installed (install: false) needs its root password as a secret reference",
+            )
+        problems.require_unique(
+            (("datastores", index, "name"), store.name) for index, store in enumerate(self.datastores)
+        )
+        problems.raise_if_any("ProxmoxNode")
+        return self
+
+    def datastore(self, name: str) -> Datastore | None:
+        return next((store for store in self.datastores if store.name == name), None)
+
+
+class Bridge(Facts):
+    """A Linux bridge on the host. `address` is the host's own address on it, if any."""
+
+    name: BridgeName
+    ports: list[InterfaceName] = Field(default_factory=list)
+    vlan_aware: bool = False
+    address: IPv4 | None = None
+    comment: str = ""
+
+
+class Host(Facts):
+    """One physical server running a Proxmox VE node."""
+
+    name: Hostname
+    model: str
+    service_tag: Annotated[str, Field(pattern=r"^[A-Z0-9]{7}$", description="Dell service tag (7 characters)")]
+    cpu: Cpu
+    memory_gib: PositiveInt
+    reserve: HostReserve
+    nics: Annotated[list[PhysicalNic], Field(min_length=1)]
+    bridges: list[Bridge]
+    idrac: Idrac
+    proxmox: ProxmoxNode
+
+    @model_validator(mode="after")
+    def _ports_and_bridges(self) -> Self:
+        problems = Problems()
+        problems.require_unique((("nics", index, "name"), nic.name) for index, nic in enumerate(self.nics))
+        problems.require_unique((("nics", index, "mac"), nic.mac) for index, nic in enumerate(self.nics) if nic.mac)
+        problems.require_unique((("bridges", index, "name"), bridge.name) for index, bridge in enumerate(self.bridges))
+        nic_names = [nic.name for nic in self.nics]
+        port_owner: dict[str, str] = {}
+        for index, bridge in enumerate(self.bridges):
+            for port_index, port in enumerate(bridge.ports):
+                where = ("bridges", index, "ports", port_index)
+                if port not in nic_names:
+                    known = ", ".join(nic_names)
+                    problems.add(where, f"{port!r} is not a NIC of host {self.name} (NICs: {known})", port)
+                elif port in port_owner:
+                    problems.add(where, f"NIC {port} already serves bridge {port_owner[port]}", port)
+                else:
+                    port_owner[port] = bridge.name
+        problems.raise_if_any("Host")
+        return self
+
+    def bridge(self, name: str) -> Bridge | None:
+        return next((bridge for bridge in self.bridges if bridge.name == name), None)

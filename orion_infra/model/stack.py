@@ -1,0 +1,70 @@
+"""The whole ORION stack configuration: every section, and the rules that tie them together."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+from typing import Annotated, Self
+
+from pydantic import Field, ValidationInfo, model_validator
+
+from orion_infra.model.bgp import Bgp
+from orion_infra.model.consistency import check_consistency
+from orion_infra.model.hosts import Host
+from orion_infra.model.networks import Networks
+from orion_infra.model.problems import Problems
+from orion_infra.model.services import Access, Backup, Dns, Monitoring
+from orion_infra.model.types import Facts
+from orion_infra.model.vms import Vm, VmKey, VmRole
+
+
+class OrionStack(Facts):
+    """The validated, frozen configuration of one ORION stack."""
+
+    hosts: Annotated[list[Host], Field(min_length=1)]
+    networks: Networks
+    bgp: Bgp
+    dns: Dns
+    vms: Annotated[dict[VmKey, Vm], Field(min_length=1)]
+    monitoring: Monitoring
+    backup: Backup
+    access: Access
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> Self:
+        context = info.context if isinstance(info.context, dict) else {}
+        today = context.get("today") or datetime.date.today()
+        problems = Problems()
+        check_consistency(self, problems, today)
+        problems.raise_if_any("OrionStack")
+        return self
+
+    def host(self, node: str) -> Host | None:
+        """The host whose Proxmox node is named `node`."""
+        return next((host for host in self.hosts if host.proxmox.node == node), None)
+
+    def network_of(self, bridge: str, vlan: int | None) -> str | None:
+        """The network carried on `bridge` (tagged with `vlan`, if any)."""
+        return next(
+            (
+                name
+                for name, net_bridge, net_vlan in self.networks.segments()
+                if (net_bridge, net_vlan) == (bridge, vlan)
+            ),
+            None,
+        )
+
+    def management_address(self, host: Host) -> ipaddress.IPv4Address | None:
+        bridge = host.bridge(self.networks.management.bridge)
+        return bridge.address if bridge is not None else None
+
+    def vms_with_role(self, role: VmRole) -> list[tuple[str, Vm]]:
+        return [(key, vm) for key, vm in self.vms.items() if vm.role == role]
+
+    @property
+    def router(self) -> Vm:
+        return self.vms_with_role(VmRole.ROUTER)[0][1]
+
+    @property
+    def monitor(self) -> Vm:
+        return self.vms_with_role(VmRole.MONITORING)[0][1]

@@ -1,0 +1,79 @@
+"""The virtual machines: the router, the monitoring/agent VM and the macOS VM."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import Discriminator, Field, Tag
+
+from orion_infra.model.hosts import BridgeName, DatastoreName, InterfaceName
+from orion_infra.model.types import Facts, Hostname, IPv4, MacAddress, PositiveInt, VlanId, VmId
+
+VmKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class VmRole(StrEnum):
+    ROUTER = "router"
+    MONITORING = "monitoring"
+    MACOS = "macos"
+
+
+class NixOs(Facts):
+    family: Literal["nixos"]
+    release: Annotated[str, Field(pattern=r"^[0-9]{2}\.(05|11)$", description="a NixOS release, e.g. 26.05")]
+
+
+class MacOs(Facts):
+    family: Literal["macos"]
+    release: Literal["sequoia"]
+    smbios_model: str = "iMacPro1,1"
+
+
+def _family(value: object) -> object:
+    return value.get("family") if isinstance(value, dict) else getattr(value, "family", None)
+
+
+# Tags are capitalised so that error locations can tell them apart from field names and drop them.
+OperatingSystem = Annotated[
+    Annotated[NixOs, Tag("NixOS")] | Annotated[MacOs, Tag("MacOS")],
+    Discriminator(
+        lambda value: {"nixos": "NixOS", "macos": "MacOS"}.get(str(_family(value))),
+        custom_error_type="os_family",
+        custom_error_message="expected os.family nixos or macos",
+    ),
+]
+
+
+class Disk(Facts):
+    datastore: DatastoreName
+    size_gib: PositiveInt
+
+
+class VmNic(Facts):
+    """A virtual NIC. `name` is the interface name inside the guest, matched by MAC."""
+
+    name: InterfaceName
+    bridge: BridgeName
+    vlan: VlanId | None = None
+    model: Literal["virtio", "vmxnet3", "e1000"] = "virtio"
+    mac: MacAddress
+    ipv4: Literal["dhcp"] | IPv4 | None = Field(
+        default=None, description="a static address (prefix from the network), dhcp, or none on the WAN"
+    )
+
+
+class Vm(Facts):
+    id: VmId
+    name: Hostname
+    role: VmRole
+    node: Hostname = Field(description="the Proxmox node the VM runs on")
+    os: OperatingSystem
+    cores: PositiveInt
+    cpu_type: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", description="QEMU CPU model, e.g. host")]
+    memory_gib: PositiveInt
+    disk: Disk
+    nics: Annotated[list[VmNic], Field(min_length=1)]
+    start_order: PositiveInt | None = Field(default=None, description="boot order on the node; lower starts first")
+    protect: bool = Field(default=True, description="refuse to delete or replace this VM")
+    description: str = ""

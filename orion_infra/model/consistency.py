@@ -12,7 +12,7 @@ from orion_infra.model.hosts import Bridge, PhysicalNic
 from orion_infra.model.networks import InternalNetwork, usable
 from orion_infra.model.problems import Location, Problems, format_location
 from orion_infra.model.releases import nixos_release_problem
-from orion_infra.model.vms import NixOs, VmRole
+from orion_infra.model.vms import NixOs, VmNic, VmRole
 
 if TYPE_CHECKING:
     from orion_infra.model.stack import OrionStack
@@ -230,7 +230,9 @@ def _check_roles(stack: OrionStack, problems: Problems) -> None:
     if len(routers) != 1:
         return
     key, router = routers[0]
-    attached = {stack.network_of(nic.bridge, nic.vlan): (index, nic) for index, nic in enumerate(router.nics)}
+    attached: dict[str | None, tuple[int, VmNic]] = {}
+    for index, nic in enumerate(router.nics):
+        attached.setdefault(stack.network_of(nic.bridge, nic.vlan), (index, nic))
     for network in ROUTED_NETWORKS:
         if network not in attached:
             problems.add(("vms", key, "nics"), f"the router has no NIC on the {network} network")
@@ -322,7 +324,7 @@ def _check_capacity(stack: OrionStack, problems: Problems) -> None:
 
 
 def _check_monitoring(stack: OrionStack, addresses: list[StaticAddress], problems: Problems) -> None:
-    known = {entry.address for entry in addresses if "reservations" not in entry.loc and entry.loc[-1] != "gateway"}
+    known = {entry.address for entry in addresses if "reservations" not in entry.loc}
     targets = list(enumerate(stack.monitoring.targets))
     problems.require_unique((("monitoring", "targets", index), f"{t.address}:{t.port}") for index, t in targets)
     problems.require_unique((("monitoring", "targets", index, "name"), f"{t.job}/{t.name}") for index, t in targets)

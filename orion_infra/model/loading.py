@@ -18,7 +18,7 @@ from pydantic_core import ErrorDetails
 
 from orion_infra.model.advisories import advisories
 from orion_infra.model.problems import Location, format_location
-from orion_infra.model.secrets import KNOWN_DEFAULT_PASSWORDS, SecretRef, is_config_key
+from orion_infra.model.secrets import KNOWN_DEFAULT_PASSWORDS
 from orion_infra.model.stack import OrionStack
 
 PROJECT = "orion"
@@ -77,66 +77,67 @@ def load_stack(
     With `require_secrets`, every referenced secret must be set (as it must be before a deployment).
     """
     today = today or datetime.date.today()
-    problems: list[str] = []
-    warnings: list[str] = []
-    for key in raw.values:
-        if key not in SECTIONS:
-            problems.append(f"{key}: unknown config key orion:{key} (expected: {', '.join(SECTIONS)})")
-    for key in sorted(raw.secret_keys & set(SECTIONS)):
-        problems.append(f"{key}: the {key} section is facts, not a secret; set it as plain config")
     sections = {key: value for key, value in raw.values.items() if key in SECTIONS}
+    references = list(secret_references(sections))
+    problems = _config_key_problems(raw, references)
     try:
         stack = OrionStack.model_validate(sections, context={"today": today})
     except ValidationError as error:
-        problems.extend(format_errors(error))
-        raise StackConfigError(problems) from None
-    if problems:
-        raise StackConfigError(problems)
-    problems.extend(_secret_problems(stack, raw, require_secrets, warnings))
+        raise StackConfigError(problems + format_errors(error)) from None
+    warnings: list[str] = []
+    problems += _secret_problems(raw, references, require_secrets, warnings)
     if problems:
         raise StackConfigError(problems)
     return stack, warnings + advisories(stack, today)
 
 
-def secret_references(model: BaseModel, loc: Location = ()) -> Iterator[tuple[Location, SecretRef]]:
-    """Every secret reference in `model`, with its location."""
-    for name in type(model).model_fields:
-        yield from _secret_references_in(getattr(model, name), (*loc, name))
-
-
-def _secret_references_in(value: object, loc: Location) -> Iterator[tuple[Location, SecretRef]]:
-    if isinstance(value, SecretRef):
-        yield loc, value
-    elif isinstance(value, BaseModel):
-        yield from secret_references(value, loc)
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            yield from _secret_references_in(item, (*loc, index))
-    elif isinstance(value, dict):
+def secret_references(value: object, loc: Location = ()) -> Iterator[tuple[Location, str]]:
+    """Every `{secret: key}` in raw configuration data, with its location."""
+    if isinstance(value, dict):
+        if set(value) == {"secret"} and isinstance(value["secret"], str):
+            yield loc, value["secret"]
+            return
         for key, item in value.items():
-            yield from _secret_references_in(item, (*loc, str(key)))
+            yield from secret_references(item, (*loc, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from secret_references(item, (*loc, index))
 
 
-def _secret_problems(stack: OrionStack, raw: RawConfig, require_secrets: bool, warnings: list[str]) -> list[str]:
+def _config_key_problems(raw: RawConfig, references: list[tuple[Location, str]]) -> list[str]:
     problems: list[str] = []
-    referenced: set[str] = set()
-    for loc, ref in secret_references(stack):
-        path = format_location(loc)
-        key = ref.secret
-        referenced.add(key)
-        if key in raw.values:
+    needed_by = {key: format_location(loc) for loc, key in reversed(references)}
+    for key in raw.values:
+        if key in needed_by:
             problems.append(
-                f"{key}: holds a plain value but {path} needs it secret; "
+                f"{key}: holds a plain value but {needed_by[key]} needs it secret; "
                 f"run `pulumi config set --secret {key} <value>` (the plain value is not shown)"
             )
-        elif key not in raw.secret_keys:
+        elif key not in SECTIONS:
+            problems.append(f"{key}: unknown config key orion:{key} (expected: {', '.join(SECTIONS)})")
+    for key in sorted(raw.secret_keys & set(SECTIONS)):
+        problems.append(f"{key}: the {key} section is facts, not a secret; set it as plain config")
+    return problems
+
+
+def _secret_problems(
+    raw: RawConfig, references: list[tuple[Location, str]], require_secrets: bool, warnings: list[str]
+) -> list[str]:
+    problems: list[str] = []
+    for loc, key in references:
+        path = format_location(loc)
+        if key in raw.values:
+            continue  # reported as a plain value already
+        if key not in raw.secret_keys:
             message = f"{path}: secret {key} is not set; run `pulumi config set --secret {key} <value>`"
             (problems if require_secrets else warnings).append(message)
         elif _is_default_credential(raw, loc, key):
             problems.append(f"{path}: secret {key} is a well-known default credential; choose a new one")
-    for key in sorted(raw.secret_keys - referenced - set(SECTIONS)):
-        if is_config_key(key):
-            warnings.append(f"{key}: secret orion:{key} is set but nothing references it")
+    referenced = {key for _, key in references}
+    warnings.extend(
+        f"{key}: secret orion:{key} is set but nothing references it"
+        for key in sorted(raw.secret_keys - referenced - set(SECTIONS))
+    )
     return problems
 
 
@@ -147,12 +148,15 @@ def _is_default_credential(raw: RawConfig, loc: Location, key: str) -> bool:
 
 
 def format_errors(error: ValidationError) -> list[str]:
-    """One `<field.path>: <message>` line per problem; alternatives of a union are merged into one line."""
-    lines: dict[str, list[str]] = {}
-    for detail in error.errors(include_url=False):
+    """One `<field.path>: <message>` line per problem; the failed alternatives of one union make one line."""
+    lines: dict[tuple[str, int], list[str]] = {}
+    for number, detail in enumerate(error.errors(include_url=False)):
         loc = tuple(part for part in detail["loc"] if _is_field_location(part))
-        lines.setdefault(format_location(loc) or "(stack)", []).append(_describe(detail, loc))
-    return [f"{path}: {' or '.join(dict.fromkeys(messages))}" for path, messages in lines.items()]
+        path = format_location(loc) or "(stack)"
+        # Errors of union branches share their path and merge; any other error stands on its own line.
+        key = (path, -1) if len(loc) < len(detail["loc"]) else (path, number)
+        lines.setdefault(key, []).append(_describe(detail, loc))
+    return [f"{path}: {' or '.join(dict.fromkeys(messages))}" for (path, _), messages in lines.items()]
 
 
 def _is_field_location(part: str | int) -> bool:

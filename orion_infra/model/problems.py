@@ -25,9 +25,8 @@ class Problems:
         self._details: list[InitErrorDetails] = []
 
     def add(self, loc: Sequence[str | int], message: str, given: object = None) -> None:
-        # Braces in user-supplied text would be read as placeholders by pydantic-core.
-        escaped = message.replace("{", "{{").replace("}", "}}")
-        self._details.append(InitErrorDetails(type=PydanticCustomError("orion", escaped), loc=tuple(loc), input=given))
+        # No context is given, so pydantic-core substitutes nothing: braces in the message are kept as written.
+        self._details.append(InitErrorDetails(type=PydanticCustomError("orion", message), loc=tuple(loc), input=given))
 
     def require_unique(self, entries: Iterable[tuple[Location, Hashable]]) -> None:
         """Each value may appear once; every repeat is reported where it repeats, naming the first use."""

@@ -28,7 +28,7 @@ def _reject_plain(value: object) -> object:
         # The value itself is never echoed: it is a secret that was written in plain text.
         raise PydanticCustomError(
             "plain_secret",
-            "expected a secret reference {{secret: <configKey>}}, got a plain value (not shown); store it with "
+            "expected a secret reference {secret: <configKey>}, got a plain value (not shown); store it with "
             "`pulumi config set --secret <configKey> <value>` and reference it here",
         )
     return value

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 from pydantic_core import PydanticCustomError
@@ -19,8 +19,9 @@ class Facts(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-def _error(kind: str, message: str, **context: Any) -> PydanticCustomError:
-    return PydanticCustomError(kind, message, context)
+def _error(kind: str, message: str) -> PydanticCustomError:
+    # The message is complete: without a context pydantic-core leaves its braces alone.
+    return PydanticCustomError(kind, message)
 
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -33,8 +34,7 @@ def _hostname(value: str) -> str:
         raise _error(
             "hostname",
             "expected a hostname (1-63 lowercase letters, digits or '-', not starting or ending with '-'), "
-            "got {value!r}",
-            value=value,
+            f"got {value!r}",
         )
     return value
 
@@ -43,15 +43,13 @@ def _domain(value: str) -> str:
     if len(value) > 253 or not _DOMAIN_RE.fullmatch(value):
         raise _error(
             "domain",
-            "expected a lowercase DNS name of at least two labels (e.g. orion.home.arpa), got {value!r}",
-            value=value,
+            f"expected a lowercase DNS name of at least two labels (e.g. orion.home.arpa), got {value!r}",
         )
     if value == "local" or value.endswith(".local"):
         raise _error(
             "domain_mdns",
-            "{value!r} is under .local, which is reserved for multicast DNS (RFC 6762); "
+            f"{value!r} is under .local, which is reserved for multicast DNS (RFC 6762); "
             "use a name under home.arpa (RFC 8375) instead",
-            value=value,
         )
     return value
 
@@ -67,10 +65,10 @@ _MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}$")
 
 def _mac(value: str) -> str:
     if not _MAC_RE.fullmatch(value):
-        raise _error("mac", "expected a MAC address like D0:94:66:24:96:7C, got {value!r}", value=value)
+        raise _error("mac", f"expected a MAC address like D0:94:66:24:96:7C, got {value!r}")
     normalised = value.replace("-", ":").upper()
     if int(normalised[:2], 16) & 1:
-        raise _error("mac_multicast", "{value} is a multicast MAC address; a NIC needs a unicast one", value=value)
+        raise _error("mac_multicast", f"{value} is a multicast MAC address; a NIC needs a unicast one")
     if normalised == "00:00:00:00:00:00":
         raise _error("mac_zero", "00:00:00:00:00:00 is not a usable MAC address")
     return normalised
@@ -98,10 +96,10 @@ _PRIVATE_ASNS = [(64512, 65534), (4200000000, 4294967294)]
 
 def _asn(value: int) -> int:
     if not 0 <= value <= 4294967295:
-        raise _error("asn", "expected an AS number between 1 and 4294967294, got {value}", value=value)
+        raise _error("asn", f"expected an AS number between 1 and 4294967294, got {value}")
     for low, high, why in _RESERVED_ASNS:
         if low <= value <= high:
-            raise _error("asn_reserved", "AS {value} is {why}", value=value, why=why)
+            raise _error("asn_reserved", f"AS {value} is {why}")
     return value
 
 
@@ -113,7 +111,7 @@ Asn = Annotated[int, AfterValidator(_asn)]
 """A usable AS number: not reserved, not a documentation number."""
 
 
-def _network(version: int) -> Any:
+def _network(version: int) -> BeforeValidator:
     def parse(value: object) -> object:
         if not isinstance(value, str):
             return value
@@ -125,15 +123,11 @@ def _network(version: int) -> Any:
             except ValueError:
                 raise _error(
                     "cidr",
-                    "expected an IPv{version} network in CIDR notation, got {value!r}",
-                    version=version,
-                    value=value,
+                    f"expected an IPv{version} network in CIDR notation, got {value!r}",
                 ) from None
             raise _error(
                 "cidr_host_bits",
-                "{value} has host bits set; the network is {network}",
-                value=value,
-                network=str(loose),
+                f"{value} has host bits set; the network is {loose}",
             ) from None
 
     return BeforeValidator(parse)
@@ -161,8 +155,7 @@ def _ssh_public_key(value: str) -> str:
     if not _SSH_KEY_RE.fullmatch(value):
         raise _error(
             "ssh_public_key",
-            "expected an OpenSSH public key line ('ssh-ed25519 AAAA... comment'), got {value!r}",
-            value=value[:40],
+            f"expected an OpenSSH public key line ('ssh-ed25519 AAAA... comment'), got {value[:40]!r}",
         )
     return value
 

@@ -24,7 +24,7 @@ from orion_infra.model.stack import OrionStack
 PROJECT = "orion"
 SECTIONS = tuple(OrionStack.model_fields)
 # The iDRAC password is the one the machine has now; a factory default there is expected and gets rotated.
-_ROTATED_SECRETS = {"password"}
+_ROTATED_SECRET = ("idrac", "password")
 
 
 class StackConfigError(Exception):
@@ -142,7 +142,7 @@ def _secret_problems(
 
 
 def _is_default_credential(raw: RawConfig, loc: Location, key: str) -> bool:
-    if raw.secret_values is None or loc[-1] in _ROTATED_SECRETS:
+    if raw.secret_values is None or loc[-2:] == _ROTATED_SECRET:
         return False
     return raw.secret_values.get(key, "").strip().lower() in KNOWN_DEFAULT_PASSWORDS
 
@@ -156,7 +156,17 @@ def format_errors(error: ValidationError) -> list[str]:
         # Errors of union branches share their path and merge; any other error stands on its own line.
         key = (path, -1) if len(loc) < len(detail["loc"]) else (path, number)
         lines.setdefault(key, []).append(_describe(detail, loc))
-    return [f"{path}: {' or '.join(dict.fromkeys(messages))}" for (path, _), messages in lines.items()]
+    return [f"{path}: {_merge(messages)}" for (path, _), messages in lines.items()]
+
+
+def _merge(messages: list[str]) -> str:
+    """'expected A, got G' and 'expected B, got G' -> 'expected A or B, got G'."""
+    unique = list(dict.fromkeys(messages))
+    givens = {message.rpartition(", got ")[2] for message in unique}
+    if len(unique) > 1 and len(givens) == 1 and all(m.startswith("expected ") and ", got " in m for m in unique):
+        expectations = [message.removeprefix("expected ").rpartition(", got ")[0] for message in unique]
+        return f"expected {' or '.join(expectations)}, got {givens.pop()}"
+    return " or ".join(unique)
 
 
 def _is_field_location(part: str | int) -> bool:

@@ -1,0 +1,140 @@
+"""Runs a Pulumi program under `pulumi.runtime.set_mocks` and records everything it registers.
+
+Each run happens in a copy of the current context: Pulumi keeps its settings, config and root resource in
+context variables, so runs cannot see each other's state.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks, rpc
+from pulumi.runtime.sync_await import _sync_await
+
+PROJECT = "orion"
+STACK = "orion"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One RegisterResource call, as the engine would receive it."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    dependencies: list[str]
+    inputs: dict[str, Any]
+    secret_inputs: frozenset[str]
+    custom: bool
+    protect: bool
+    additional_secret_outputs: list[str]
+    import_id: str
+
+
+@dataclass
+class ProgramRun:
+    registrations: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: set[str] = field(default_factory=set)
+    log: list[tuple[str, str]] = field(default_factory=list)
+    error: BaseException | None = None
+
+    def of_type(self, type_token: str) -> list[Registration]:
+        return [registration for registration in self.registrations if registration.type == type_token]
+
+    def by_name(self, name: str) -> Registration:
+        matches = [registration for registration in self.registrations if registration.name == name]
+        assert len(matches) == 1, f"expected one resource named {name!r}, found {len(matches)}"
+        return matches[0]
+
+
+class _EchoMocks(pulumi.runtime.Mocks):
+    """Resources come back with their inputs as state and a predictable id."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+def _is_secret(value: object) -> bool:
+    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    def __init__(self, run: ProgramRun) -> None:
+        super().__init__(_EchoMocks())
+        self.run = run
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method's name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            wire = rpc.deserialize_properties(request.object, keep_internal=True)
+            secret_inputs = frozenset(key for key, value in wire.items() if _is_secret(value))
+            inputs, _ = rpc.deserialize_properties_unwrap_secrets(request.object)
+            self.run.registrations.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent,
+                    dependencies=list(request.dependencies),
+                    inputs=inputs,
+                    secret_inputs=secret_inputs,
+                    custom=request.custom,
+                    protect=request.protect,
+                    additional_secret_outputs=list(request.additionalSecretOutputs),
+                    import_id=request.importId,
+                )
+            )
+        return response
+
+
+class _LogRecorder(logging.Handler):
+    def __init__(self, run: ProgramRun) -> None:
+        super().__init__()
+        self.run = run
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.run.log.append((record.levelname, record.getMessage()))
+
+
+def run_program(program: Callable[[], None], config: dict[str, object], secret_keys: set[str]) -> ProgramRun:
+    """Runs `program` with `config` (keys without the project prefix) as `pulumi up` would, under mocks."""
+    run = ProgramRun()
+    logger = logging.getLogger(f"pulumi-mocks-{id(run)}")
+    logger.propagate = False
+    logger.addHandler(_LogRecorder(run))
+    logger.setLevel(logging.DEBUG)
+    wire_config = {
+        f"{PROJECT}:{key}": value if isinstance(value, str) else json.dumps(value) for key, value in config.items()
+    }
+
+    def in_fresh_context() -> None:
+        pulumi.runtime.set_mocks(
+            _EchoMocks(), project=PROJECT, stack=STACK, preview=False, logger=logger, monitor=RecordingMonitor(run)
+        )
+        pulumi.runtime.set_all_config(wire_config, [f"{PROJECT}:{key}" for key in secret_keys])
+        try:
+            pulumi.runtime.test(program)()
+        except Exception as error:  # noqa: BLE001 - the test inspects whatever the program raised
+            run.error = error
+            return
+        root = pulumi.runtime.get_root_resource()
+        assert root is not None
+        for name, value in root.outputs.items():  # type: ignore[attr-defined]
+            output = pulumi.Output.from_input(value)
+            run.outputs[name] = _sync_await(output.future())
+            if _sync_await(output.is_secret()):
+                run.secret_outputs.add(name)
+
+    contextvars.copy_context().run(in_fresh_context)
+    return run

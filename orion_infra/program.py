@@ -9,7 +9,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from orion_infra.model import RawConfig, StackConfigError, load_stack
-from orion_infra.model.loading import PROJECT
+from orion_infra.model.loading import PROJECT, SECTIONS
 from orion_infra.outputs import endpoints, network_facts
 
 
@@ -30,8 +30,10 @@ def read_config() -> RawConfig:
         if runtime_config.is_config_secret(full_key):
             secret_keys.add(key)
             secret_values[key] = str(runtime_config.get_config(full_key))
-        else:
+        elif key in SECTIONS:
             values[key] = config.get_object(key)
+        else:
+            values[key] = config.get(key)  # not ours to parse: it is reported as unknown or misplaced
     return RawConfig(values=values, secret_keys=frozenset(secret_keys), secret_values=secret_values)
 
 

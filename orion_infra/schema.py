@@ -13,7 +13,8 @@ def stack_file_schema() -> dict[str, Any]:
     model_schema = OrionStack.model_json_schema()
     definitions = model_schema.pop("$defs", {})
     sections = model_schema["properties"]
-    secret_key = f"^{PROJECT}:{CONFIG_KEY_PATTERN.removeprefix('^')}"
+    sections_alternation = "|".join(SECTIONS)
+    secret_key = f"^{PROJECT}:(?!({sections_alternation})$){CONFIG_KEY_PATTERN.removeprefix('^')}"
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "ORION Pulumi stack file",

@@ -75,7 +75,7 @@ class RecordingMonitor(mocks.MockMonitor):
         self.run = run
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method's name
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             wire = rpc.deserialize_properties(request.object, keep_internal=True)
             secret_inputs = frozenset(key for key, value in wire.items() if _is_secret(value))
@@ -124,7 +124,7 @@ def run_program(program: Callable[[], None], config: dict[str, object], secret_k
         )
         pulumi.runtime.set_all_config(wire_config, [f"{PROJECT}:{key}" for key in secret_keys])
         try:
-            pulumi.runtime.test(program)()
+            pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
         except Exception as error:  # noqa: BLE001 - the test inspects whatever the program raised
             run.error = error
             return

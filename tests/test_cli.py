@@ -1,0 +1,86 @@
+"""`orion validate` and `orion schema`, as an operator runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from orion_infra.cli import main
+from tests.fixtures.invalid_cases import INVALID_DIR
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_validate_the_default_stack(default_stack_file: Path) -> None:
+    code, out, err = invoke("validate", "--stack-file", str(default_stack_file))
+    assert code == 0
+    assert out == f"{default_stack_file}: valid (1 host(s), 3 VMs, 3 BGP peers)\n"
+    assert all(line.startswith("warning: ") for line in err.splitlines())
+
+
+def test_validate_reads_pulumi_orion_yaml_by_default(default_stack_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(default_stack_file.parent)
+    assert invoke("validate")[0] == 0
+
+
+def test_validate_prints_one_line_per_problem_and_fails() -> None:
+    code, out, err = invoke(
+        "validate", "--stack-file", str(INVALID_DIR / "contradiction-2-router-mgmt-on-lan-bridge.yaml")
+    )
+    assert code == 1
+    assert out == ""
+    assert err.splitlines() == [
+        "vms.router.nics[3].ipv4: 192.168.1.1 is outside 192.168.100.0/24, the subnet of the lan network on vmbr1",
+        "vms.router.nics: the router has no NIC on the management network",
+        f"{INVALID_DIR / 'contradiction-2-router-mgmt-on-lan-bridge.yaml'}: 2 problem(s)",
+    ]
+
+
+def test_validate_never_prints_a_plain_secret() -> None:
+    code, _, err = invoke("validate", "--stack-file", str(INVALID_DIR / "default-credential-in-plain-text.yaml"))
+    assert code == 1
+    assert "calvin" not in err
+    assert "pulumi config set --secret" in err
+
+
+def test_require_secrets_turns_unset_secrets_into_errors(default_stack_file: Path) -> None:
+    code, _, err = invoke("validate", "--stack-file", str(default_stack_file), "--require-secrets")
+    assert code == 1
+    assert "hosts[0].idrac.password: secret idracPassword is not set" in err
+
+
+def test_a_missing_stack_file_is_a_usage_error(tmp_path: Path) -> None:
+    code, _, err = invoke("validate", "--stack-file", str(tmp_path / "nope.yaml"))
+    assert code == 2
+    assert "does not exist" in err
+
+
+def test_schema_accepts_the_default_stack_file(default_stack_file: Path) -> None:
+    code, out, _ = invoke("schema")
+    assert code == 0
+    schema = json.loads(out)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(yaml.safe_load(default_stack_file.read_text()), schema)
+
+
+@pytest.mark.parametrize(
+    ("edit", "complaint"),
+    [
+        (("orion:dns", "orion:dnz"), "'orion:dnz'"),
+        (("password: {secret: idracPassword}", "password: calvin"), "calvin"),
+        (("speed_gbps: 1,", "speed_gbps: 2,"), "2"),
+    ],
+)
+def test_schema_rejects_what_the_model_rejects(default_stack_file: Path, edit: tuple[str, str], complaint: str) -> None:
+    schema = json.loads(invoke("schema")[1])
+    broken = yaml.safe_load(default_stack_file.read_text().replace(*edit, 1))
+    with pytest.raises(jsonschema.ValidationError, match=complaint):
+        jsonschema.validate(broken, schema)

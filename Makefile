@@ -23,5 +23,6 @@ test: install  ## pytest, warnings as errors
 
 check: lint typecheck test  ## everything CI checks
 
-fixtures: install  ## regenerate tests/fixtures/invalid/ after changing the default stack or a case
+fixtures: install  ## regenerate tests/fixtures/invalid/ and the stack file schema after a model change
 	$(RUN) python -m tests.fixtures.invalid_cases
+	$(RUN) orion schema > docs/stack-file.schema.json

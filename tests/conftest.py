@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
+from orion_infra import program
 from orion_infra.model import RawConfig, read_stack_file
 from tests.fixtures.invalid_cases import DEFAULT_STACK, TODAY
+from tests.pulumi_harness import ProgramRun, PulumiUp, run_program
 
 
 @pytest.fixture
@@ -23,3 +26,17 @@ def default_stack_file() -> Path:
 @pytest.fixture
 def default_raw() -> RawConfig:
     return read_stack_file(DEFAULT_STACK)
+
+
+@pytest.fixture
+def pulumi_up() -> PulumiUp:
+    """Runs ORION's Pulumi program as `pulumi up` would, under a fresh recording mock monitor.
+
+    Takes the plain config (keys without `orion:`) and the secret config; returns what was registered,
+    exported and logged.
+    """
+
+    def up(values: Mapping[str, object], secrets: Mapping[str, str]) -> ProgramRun:
+        return run_program(program.main, {**values, **secrets}, set(secrets))
+
+    return up

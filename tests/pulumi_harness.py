@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +105,10 @@ class _LogRecorder(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.run.log.append((record.levelname, record.getMessage()))
+
+
+PulumiUp = Callable[[Mapping[str, object], Mapping[str, str]], ProgramRun]
+"""The `pulumi_up` fixture: plain config and secret config in, the recorded run out."""
 
 
 def run_program(program: Callable[[], None], config: dict[str, object], secret_keys: set[str]) -> ProgramRun:

@@ -10,11 +10,14 @@ from orion_infra.model import RawConfig
 
 
 def edited(raw: RawConfig, *changes: tuple[tuple[str | int, ...], object]) -> RawConfig:
-    """A copy of `raw` with each (path, value) set; a path names config key, then fields and indexes."""
+    """A copy of `raw` with each (path, value) set; a path names config key, then fields and indexes.
+
+    A callable value is applied to the value found at the path.
+    """
     values: dict[str, Any] = copy.deepcopy(dict(raw.values))
     for path, value in changes:
         target: Any = values
         for part in path[:-1]:
             target = target[part]
-        target[path[-1]] = value
+        target[path[-1]] = value(target[path[-1]]) if callable(value) else value
     return dataclasses.replace(raw, values=values)

@@ -63,6 +63,12 @@ def test_a_missing_stack_file_is_a_usage_error(tmp_path: Path) -> None:
     assert "does not exist" in err
 
 
+def test_the_committed_schema_is_current() -> None:
+    """Editors read docs/stack-file.schema.json (see the stack file's first line); `make fixtures` renews it."""
+    committed = Path(__file__).resolve().parents[1] / "docs" / "stack-file.schema.json"
+    assert json.loads(committed.read_text()) == json.loads(invoke("schema")[1])
+
+
 def test_schema_accepts_the_default_stack_file(default_stack_file: Path) -> None:
     code, out, _ = invoke("schema")
     assert code == 0

@@ -275,6 +275,8 @@ def _check_addresses(stack: OrionStack, addresses: list[StaticAddress], problems
                 continue
             nic_loc, nic_network, nic = vm_nics[reservation.mac]
             where = ("networks", name, "dhcp", "reservations", index, "mac")
+            if nic_network is None:
+                continue  # the NIC's own problem is reported at the NIC
             if nic_network != name:
                 problems.add(
                     where,

@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Iterator
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from orion_infra.model.hosts import BridgeName
 from orion_infra.model.problems import Location, Problems
@@ -128,12 +128,19 @@ class StaticWan(Facts):
         return self
 
 
+# Tagged by the input's shape, so a wrong static address is reported as such and not also as "not 'dhcp'".
+WanAddressing = Annotated[
+    Annotated[Literal["dhcp"], Tag("Dhcp")] | Annotated[StaticWan, Tag("Static")],
+    Discriminator(lambda value: "Static" if isinstance(value, dict | StaticWan) else "Dhcp"),
+]
+
+
 class WanNetwork(Facts):
     """The uplink to the ISP."""
 
     bridge: BridgeName
     vlan: VlanId | None = None
-    ipv4: Literal["dhcp"] | StaticWan
+    ipv4: WanAddressing
     ipv6: Literal["slaac", "dhcpv6", "none"] = "dhcpv6"
     request_prefix_delegation: bool = Field(
         default=False, description="ask the ISP for a delegated prefix via DHCPv6-PD (the LANs use our own /48)"

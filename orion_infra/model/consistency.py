@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from orion_infra.model.hosts import Bridge, PhysicalNic
-from orion_infra.model.networks import InternalNetwork, usable
+from orion_infra.model.networks import usable
 from orion_infra.model.problems import Location, Problems, format_location
 from orion_infra.model.releases import nixos_release_problem
 from orion_infra.model.vms import NixOs, VmNic, VmRole
@@ -44,10 +44,6 @@ def check_consistency(stack: OrionStack, problems: Problems, today: datetime.dat
     _check_monitoring(stack, addresses, problems)
     _check_backup(stack, problems)
     _check_dns(stack, problems)
-
-
-def internal_network(stack: OrionStack, name: str) -> InternalNetwork | None:
-    return dict(stack.networks.internal()).get(name)
 
 
 def static_addresses(stack: OrionStack) -> list[StaticAddress]:
@@ -135,7 +131,7 @@ def _check_host_bridge(
             str(bridge.address),
         )
     else:
-        network = internal_network(stack, untagged)
+        network = stack.networks.get_internal(untagged)
         if network is not None and (why := usable(bridge.address, network.subnet)):
             problems.add((*where, "address"), f"{why}, the {untagged} network on {bridge.name}", str(bridge.address))
 
@@ -209,7 +205,7 @@ def _check_vms(stack: OrionStack, problems: Problems, today: datetime.date) -> N
 
 
 def _check_nic_address(stack: OrionStack, problems: Problems, where: Location, network: str, ipv4: object) -> None:
-    internal = internal_network(stack, network)
+    internal = stack.networks.get_internal(network)
     if internal is None:
         if ipv4 is not None:
             problems.add((*where, "ipv4"), "the WAN address is set by networks.wan.ipv4; leave it out here", str(ipv4))
@@ -237,7 +233,7 @@ def _check_roles(stack: OrionStack, problems: Problems) -> None:
         if network not in attached:
             problems.add(("vms", key, "nics"), f"the router has no NIC on the {network} network")
             continue
-        internal = internal_network(stack, network)
+        internal = stack.networks.get_internal(network)
         index, nic = attached[network]
         if internal is not None and internal.gateway is not None and nic.ipv4 != internal.gateway:
             problems.add(
@@ -252,7 +248,7 @@ def _check_addresses(stack: OrionStack, addresses: list[StaticAddress], problems
     for entry in addresses:
         by_network[entry.network].append(entry)
     for name, entries in by_network.items():
-        network = internal_network(stack, name)
+        network = stack.networks.get_internal(name)
         # The router's NIC holds the gateway address by design: it is one address, not two.
         distinct = [entry for entry in entries if entry.loc[-1] != "gateway"]
         problems.require_unique((entry.loc, entry.address) for entry in distinct)

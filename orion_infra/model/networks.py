@@ -163,6 +163,9 @@ class Networks(Facts):
             ("storage", self.storage),
         )
 
+    def get_internal(self, name: str | None) -> InternalNetwork | None:
+        return dict(self.internal()).get(name) if name is not None else None
+
     def segments(self) -> Iterator[tuple[str, str, int | None]]:
         """(network name, bridge, vlan) of every network."""
         yield "wan", self.wan.bridge, self.wan.vlan

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from orion_infra.model.hosts import Bridge, PhysicalNic
-from orion_infra.model.networks import usable
+from orion_infra.model.networks import StaticWan, usable
 from orion_infra.model.problems import Location, Problems, format_location
 from orion_infra.model.releases import nixos_release_problem
 from orion_infra.model.vms import NixOs, VmNic, VmRole
@@ -40,6 +40,7 @@ def check_consistency(stack: OrionStack, problems: Problems, today: datetime.dat
     _check_roles(stack, problems)
     _check_addresses(stack, addresses, problems)
     _check_ipv6(stack, problems)
+    _check_bgp_sessions(stack, problems)
     _check_capacity(stack, problems)
     _check_monitoring(stack, addresses, problems)
     _check_backup(stack, problems)
@@ -295,6 +296,24 @@ def _check_ipv6(stack: OrionStack, problems: Problems) -> None:
                 ("networks", name, "ipv6", "subnet"),
                 f"{subnet} is not inside the announced prefix ({announced})",
                 str(subnet),
+            )
+
+
+def _check_bgp_sessions(stack: OrionStack, problems: Problems) -> None:
+    wan = stack.networks.wan.ipv4
+    for index, peer in enumerate(stack.bgp.peers):
+        if peer.multihop is not None and peer.bfd and wan == "dhcp":
+            problems.add(
+                ("bgp", "peers", index, "bfd"),
+                "BFD on a multihop session needs a fixed local address, but networks.wan.ipv4 is dhcp; "
+                "give the WAN a static address, or drop multihop or bfd",
+            )
+        if peer.multihop is None and isinstance(wan, StaticWan) and peer.address not in wan.subnet:
+            problems.add(
+                ("bgp", "peers", index, "address"),
+                f"{peer.address} is not on the WAN subnet {wan.subnet}; set multihop for a peer that is not "
+                "directly connected",
+                str(peer.address),
             )
 
 

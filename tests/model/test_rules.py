@@ -172,6 +172,13 @@ RULES: list[tuple[str, list[tuple[tuple[str | int, ...], Any]], list[str]]] = [
         ["vms.monitor.nics[0].mac: D0:94:66:24:96:7E is already used by hosts[0].nics[2].mac"],
     ),
     (
+        "directly-connected-peer-off-the-wan-subnet",
+        [(("networks", "wan", "ipv4"), {"address": "206.75.1.2", "prefix_length": 26, "gateway": "206.75.1.1"})],
+        [
+            "bgp.peers[0].address: 206.75.1.127 is not on the WAN subnet 206.75.1.0/26; set multihop for a peer that is not directly connected"
+        ],
+    ),
+    (
         "unknown-nixos-release",
         [(("vms", "monitor", "os", "release"), "27.05")],
         ["vms.monitor.os.release: unknown NixOS release '27.05'; supported: 26.05, 26.11"],

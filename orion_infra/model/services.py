@@ -48,11 +48,21 @@ class Grafana(Facts):
     port: Port = 3000
 
 
+class EmailNotifications(Facts):
+    """Where Alertmanager sends alerts for humans: through the operator's mail relay."""
+
+    to: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+    from_address: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+    smarthost: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$", description="relay host:port")]
+    require_tls: bool = True
+
+
 class Monitoring(Facts):
     scrape_interval_seconds: Annotated[int, Field(ge=5, le=300)] = 15
     retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
     targets: Annotated[list[ScrapeTarget], Field(min_length=1)]
     grafana: Grafana
+    notify_email: EmailNotifications
 
 
 class Retention(Facts):

@@ -40,6 +40,7 @@ RULES: list[tuple[str, list[tuple[tuple[str | int, ...], Any]], list[str]]] = [
             "monitoring.targets[4].address: 192.168.100.20 is not an address of any host or VM in this stack",
             "monitoring.targets[5].address: 192.168.100.20 is not an address of any host or VM in this stack",
             "monitoring.targets[6].address: 192.168.100.20 is not an address of any host or VM in this stack",
+            "monitoring.targets[7].address: 192.168.100.20 is not an address of any host or VM in this stack",
         ],
     ),
     (

@@ -2,10 +2,21 @@
 UV ?= uv
 RUN = $(UV) run --frozen
 
-.PHONY: install lint format typecheck test check fixtures
+# The programs that read ORION's rendered files; the tests run each one on what ORION renders.
+DEBIAN_PACKAGES = bird2 nftables kea-dhcp4-server unbound prometheus prometheus-alertmanager nix-bin iproute2
+TOOLS = bird nft kea-dhcp4 unbound-checkconf promtool amtool nix-instantiate ip unshare
+
+.PHONY: install system-packages lint format typecheck test check fixtures
 
 install:  ## the locked environment, with dev tools
 	$(UV) sync --frozen
+
+system-packages:  ## the Debian packages of those programs (installing needs root)
+	@missing=""; for tool in $(TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "missing:$$missing; installing $(DEBIAN_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES); \
+	fi
 
 lint: install  ## ruff lint and format check
 	$(RUN) ruff check .
@@ -18,7 +29,7 @@ format: install  ## apply ruff's formatting and safe fixes
 typecheck: install  ## mypy --strict with the pydantic plugin
 	$(RUN) mypy
 
-test: install  ## pytest, warnings as errors
+test: install system-packages  ## pytest, warnings as errors (the checks need root for network namespaces)
 	$(RUN) pytest
 
 check: lint typecheck test  ## everything CI checks

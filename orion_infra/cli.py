@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from orion_infra.model import StackConfigError, load_stack, read_stack_file
+from orion_infra.render import render_all, write_tree
 from orion_infra.schema import stack_file_schema
 
 
@@ -39,6 +40,27 @@ def validate(stack_file: Path, require_secrets: bool) -> None:
     click.echo(
         f"{stack_file}: valid ({len(stack.hosts)} host(s), {len(stack.vms)} VMs, {len(stack.bgp.peers)} BGP peers)"
     )
+
+
+@main.command()
+@click.option(
+    "--stack-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("Pulumi.orion.yaml"),
+    show_default=True,
+    help="the Pulumi stack file to render",
+)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="where to write")
+def render(stack_file: Path, out: Path) -> None:
+    """Write every VM's configuration files under OUT (router/, monitor/), for review and for deployment."""
+    try:
+        stack, _ = load_stack(read_stack_file(stack_file))
+    except StackConfigError as error:
+        for line in error.problems:
+            click.echo(line, err=True)
+        raise SystemExit(1) from None
+    written = write_tree(render_all(stack), out)
+    click.echo(f"wrote {len(written)} files under {out}")
 
 
 @main.command()

@@ -14,7 +14,7 @@ from orion_infra.model.types import Asn, Facts, Hostname, IPAny, IPv4, IPv4Cidr,
 
 # Address space that must never be announced (RFC 6890 and the IANA special-purpose registries). IPv6 outside
 # 2000::/3 is unallocated global unicast and is rejected separately.
-_BOGONS_V6 = [
+BOGONS_V6 = [
     ipaddress.IPv6Network(prefix)
     for prefix in (
         "::/8",
@@ -31,7 +31,7 @@ _BOGONS_V6 = [
         "3fff::/20",
     )
 ]
-_BOGONS_V4 = [
+BOGONS_V4 = [
     ipaddress.IPv4Network(prefix)
     for prefix in (
         "0.0.0.0/8",
@@ -60,9 +60,9 @@ def bogon_reason(prefix: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str |
     if isinstance(prefix, ipaddress.IPv6Network):
         if not prefix.subnet_of(_GLOBAL_UNICAST_V6):
             return f"{prefix} is outside global unicast space 2000::/3"
-        bogons: list[ipaddress.IPv4Network] | list[ipaddress.IPv6Network] = _BOGONS_V6
+        bogons: list[ipaddress.IPv4Network] | list[ipaddress.IPv6Network] = BOGONS_V6
     else:
-        bogons = _BOGONS_V4
+        bogons = BOGONS_V4
     for bogon in bogons:
         if prefix.overlaps(bogon):
             return f"{prefix} overlaps the bogon {bogon}"

@@ -223,6 +223,13 @@ def _check_roles(stack: OrionStack, problems: Problems) -> None:
         if len(holders) != 1:
             names = ", ".join(key for key, _ in holders) or "none"
             problems.add(("vms",), f"expected exactly one VM with role {role.value}, got {len(holders)} ({names})")
+    for key, monitor in stack.vms_with_role(VmRole.MONITORING):
+        if not any(_static_on_routed_network(stack, nic) for nic in monitor.nics):
+            problems.add(
+                ("vms", key, "nics"),
+                "the monitoring VM needs a static IPv4 address on a routed network: scrape targets, DNS and "
+                "Alertmanager are configured with it",
+            )
     routers = stack.vms_with_role(VmRole.ROUTER)
     if len(routers) != 1:
         return
@@ -242,6 +249,11 @@ def _check_roles(stack: OrionStack, problems: Problems) -> None:
                 f"the router's {network} address must be the network's gateway {internal.gateway}",
                 str(nic.ipv4),
             )
+
+
+def _static_on_routed_network(stack: OrionStack, nic: VmNic) -> bool:
+    network = stack.networks.get_internal(stack.network_of(nic.bridge, nic.vlan))
+    return isinstance(nic.ipv4, ipaddress.IPv4Address) and network is not None and network.gateway is not None
 
 
 def _check_addresses(stack: OrionStack, addresses: list[StaticAddress], problems: Problems) -> None:

@@ -10,7 +10,7 @@ from pydantic import Discriminator, Field, Tag, model_validator
 
 from orion_infra.model.hosts import BridgeName
 from orion_infra.model.problems import Location, Problems
-from orion_infra.model.types import Facts, Hostname, IPv4, IPv4Cidr, IPv6Cidr, MacAddress, VlanId
+from orion_infra.model.types import Facts, Hostname, IPv4, IPv4Cidr, IPv6Cidr, MacAddress, PositiveInt, VlanId
 
 
 def usable(address: ipaddress.IPv4Address, subnet: ipaddress.IPv4Network) -> str | None:
@@ -146,6 +146,9 @@ class WanNetwork(Facts):
         default=False, description="ask the ISP for a delegated prefix via DHCPv6-PD (the LANs use our own /48)"
     )
     mtu: Annotated[int, Field(ge=1280, le=9000)] = 1500
+    bandwidth_mbps: PositiveInt | None = Field(
+        default=None, description="the line rate bought from the ISP; defaults to the WAN NIC's speed"
+    )
 
 
 class Networks(Facts):

@@ -15,7 +15,7 @@ from orion_infra.model.networks import Networks
 from orion_infra.model.problems import Problems
 from orion_infra.model.services import Access, Backup, Dns, Monitoring
 from orion_infra.model.types import Facts
-from orion_infra.model.vms import Vm, VmKey, VmRole
+from orion_infra.model.vms import Vm, VmKey, VmNic, VmRole
 
 
 class OrionStack(Facts):
@@ -68,3 +68,10 @@ class OrionStack(Facts):
     @property
     def monitor(self) -> Vm:
         return self.vms_with_role(VmRole.MONITORING)[0][1]
+
+    def monitor_endpoint(self) -> tuple[VmNic, ipaddress.IPv4Address]:
+        """The monitoring VM's statically addressed NIC and its address (validation requires one)."""
+        for nic in self.monitor.nics:
+            if isinstance(nic.ipv4, ipaddress.IPv4Address):
+                return nic, nic.ipv4
+        raise ValueError("the monitoring VM has no static IPv4 address")

@@ -92,6 +92,8 @@ _RESERVED_ASNS: list[tuple[int, int, str]] = [
     (4294967295, 4294967295, "reserved (RFC 7300)"),
 ]
 _PRIVATE_ASNS = [(64512, 65534), (4200000000, 4294967294)]
+# Every AS number that has no business in an internet AS path: the reserved and the private ranges.
+BOGON_ASN_RANGES = sorted([(low, high) for low, high, _ in _RESERVED_ASNS] + _PRIVATE_ASNS)
 
 
 def _asn(value: int) -> int:

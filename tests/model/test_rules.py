@@ -37,6 +37,7 @@ RULES: list[tuple[str, list[tuple[tuple[str | int, ...], Any]], list[str]]] = [
         [(("vms", "monitor", "nics", 0, "bridge"), "vmbr3"), (("vms", "monitor", "nics", 0, "ipv4"), "dhcp")],
         [
             "vms.monitor.nics[0].ipv4: the storage network has no DHCP server; give a static address",
+            "vms.monitor.nics: the monitoring VM needs a static IPv4 address on a routed network: scrape targets, DNS and Alertmanager are configured with it",
             "monitoring.targets[4].address: 192.168.100.20 is not an address of any host or VM in this stack",
             "monitoring.targets[5].address: 192.168.100.20 is not an address of any host or VM in this stack",
             "monitoring.targets[6].address: 192.168.100.20 is not an address of any host or VM in this stack",
@@ -177,6 +178,16 @@ RULES: list[tuple[str, list[tuple[tuple[str | int, ...], Any]], list[str]]] = [
         [(("networks", "wan", "ipv4"), {"address": "206.75.1.2", "prefix_length": 26, "gateway": "206.75.1.1"})],
         [
             "bgp.peers[0].address: 206.75.1.127 is not on the WAN subnet 206.75.1.0/26; set multihop for a peer that is not directly connected"
+        ],
+    ),
+    (
+        "monitoring-vm-on-dhcp",
+        [
+            (("vms", "monitor", "nics", 0, "ipv4"), "dhcp"),
+            (("monitoring", "targets"), lambda targets: targets[:4] + targets[8:]),
+        ],
+        [
+            "vms.monitor.nics: the monitoring VM needs a static IPv4 address on a routed network: scrape targets, DNS and Alertmanager are configured with it"
         ],
     ),
     (

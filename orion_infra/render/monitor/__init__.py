@@ -1,0 +1,191 @@
+"""The monitoring VM's files: Prometheus, its rules, Alertmanager, Grafana, and the host data."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import yaml
+
+from orion_infra.model.hosts import NicPurpose
+from orion_infra.model.stack import OrionStack
+from orion_infra.render.monitor.dashboards import render_dashboards
+from orion_infra.render.monitor.queries import PromQueries
+from orion_infra.render.options import RenderOptions
+
+PROMETHEUS_PORT = 9090
+ALERTMANAGER_PORT = 9093
+AGENT_WEBHOOK_PATH = "/alertmanager"
+GRAFANA_PASSWORD_FILE = "grafana-admin-password"  # noqa: S105 - the name of the file the deploy step writes
+
+
+def _yaml(document: object) -> str:
+    return yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=120)
+
+
+def wan_capacity_bits(stack: OrionStack) -> int:
+    """The WAN's line rate: what the ISP sells if configured, else the speed of the WAN NIC."""
+    if stack.networks.wan.bandwidth_mbps is not None:
+        return stack.networks.wan.bandwidth_mbps * 1_000_000
+    speeds = [nic.speed_gbps for host in stack.hosts for nic in host.nics if nic.purpose == NicPurpose.WAN]
+    return min(speeds) * 1_000_000_000
+
+
+def queries(stack: OrionStack, options: RenderOptions) -> PromQueries:
+    wan_nic = next(nic for nic in stack.router.nics if stack.network_of(nic.bridge, nic.vlan) == "wan")
+    return PromQueries(
+        router=stack.router.name,
+        wan_device=options.interface(wan_nic.name),
+        wan_capacity_bits=wan_capacity_bits(stack),
+    )
+
+
+def render_monitor(stack: OrionStack, options: RenderOptions) -> dict[str, str]:
+    """Every file of the monitoring VM, by name."""
+    promql = queries(stack, options)
+    files = {
+        "prometheus.yml": render_prometheus(stack, options),
+        "alert-rules.yml": render_rules(promql),
+        "alertmanager.yml": render_alertmanager(stack),
+        "grafana/datasources.yml": render_grafana_datasource(stack),
+        "grafana/dashboards.yml": render_grafana_provider(options),
+        "host.json": render_monitor_host(stack, options),
+    }
+    files.update({f"grafana/dashboards/{name}": text for name, text in render_dashboards(promql).items()})
+    return files
+
+
+def render_prometheus(stack: OrionStack, options: RenderOptions) -> str:
+    monitoring = stack.monitoring
+    by_job: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for target in monitoring.targets:
+        by_job[target.job].append({"targets": [f"{target.address}:{target.port}"], "labels": {"host": target.name}})
+    config = {
+        "global": {
+            "scrape_interval": f"{monitoring.scrape_interval_seconds}s",
+            "evaluation_interval": f"{monitoring.scrape_interval_seconds}s",
+            "external_labels": {"site": stack.dns.domain},
+        },
+        "rule_files": [str(options.config_dir / "alert-rules.yml")],
+        "alerting": {
+            "alertmanagers": [{"static_configs": [{"targets": [f"{stack.monitor_endpoint()[1]}:{ALERTMANAGER_PORT}"]}]}]
+        },
+        "scrape_configs": [{"job_name": job, "static_configs": configs} for job, configs in by_job.items()],
+    }
+    return _yaml(config)
+
+
+def render_rules(promql: PromQueries) -> str:
+    return _yaml({"groups": [promql.recording_group(), promql.alerting_group()]})
+
+
+def render_alertmanager(stack: OrionStack) -> str:
+    email = stack.monitoring.notify_email
+    receivers: list[dict[str, Any]] = [
+        {"name": "operators", "email_configs": [{"to": email.to, "send_resolved": True}]},
+    ]
+    routes: list[dict[str, Any]] = []
+    agent = next((target for target in stack.monitoring.targets if target.job == "agent"), None)
+    if agent is not None:
+        # The agent sees every alert first and keeps going: humans are told as well.
+        receivers.append(
+            {
+                "name": "orion-agent",
+                "webhook_configs": [
+                    {"url": f"http://{agent.address}:{agent.port}{AGENT_WEBHOOK_PATH}", "send_resolved": True}
+                ],
+            }
+        )
+        routes.append({"receiver": "orion-agent", "matchers": ['alertname=~".+"'], "continue": True})
+    routes.append({"receiver": "operators", "matchers": ['severity=~"warning|critical"']})
+    config = {
+        "global": {
+            "resolve_timeout": "5m",
+            "smtp_smarthost": email.smarthost,
+            "smtp_from": email.from_address,
+            "smtp_require_tls": email.require_tls,
+        },
+        "route": {
+            "receiver": "operators",
+            "group_by": ["alertname", "host"],
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "4h",
+            "routes": routes,
+        },
+        "inhibit_rules": [
+            {
+                "source_matchers": ['alertname="AllBgpSessionsDown"'],
+                "target_matchers": ['alertname="BgpSessionDown"'],
+            }
+        ],
+        "receivers": receivers,
+    }
+    return _yaml(config)
+
+
+def render_grafana_datasource(stack: OrionStack) -> str:
+    return _yaml(
+        {
+            "apiVersion": 1,
+            "datasources": [
+                {
+                    "name": "Prometheus",
+                    "uid": "prometheus",
+                    "type": "prometheus",
+                    "access": "proxy",
+                    "url": f"http://{stack.monitor_endpoint()[1]}:{PROMETHEUS_PORT}",
+                    "isDefault": True,
+                    "editable": False,
+                }
+            ],
+        }
+    )
+
+
+def render_grafana_provider(options: RenderOptions) -> str:
+    return _yaml(
+        {
+            "apiVersion": 1,
+            "providers": [
+                {
+                    "name": "orion",
+                    "folder": "ORION",
+                    "type": "file",
+                    "disableDeletion": True,
+                    "allowUiUpdates": False,
+                    "options": {"path": str(options.config_dir / "grafana" / "dashboards")},
+                }
+            ],
+        }
+    )
+
+
+def render_monitor_host(stack: OrionStack, options: RenderOptions) -> str:
+    monitor = stack.monitor
+    nic, address = stack.monitor_endpoint()
+    network = stack.networks.get_internal(stack.network_of(nic.bridge, nic.vlan))
+    if network is None or network.gateway is None:
+        raise ValueError("the monitoring VM's network has no gateway; the stack model should have refused it")
+    host = {
+        "hostname": monitor.name,
+        "domain": stack.dns.domain,
+        "admin_user": stack.access.admin_user,
+        "authorized_keys": stack.access.authorized_keys,
+        "interface": {
+            "name": nic.name,
+            "mac": nic.mac.lower(),
+            "ipv4": f"{address}/{network.subnet.prefixlen}",
+            "gateway": str(network.gateway),
+            "dns": str(network.gateway),
+        },
+        "prometheus": {"port": PROMETHEUS_PORT, "retention_days": stack.monitoring.retention_days},
+        "alertmanager": {"port": ALERTMANAGER_PORT},
+        "grafana": {
+            "port": stack.monitoring.grafana.port,
+            "admin_user": stack.monitoring.grafana.admin_user,
+            "admin_password_file": str(options.secret(GRAFANA_PASSWORD_FILE)),
+        },
+    }
+    return json.dumps(host, indent=2) + "\n"

@@ -1,0 +1,125 @@
+"""The PromQL ORION watches with: recording rules, alert rules, and the dashboards' queries, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+CPU_ALERT_PERCENT = 90
+MEMORY_ALERT_PERCENT = 90
+WAN_ALERT_FRACTION = 0.9
+# Filesystems that can fill up: not the memory-backed or read-only ones.
+REAL_FILESYSTEMS = 'fstype!~"tmpfs|ramfs|squashfs|overlay"'
+
+
+@dataclass(frozen=True)
+class PromQueries:
+    router: str
+    """The router's `host` label, as its scrape targets carry it (`name` is the bird exporter's own label)."""
+    wan_device: str
+    """The router's WAN interface name, as the node exporter reports it."""
+    wan_capacity_bits: int
+
+    # The seed's three queries, with the router's real interface instead of eth0.
+    @property
+    def wan_receive_mbps(self) -> str:
+        return (
+            f'rate(node_network_receive_bytes_total{{job="node",host="{self.router}",device="{self.wan_device}"}}[5m])'
+            " * 8 / 1000000"
+        )
+
+    @property
+    def wan_transmit_mbps(self) -> str:
+        return (
+            f'rate(node_network_transmit_bytes_total{{job="node",host="{self.router}",device="{self.wan_device}"}}[5m])'
+            " * 8 / 1000000"
+        )
+
+    cpu_usage_percent = '100 - (avg by (host) (irate(node_cpu_seconds_total{mode="idle"}[5m])) * 100)'
+
+    @staticmethod
+    def cpu_usage_of(name: str) -> str:
+        return f'100 - (avg by (host) (irate(node_cpu_seconds_total{{mode="idle",host="{name}"}}[5m])) * 100)'
+
+    memory_usage_percent = "(1 - (node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)) * 100"
+    bgp_session_up = 'bird_protocol_up{proto="BGP"}'
+    filesystem_used_percent = (
+        f"(1 - node_filesystem_avail_bytes{{{REAL_FILESYSTEMS}}}"
+        f" / node_filesystem_size_bytes{{{REAL_FILESYSTEMS}}}) * 100"
+    )
+
+    def recording_group(self) -> dict[str, Any]:
+        return {
+            "name": "orion-recording",
+            "rules": [
+                {"record": "host:cpu_usage:percent", "expr": self.cpu_usage_percent},
+                {"record": "host:memory_usage:percent", "expr": self.memory_usage_percent},
+                {"record": "orion:wan_receive:mbps", "expr": self.wan_receive_mbps},
+                {"record": "orion:wan_transmit:mbps", "expr": self.wan_transmit_mbps},
+                {"record": "orion:bgp_sessions_up:count", "expr": f"sum({self.bgp_session_up})"},
+            ],
+        }
+
+    def alerting_group(self) -> dict[str, Any]:
+        capacity_mbps = self.wan_capacity_bits / 1_000_000
+        limit_mbps = round(capacity_mbps * WAN_ALERT_FRACTION)
+        return {
+            "name": "orion-alerts",
+            "rules": [
+                _alert(
+                    "BgpSessionDown",
+                    f"{self.bgp_session_up} == 0",
+                    "1m",
+                    "warning",
+                    "BGP session {{ $labels.name }} is down",
+                ),
+                _alert(
+                    "AllBgpSessionsDown",
+                    f"max({self.bgp_session_up}) == 0",
+                    "30s",
+                    "critical",
+                    "Every BGP session is down: the network is cut off from the internet",
+                ),
+                _alert(
+                    "TargetDown", "up == 0", "2m", "warning", "{{ $labels.job }} on {{ $labels.host }} is not answering"
+                ),
+                _alert(
+                    "HighCpuUsage",
+                    f"host:cpu_usage:percent > {CPU_ALERT_PERCENT}",
+                    "10m",
+                    "warning",
+                    f"CPU of {{{{ $labels.host }}}} above {CPU_ALERT_PERCENT}% for 10 minutes",
+                ),
+                _alert(
+                    "HighMemoryUsage",
+                    f"host:memory_usage:percent > {MEMORY_ALERT_PERCENT}",
+                    "5m",
+                    "warning",
+                    f"Memory of {{{{ $labels.host }}}} above {MEMORY_ALERT_PERCENT}%",
+                ),
+                _alert(
+                    "FilesystemFullIn24h",
+                    f"predict_linear(node_filesystem_avail_bytes{{{REAL_FILESYSTEMS}}}[6h], 86400) < 0",
+                    "30m",
+                    "warning",
+                    "{{ $labels.mountpoint }} on {{ $labels.host }} will be full within 24 hours",
+                ),
+                _alert(
+                    "WanNearCapacity",
+                    f"orion:wan_receive:mbps > {limit_mbps} or orion:wan_transmit:mbps > {limit_mbps}",
+                    "10m",
+                    "warning",
+                    f"WAN above {round(WAN_ALERT_FRACTION * 100)}% of its {capacity_mbps:g} Mbit/s for 10 minutes",
+                ),
+            ],
+        }
+
+
+def _alert(name: str, expr: str, duration: str, severity: str, summary: str) -> dict[str, Any]:
+    return {
+        "alert": name,
+        "expr": expr,
+        "for": duration,
+        "labels": {"severity": severity},
+        "annotations": {"summary": summary},
+    }

@@ -1,0 +1,288 @@
+"""The router VM's files: BIRD, nftables, Kea, Unbound, and the host data its NixOS module reads."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from orion_infra.model.bgp import BOGONS_V4, BOGONS_V6
+from orion_infra.model.networks import StaticWan
+from orion_infra.model.stack import OrionStack
+from orion_infra.model.types import BOGON_ASN_RANGES
+from orion_infra.render.options import RenderOptions
+from orion_infra.render.router.facts import RouterFacts, router_facts
+from orion_infra.render.templating import render_template
+
+# Ports of the router's exporters, as the NixOS module runs them.
+NODE_EXPORTER_PORT = 9100
+BIRD_EXPORTER_PORT = 9324
+KEA_EXPORTER_PORT = 9547
+UNBOUND_EXPORTER_PORT = 9167
+SSH_PORT = 22
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def render_router(stack: OrionStack, options: RenderOptions, tls_cert_bundle: str = CA_BUNDLE) -> dict[str, str]:
+    """Every file of the router VM, by name."""
+    facts = router_facts(stack, options)
+    return {
+        "bird.conf": render_bird(facts),
+        "nftables.nft": render_nftables(facts),
+        "kea-dhcp4.json": render_kea(facts),
+        "unbound.conf": render_unbound(facts, tls_cert_bundle),
+        "host.json": render_router_host(facts),
+    }
+
+
+def _bird_set_item(prefix: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
+    return f"{prefix}+"  # the prefix and everything more specific
+
+
+def render_bird(facts: RouterFacts) -> str:
+    bgp = facts.stack.bgp
+    asns = [str(low) if low == high else f"{low}..{high}" for low, high in BOGON_ASN_RANGES]
+    return render_template(
+        "bird.conf.j2",
+        hostname=facts.stack.router.name,
+        bgp=bgp,
+        announce_v6=[str(p) for p in bgp.announce if p.version == 6],
+        announce_v4=[str(p) for p in bgp.announce if p.version == 4],
+        bogons_v6=[_bird_set_item(prefix) for prefix in BOGONS_V6],
+        bogons_v4=[_bird_set_item(prefix) for prefix in BOGONS_V4],
+        bogon_asns=asns,
+        rpki=bgp.rpki,
+        peers=facts.peers,
+        bfd_peers=[peer for peer in facts.peers if peer.model.bfd],
+        wan_interface=facts.wan_interface,
+        graceful_shutdown=bgp.graceful_shutdown,
+    )
+
+
+@dataclass(frozen=True)
+class ForwardRule:
+    why: str
+    match: str
+
+
+def _forward_rules(facts: RouterFacts) -> list[ForwardRule]:
+    wan = facts.wan_interface
+    rules = [
+        ForwardRule(f"{routed.name} reaches the internet", f'iifname "{routed.interface}" oifname "{wan}"')
+        for routed in facts.routed
+    ]
+    management = facts.network("management")
+    for routed in facts.routed:
+        if routed.name != "management" and routed.network.isolation == "none":
+            rules.append(
+                ForwardRule(
+                    f"the management network administers {routed.name}",
+                    f'iifname "{management.interface}" oifname "{routed.interface}"',
+                )
+            )
+    monitor = facts.monitor_address
+    monitor_network = facts.network("lan")
+    for target in facts.stack.monitoring.targets:
+        for routed in facts.routed:
+            if routed is not monitor_network and target.address in routed.network.subnet:
+                rules.append(
+                    ForwardRule(
+                        f"the monitoring VM scrapes {target.name} ({target.job})",
+                        f'iifname "{monitor_network.interface}" ip saddr {monitor} oifname "{routed.interface}" '
+                        f"ip daddr {target.address} tcp dport {target.port}",
+                    )
+                )
+    return rules
+
+
+def _router_addresses(facts: RouterFacts) -> set[ipaddress.IPv4Address]:
+    return {routed.gateway for routed in facts.routed}
+
+
+def render_nftables(facts: RouterFacts) -> str:
+    router_ports = sorted(
+        {target.port for target in facts.stack.monitoring.targets if target.address in _router_addresses(facts)}
+    )
+    peers = [peer.model.address for peer in facts.peers]
+    return render_template(
+        "nftables.nft.j2",
+        hostname=facts.stack.router.name,
+        wan=facts.wan_interface,
+        peers_v4=[str(address) for address in peers if address.version == 4],
+        peers_v6=[str(address) for address in peers if address.version == 6],
+        bfd=any(peer.model.bfd for peer in facts.peers),
+        management=facts.network("management"),
+        monitor_interface=facts.network("lan").interface,
+        monitor_address=facts.monitor_address,
+        admin_ports=[SSH_PORT, *router_ports],
+        client_interfaces=[f'"{routed.interface}"' for routed in facts.routed if routed.network.dhcp is not None],
+        forwards=_forward_rules(facts),
+    )
+
+
+def render_kea(facts: RouterFacts) -> str:
+    stack = facts.stack
+    subnets: list[dict[str, Any]] = []
+    for subnet_id, routed in enumerate(facts.routed, start=1):
+        pool = routed.network.dhcp
+        if pool is None:
+            continue
+        subnets.append(
+            {
+                "id": subnet_id,
+                "subnet": str(routed.network.subnet),
+                "interface": routed.interface,
+                "pools": [{"pool": f"{pool.start} - {pool.end}"}],
+                "valid-lifetime": pool.lease_seconds,
+                "option-data": [
+                    {"name": "routers", "data": str(routed.gateway)},
+                    {"name": "domain-name-servers", "data": str(routed.gateway)},
+                ],
+                "reservations": [
+                    {"hw-address": r.mac.lower(), "ip-address": str(r.address), "hostname": r.hostname}
+                    for r in pool.reservations
+                ],
+            }
+        )
+    options = facts.options
+    config = {
+        "Dhcp4": {
+            "interfaces-config": {"interfaces": [subnet["interface"] for subnet in subnets]},
+            "control-socket": {"socket-type": "unix", "socket-name": str(options.run_dir / "kea" / "dhcp4.sock")},
+            "lease-database": {
+                "type": "memfile",
+                "persist": True,
+                "name": str(options.state_dir / "kea" / "dhcp4.leases"),
+                "lfc-interval": 3600,
+            },
+            "option-data": [
+                {"name": "domain-name", "data": stack.dns.domain},
+                {"name": "domain-search", "data": stack.dns.domain},
+            ],
+            "subnet4": subnets,
+            "loggers": [{"name": "kea-dhcp4", "output_options": [{"output": "stdout"}], "severity": "INFO"}],
+        }
+    }
+    return json.dumps(config, indent=2) + "\n"
+
+
+@dataclass(frozen=True)
+class DnsRecord:
+    name: str
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address
+
+    @property
+    def type(self) -> str:
+        return "A" if self.address.version == 4 else "AAAA"
+
+
+def local_records(facts: RouterFacts) -> list[DnsRecord]:
+    """The local zone: the router, every host and its iDRAC, every VM with a fixed address, reservations."""
+    stack = facts.stack
+    records = [DnsRecord(stack.router.name, facts.network("lan").gateway)]
+    lan_v6 = facts.network("lan").address6
+    if lan_v6 is not None:
+        records.append(DnsRecord(stack.router.name, lan_v6.ip))
+    for host in stack.hosts:
+        management = stack.management_address(host)
+        if management is not None:
+            records.append(DnsRecord(host.proxmox.node, management))
+        records.append(DnsRecord(f"{host.name}-idrac", host.idrac.address))
+    for vm in stack.vms.values():
+        if vm.role == "router":
+            continue
+        address = next((nic.ipv4 for nic in vm.nics if isinstance(nic.ipv4, ipaddress.IPv4Address)), None)
+        if address is not None:
+            records.append(DnsRecord(vm.name, address))
+    for _, network in stack.networks.internal():
+        for reservation in network.dhcp.reservations if network.dhcp else []:
+            records.append(DnsRecord(reservation.hostname, reservation.address))
+    records.extend(DnsRecord(record.name, record.address) for record in stack.dns.records)
+    return records
+
+
+@dataclass(frozen=True)
+class ResolverClient:
+    subnet: str
+    view: str | None
+
+
+def render_unbound(facts: RouterFacts, tls_cert_bundle: str) -> str:
+    stack = facts.stack
+    clients: list[ResolverClient] = []
+    listen: list[str] = []
+    for routed in facts.routed:
+        if routed.network.dhcp is None:
+            continue
+        view = "guest" if routed.network.isolation == "internet_only" else None
+        listen.append(str(routed.gateway))
+        clients.append(ResolverClient(str(routed.network.subnet), view))
+        if routed.address6 is not None and routed.network.ipv6 is not None:
+            listen.append(str(routed.address6.ip))
+            clients.append(ResolverClient(str(routed.network.ipv6.subnet), view))
+    private = sorted({str(network.subnet) for _, network in stack.networks.internal()})
+    private += [str(network.ipv6.subnet) for _, network in stack.networks.internal() if network.ipv6]
+    return render_template(
+        "unbound.conf.j2",
+        hostname=stack.router.name,
+        state_dir=facts.options.state_dir / "unbound",
+        run_dir=facts.options.run_dir / "unbound",
+        listen=listen,
+        clients=clients,
+        views=sorted({client.view for client in clients if client.view}),
+        private=private,
+        domain=stack.dns.domain,
+        dnssec=stack.dns.dnssec,
+        tls_cert_bundle=tls_cert_bundle,
+        records=local_records(facts),
+        upstreams=stack.dns.upstreams,
+    )
+
+
+def _wan_ipv4(addressing: object) -> object:
+    if isinstance(addressing, StaticWan):
+        return {"address": f"{addressing.address}/{addressing.prefix_length}", "gateway": str(addressing.gateway)}
+    return "dhcp"
+
+
+def render_router_host(facts: RouterFacts) -> str:
+    """The data the router's NixOS module reads: interfaces, addresses, router advertisements, access."""
+    stack = facts.stack
+    wan = stack.networks.wan
+    interfaces: list[dict[str, Any]] = []
+    for nic in stack.router.nics:
+        network = stack.network_of(nic.bridge, nic.vlan)
+        routed = next((r for r in facts.routed if r.name == network), None)
+        interfaces.append(
+            {
+                "name": facts.options.interface(nic.name),
+                "mac": nic.mac.lower(),
+                "network": network,
+                "ipv4": str(routed.address) if routed else None,
+                "ipv6": str(routed.address6) if routed and routed.address6 else None,
+                "router_advertisements": bool(routed and routed.address6),
+            }
+        )
+    host = {
+        "hostname": stack.router.name,
+        "domain": stack.dns.domain,
+        "admin_user": stack.access.admin_user,
+        "authorized_keys": stack.access.authorized_keys,
+        "interfaces": interfaces,
+        "wan": {
+            "interface": facts.wan_interface,
+            "ipv4": _wan_ipv4(wan.ipv4),
+            "ipv6": wan.ipv6,
+            "request_prefix_delegation": wan.request_prefix_delegation,
+            "mtu": wan.mtu,
+        },
+        "exporters": {
+            "node": NODE_EXPORTER_PORT,
+            "bird": BIRD_EXPORTER_PORT,
+            "kea": KEA_EXPORTER_PORT,
+            "unbound": UNBOUND_EXPORTER_PORT,
+        },
+        "secrets": {peer.model.name: peer.password_file for peer in facts.peers if peer.password_file},
+    }
+    return json.dumps(host, indent=2) + "\n"

@@ -1,0 +1,146 @@
+"""What the renderers produce, as an operator reviewing `orion render` would look at it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from orion_infra.cli import main
+from orion_infra.model import OrionStack
+from orion_infra.model.bgp import BgpPeer, PeerRole
+from orion_infra.model.secrets import SecretRef
+from orion_infra.render import render_all
+from orion_infra.render.options import RenderOptions
+from tests.render import checkers
+from tests.render.conftest import render_into
+
+ROUTER_FILES = {"bird.conf", "nftables.nft", "kea-dhcp4.json", "unbound.conf", "configuration.nix", "host.json"}
+MONITOR_FILES = {"prometheus.yml", "alert-rules.yml", "alertmanager.yml", "configuration.nix", "host.json"}
+DASHBOARDS = {
+    "ORION Network Overview",
+    "Router Performance",
+    "BGP Session Status",
+    "Bandwidth Analysis",
+    "System Resources",
+}
+
+
+def test_orion_render_writes_every_artifact(default_stack_file: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["render", "--stack-file", str(default_stack_file), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert {path.name for path in (tmp_path / "router").iterdir()} >= ROUTER_FILES
+    assert {path.name for path in (tmp_path / "monitor").iterdir()} >= MONITOR_FILES
+    titles = {json.loads(path.read_text())["title"] for path in (tmp_path / "monitor/grafana/dashboards").iterdir()}
+    assert titles == DASHBOARDS
+
+
+def test_orion_render_refuses_an_invalid_stack(tmp_path: Path) -> None:
+    stack_file = Path(__file__).parents[1] / "fixtures/invalid/duplicate-mac.yaml"
+    result = CliRunner().invoke(main, ["render", "--stack-file", str(stack_file), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_rendering_twice_gives_identical_bytes(default_stack: OrionStack) -> None:
+    assert render_all(default_stack) == render_all(default_stack)
+
+
+def with_fourth_peer(stack: OrionStack) -> OrionStack:
+    fourth = BgpPeer(
+        name="transit-backup",
+        address="206.75.1.49",  # type: ignore[arg-type]
+        asn=174,
+        role=PeerRole.TERTIARY,
+        max_prefixes=10,
+        password=SecretRef(secret="bgpPasswordTransit"),
+    )
+    peers = [*stack.bgp.peers[:2], fourth]
+    bgp = stack.bgp.model_copy(update={"peers": peers})
+    return stack.model_copy(update={"bgp": bgp})
+
+
+def test_a_new_peer_appears_in_bird_and_the_firewall(default_stack: OrionStack, tmp_path: Path) -> None:
+    before = render_all(default_stack)
+    after = render_all(with_fourth_peer(default_stack))
+    assert "neighbor 206.75.1.49 as 174;" in after["router/bird.conf"]
+    assert "neighbor 206.75.1.49" not in before["router/bird.conf"]
+    assert "206.75.1.49" in after["router/nftables.nft"]
+    assert "206.75.1.48" not in after["router/nftables.nft"]
+    rendered = render_into(with_fourth_peer(default_stack), tmp_path)
+    verdict = checkers.bird(rendered.path("router/bird.conf"))
+    assert verdict.ok, verdict.output
+
+
+def test_bird_carries_the_routing_policy(default_stack: OrionStack) -> None:
+    bird = render_all(default_stack)["router/bird.conf"]
+    assert "route 2602:f674::/48 unreachable;" in bird
+    assert "local as OUR_ASN;" in bird
+    assert "define OUR_ASN = 394955;" in bird
+    for protocol, preference, prepends in (("he_primary", 300, 0), ("he_secondary", 200, 1), ("he_tertiary", 100, 2)):
+        import_filter = bird.split(f"filter import_{protocol} {{")[1].split("}")[0]
+        export_filter = bird.split(f"filter export_{protocol} {{")[1].split("}")[0]
+        assert f"bgp_local_pref = {preference};" in import_filter
+        assert export_filter.count("bgp_path.prepend(OUR_ASN);") == prepends
+    assert "receive limit 10 action restart;" in bird
+    assert "(65535, 0) ~ bgp_community" in bird
+    assert "bfd on;" in bird
+
+
+def test_no_secret_value_reaches_a_rendered_file(default_stack: OrionStack) -> None:
+    secrets = ["x7-primary-session-key", "hunter2-idrac", "-----BEGIN OPENSSH PRIVATE KEY-----"]
+    files = render_all(default_stack)
+    for name, text in files.items():
+        for secret in secrets:
+            assert secret not in text, f"{secret!r} in {name}"
+    # Secrets are referenced by path, never by value.
+    assert 'include "/run/orion-secrets/bgp-he-primary.conf";' in files["router/bird.conf"]
+    host = json.loads(files["monitor/host.json"])
+    assert host["grafana"]["admin_password_file"] == "/run/orion-secrets/grafana-admin-password"
+
+
+def test_renderers_never_see_secret_values(default_stack: OrionStack) -> None:
+    """The model holds references only: there is nothing secret for a renderer to leak."""
+    for peer in default_stack.bgp.peers:
+        assert peer.password is None or set(type(peer.password).model_fields) == {"secret"}
+
+
+def test_the_seed_queries_use_the_router_interface(default_stack: OrionStack) -> None:
+    files = render_all(default_stack)
+    boards = "\n".join(text for name, text in files.items() if name.startswith("monitor/grafana/dashboards/"))
+    assert (
+        'rate(node_network_receive_bytes_total{job=\\"node\\",host=\\"orion-router\\",device=\\"wan\\"}[5m]) * 8 / 1000000'
+        in boards
+    )
+    assert 'irate(node_cpu_seconds_total{mode=\\"idle\\"}[5m])' in boards
+    assert "(1 - (node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)) * 100" in boards
+    assert "eth0" not in boards
+
+
+def test_interface_names_are_the_only_adaptation(default_stack: OrionStack) -> None:
+    files = render_all(default_stack, RenderOptions(interface_names={"wan": "veth-wan"}))
+    assert 'iifname "veth-wan"' in files["router/nftables.nft"]
+    assert 'oifname "veth-wan" masquerade' in files["router/nftables.nft"]
+    assert json.loads(files["router/host.json"])["wan"]["interface"] == "veth-wan"
+
+
+def test_prometheus_scrapes_every_target_with_its_host_label(default_stack: OrionStack) -> None:
+    config = yaml.safe_load(render_all(default_stack)["monitor/prometheus.yml"])
+    scraped = {
+        (job["job_name"], static["targets"][0], static["labels"]["host"])
+        for job in config["scrape_configs"]
+        for static in job["static_configs"]
+    }
+    expected = {(t.job, f"{t.address}:{t.port}", t.name) for t in default_stack.monitoring.targets}
+    assert scraped == expected
+
+
+def test_guests_are_kept_to_the_internet(default_stack: OrionStack) -> None:
+    nft = render_all(default_stack)["router/nftables.nft"]
+    assert 'iifname "guest" oifname "wan" accept' in nft
+    forwards = [line.strip() for line in nft.splitlines() if 'iifname "guest"' in line and "oifname" in line]
+    assert forwards == ['iifname "guest" oifname "wan" accept']
+    unbound = render_all(default_stack)["router/unbound.conf"]
+    assert "access-control-view: 192.168.200.0/24 guest" in unbound

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from orion_infra.model import RawConfig, load_stack
 from tests.render import checkers
-from tests.render.conftest import Rendered
+from tests.render.conftest import Rendered, render_into
+from tests.stack_edits import edited
 
 RULE_TESTS = Path(__file__).parent / "promtool" / "alert-rules.test.yml"
 
@@ -90,3 +93,30 @@ def test_kea_needs_the_router_interfaces(rendered: Rendered) -> None:
     """The namespace is what makes the Kea check meaningful: without the interfaces it refuses the file."""
     verdict = checkers.kea(rendered.path("router/kea-dhcp4.json"), [], rendered.root / "run")
     assert not verdict.ok
+
+
+STACK_VARIANTS = {
+    "rpki-validation": [(("bgp", "rpki"), [{"address": "192.168.1.5"}])],
+    "full-table-import": [(("bgp", "accept_default_route_only"), False)],
+    "multihop-with-bfd-on-a-static-wan": [
+        (("networks", "wan", "ipv4"), {"address": "203.0.113.2", "prefix_length": 30, "gateway": "203.0.113.1"}),
+        (("bgp", "peers"), lambda peers: [{**peer, "multihop": 2} for peer in peers]),
+    ],
+    "no-passwords-no-bfd": [
+        (("bgp", "peers"), lambda peers: [{**peer, "bfd": False, "password": None} for peer in peers])
+    ],
+    "an-ipv4-prefix-too": [(("bgp", "announce"), ["2602:f674::/48", "198.51.99.0/24"])],
+}
+
+
+@pytest.mark.parametrize("variant", STACK_VARIANTS)
+def test_bird_and_nft_accept_every_bgp_option(
+    variant: str, default_raw: RawConfig, today: datetime.date, tmp_path: Path
+) -> None:
+    stack, _ = load_stack(edited(default_raw, *STACK_VARIANTS[variant]), today=today)
+    rendered = render_into(stack, tmp_path)
+    for verdict in (
+        checkers.bird(rendered.path("router/bird.conf")),
+        checkers.nftables(rendered.path("router/nftables.nft"), rendered.router_interfaces),
+    ):
+        assert verdict.ok, verdict.output

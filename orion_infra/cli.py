@@ -7,9 +7,28 @@ from pathlib import Path
 
 import click
 
-from orion_infra.model import StackConfigError, load_stack, read_stack_file
+from orion_infra.model import OrionStack, StackConfigError, load_stack, read_stack_file
 from orion_infra.render import render_all, write_tree
 from orion_infra.schema import stack_file_schema
+
+stack_file_option = click.option(
+    "--stack-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("Pulumi.orion.yaml"),
+    show_default=True,
+    help="the Pulumi stack file",
+)
+
+
+def load_or_exit(stack_file: Path, *, require_secrets: bool = False) -> tuple[OrionStack, list[str]]:
+    """The validated stack, or exit 1 after printing one line per problem."""
+    try:
+        return load_stack(read_stack_file(stack_file), require_secrets=require_secrets)
+    except StackConfigError as error:
+        for line in error.problems:
+            click.echo(line, err=True)
+        click.echo(f"{stack_file}: {len(error.problems)} problem(s)", err=True)
+        raise SystemExit(1) from None
 
 
 @click.group()
@@ -18,47 +37,23 @@ def main() -> None:
 
 
 @main.command()
-@click.option(
-    "--stack-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=Path("Pulumi.orion.yaml"),
-    show_default=True,
-    help="the Pulumi stack file to check",
-)
+@stack_file_option
 @click.option("--require-secrets", is_flag=True, help="also fail when a referenced secret is not set yet")
 def validate(stack_file: Path, require_secrets: bool) -> None:
     """Check a stack file; print one line per problem as `<field.path>: <message>`."""
-    try:
-        stack, warnings = load_stack(read_stack_file(stack_file), require_secrets=require_secrets)
-    except StackConfigError as error:
-        for line in error.problems:
-            click.echo(line, err=True)
-        click.echo(f"{stack_file}: {len(error.problems)} problem(s)", err=True)
-        raise SystemExit(1) from None
+    stack, warnings = load_or_exit(stack_file, require_secrets=require_secrets)
     for line in warnings:
         click.echo(f"warning: {line}", err=True)
-    click.echo(
-        f"{stack_file}: valid ({len(stack.hosts)} host(s), {len(stack.vms)} VMs, {len(stack.bgp.peers)} BGP peers)"
-    )
+    summary = f"{len(stack.hosts)} host(s), {len(stack.vms)} VMs, {len(stack.bgp.peers)} BGP peers"
+    click.echo(f"{stack_file}: valid ({summary})")
 
 
 @main.command()
-@click.option(
-    "--stack-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=Path("Pulumi.orion.yaml"),
-    show_default=True,
-    help="the Pulumi stack file to render",
-)
+@stack_file_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="where to write")
 def render(stack_file: Path, out: Path) -> None:
     """Write every VM's configuration files under OUT (router/, monitor/), for review and for deployment."""
-    try:
-        stack, _ = load_stack(read_stack_file(stack_file))
-    except StackConfigError as error:
-        for line in error.problems:
-            click.echo(line, err=True)
-        raise SystemExit(1) from None
+    stack, _ = load_or_exit(stack_file)
     written = write_tree(render_all(stack), out)
     click.echo(f"wrote {len(written)} files under {out}")
 

@@ -1,4 +1,5 @@
-# What every ORION NixOS VM has: key-only SSH, the guest agent, a node exporter, time sync, bounded logs and store.
+# What every ORION NixOS VM has: interfaces named by MAC, key-only SSH, the guest agent, a node exporter, time
+# sync, bounded logs and store.
 { config, lib, pkgs, ... }:
 let
   cfg = config.orion.common;
@@ -21,6 +22,17 @@ in
   config = lib.mkIf cfg.enable {
     networking.hostName = host.hostname;
     networking.domain = host.domain;
+
+    # systemd-networkd throughout; interfaces get the names host.json gives them, matched by MAC.
+    networking.useDHCP = false;
+    networking.useNetworkd = true;
+    systemd.network.enable = true;
+    systemd.network.links = lib.listToAttrs (map
+      (nic: lib.nameValuePair "10-${nic.name}" {
+        matchConfig.PermanentMACAddress = nic.mac;
+        linkConfig.Name = nic.name;
+      })
+      host.interfaces);
 
     users.mutableUsers = false;
     users.users.${host.admin_user} = {

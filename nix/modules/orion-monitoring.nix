@@ -4,7 +4,7 @@
 let
   cfg = config.orion.monitoring;
   host = lib.importJSON "${cfg.dataDir}/host.json";
-  nic = host.interface;
+  nic = builtins.head host.interfaces;
 in
 {
   imports = [ ./orion-common.nix ];
@@ -23,13 +23,6 @@ in
       dataDir = cfg.dataDir;
     };
 
-    networking.useDHCP = false;
-    networking.useNetworkd = true;
-    systemd.network.enable = true;
-    systemd.network.links."10-${nic.name}" = {
-      matchConfig.PermanentMACAddress = nic.mac;
-      linkConfig.Name = nic.name;
-    };
     systemd.network.networks."20-${nic.name}" = {
       matchConfig.Name = nic.name;
       address = [ nic.ipv4 ];

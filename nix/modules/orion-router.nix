@@ -7,11 +7,6 @@ let
   wan = host.wan;
   internal = builtins.filter (nic: nic.network != "wan") host.interfaces;
 
-  link = nic: lib.nameValuePair "10-${nic.name}" {
-    matchConfig.PermanentMACAddress = nic.mac;
-    linkConfig.Name = nic.name;
-  };
-
   internalNetwork = nic: lib.nameValuePair "20-${nic.name}" {
     matchConfig.Name = nic.name;
     address = builtins.filter (a: a != null) [ nic.ipv4 nic.ipv6 ];
@@ -65,10 +60,6 @@ in
       nodeExporterPort = host.exporters.node;
     };
 
-    networking.useDHCP = false;
-    networking.useNetworkd = true;
-    systemd.network.enable = true;
-    systemd.network.links = lib.listToAttrs (map link host.interfaces);
     systemd.network.networks = lib.listToAttrs (map internalNetwork internal ++ [ wanNetwork ]);
 
     boot.kernel.sysctl = {

@@ -95,7 +95,7 @@ def test_kea_needs_the_router_interfaces(rendered: Rendered) -> None:
     assert not verdict.ok
 
 
-STACK_VARIANTS = {
+STACK_VARIANTS: dict[str, list[tuple[tuple[str | int, ...], object]]] = {
     "rpki-validation": [(("bgp", "rpki"), [{"address": "192.168.1.5"}])],
     "full-table-import": [(("bgp", "accept_default_route_only"), False)],
     "multihop-with-bfd-on-a-static-wan": [

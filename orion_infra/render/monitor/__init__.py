@@ -173,13 +173,15 @@ def render_monitor_host(stack: OrionStack, options: RenderOptions) -> str:
         "domain": stack.dns.domain,
         "admin_user": stack.access.admin_user,
         "authorized_keys": stack.access.authorized_keys,
-        "interface": {
-            "name": nic.name,
-            "mac": nic.mac.lower(),
-            "ipv4": f"{address}/{network.subnet.prefixlen}",
-            "gateway": str(network.gateway),
-            "dns": str(network.gateway),
-        },
+        "interfaces": [
+            {
+                "name": nic.name,
+                "mac": nic.mac.lower(),
+                "ipv4": f"{address}/{network.subnet.prefixlen}",
+                "gateway": str(network.gateway),
+                "dns": str(network.gateway),
+            }
+        ],
         "prometheus": {"port": PROMETHEUS_PORT, "retention_days": stack.monitoring.retention_days},
         "alertmanager": {"port": ALERTMANAGER_PORT},
         "grafana": {

@@ -1,0 +1,275 @@
+"""A Redfish client for iDRAC 8 and its successors: discovery through links, bounded retries, sessions that are
+always closed, and errors that carry the service's own explanation."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import urljoin
+
+import requests
+import urllib3
+
+from orion_infra.redfish.errors import RedfishError, RedfishUnavailableError, extended_messages
+from orion_infra.redfish.tls import TlsSettings
+
+log = logging.getLogger(__name__)
+
+# Statuses worth another try: the service is busy, restarting, or out of sessions (iDRAC 8: 503 RAC0218).
+RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+# A POST that may have reached the service is not repeated blindly: callers re-read state and decide.
+_NOT_SENT = (requests.exceptions.ConnectTimeout, requests.exceptions.ProxyError)
+_TRANSPORT_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter; iDRAC 8 can vanish for minutes, so the defaults wait about two."""
+
+    attempts: int = 6
+    base_delay: float = 2.0
+    max_delay: float = 60.0
+
+    def delay(self, attempt: int) -> float:
+        return min(self.max_delay, self.base_delay * 2**attempt) * random.uniform(0.5, 1.0)  # noqa: S311 - jitter
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Per request. iDRAC 8 takes 4-8 s for a GET; power changes are waited for separately, in minutes."""
+
+    connect: float = 10.0
+    read: float = 60.0
+
+
+class RedfishClient:
+    """Use as a context manager: a session token, if one is taken, is deleted on the way out."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        credentials: Credentials,
+        tls: TlsSettings,
+        *,
+        use_session: bool = False,
+        timeouts: Timeouts = Timeouts(),
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.credentials = credentials
+        self.tls = tls
+        self.use_session = use_session
+        self.timeouts = timeouts
+        self.retry = retry
+        self.sleep = sleep
+        self.requests_made = 0
+        self._http: requests.Session | None = None
+        self._session_location: str | None = None
+        self._links: dict[str, str] = {}
+
+    def __enter__(self) -> Self:
+        self._http = requests.Session()
+        self._http.headers.update({"Accept": "application/json", "OData-Version": "4.0"})
+        self.tls.configure(self._http)
+        if self.use_session:
+            self._log_in()
+        else:
+            self._http.auth = (self.credentials.username, self.credentials.password)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        try:
+            self._log_out()
+        finally:
+            if self._http is not None:
+                self._http.close()
+                self._http = None
+
+    # -- requests --------------------------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> requests.Response:
+        """One request with bounded retries; raises RedfishError for an error answer."""
+        last_problem = "no attempt made"
+        for attempt in range(self.retry.attempts):
+            if attempt:
+                self.sleep(self.retry.delay(attempt - 1))
+            try:
+                response = self._send(method, path, body)
+            except _TRANSPORT_ERRORS as error:
+                if method == "POST" and not isinstance(error, _NOT_SENT):
+                    raise RedfishUnavailableError(
+                        f"POST {path}: the connection failed after sending: {error}"
+                    ) from error
+                last_problem = f"{type(error).__name__}: {error}"
+                log.info("%s %s: %s; retrying", method, path, last_problem)
+                continue
+            if response.status_code == 401 and self._session_location is not None and attempt == 0:
+                # The session died (a password change ends them): take a new one once.
+                self._session_location = None
+                self._log_in()
+                continue
+            if response.status_code in RETRYABLE_STATUSES:
+                last_problem = str(RedfishError(method, path, response.status_code, self._messages(response)))
+                log.info("%s; retrying", last_problem)
+                continue
+            if response.status_code >= 400:
+                raise RedfishError(method, path, response.status_code, self._messages(response))
+            return response
+        raise RedfishUnavailableError(
+            f"{method} {path}: no usable answer from {self.endpoint} after {self.retry.attempts} attempts "
+            f"(last: {last_problem})"
+        )
+
+    def _send(self, method: str, path: str, body: dict[str, Any] | None) -> requests.Response:
+        if self._http is None:
+            raise RuntimeError("use RedfishClient as a context manager")
+        self.requests_made += 1
+        with warnings.catch_warnings():
+            # verify=insecure was asked for explicitly and warned about once already.
+            warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+            return self._http.request(
+                method, self.url(path), json=body, timeout=(self.timeouts.connect, self.timeouts.read)
+            )
+
+    @staticmethod
+    def _messages(response: requests.Response) -> list[str]:
+        try:
+            return extended_messages(response.json())
+        except ValueError:
+            return [response.text.strip()[:200]] if response.text.strip() else []
+
+    def url(self, path: str) -> str:
+        return urljoin(self.endpoint + "/", path)
+
+    def get(self, path: str) -> dict[str, Any]:
+        body = self.request("GET", path).json()
+        if not isinstance(body, dict):
+            raise RedfishError("GET", path, 200, [f"expected a JSON object, got {type(body).__name__}"])
+        return body
+
+    def post(self, path: str, body: dict[str, Any]) -> requests.Response:
+        return self.request("POST", path, body)
+
+    def patch(self, path: str, body: dict[str, Any]) -> requests.Response:
+        return self.request("PATCH", path, body)
+
+    def delete(self, path: str) -> requests.Response:
+        return self.request("DELETE", path)
+
+    # -- sessions ----------------------------------------------------------------------------------------------
+
+    def _log_in(self) -> None:
+        if self._http is None:
+            raise RuntimeError("use RedfishClient as a context manager")
+        self._http.auth = None
+        self._http.headers.pop("X-Auth-Token", None)
+        sessions = self.link(self.root(), "Links", "Sessions")
+        response = self.post(sessions, {"UserName": self.credentials.username, "Password": self.credentials.password})
+        token = response.headers.get("X-Auth-Token")
+        location = response.headers.get("Location")
+        if not token or not location:
+            raise RedfishError("POST", sessions, response.status_code, ["no X-Auth-Token or Location in the answer"])
+        self._http.headers["X-Auth-Token"] = token
+        self._session_location = location
+
+    def _log_out(self) -> None:
+        location, self._session_location = self._session_location, None
+        if location is None:
+            return
+        try:
+            self.delete(location)
+        except (RedfishError, RedfishUnavailableError) as error:
+            if not (isinstance(error, RedfishError) and error.status == 404):
+                log.warning("could not delete Redfish session %s: %s", location, error)
+
+    # -- discovery ---------------------------------------------------------------------------------------------
+
+    def root(self) -> dict[str, Any]:
+        return self.get("/redfish/v1/")
+
+    @staticmethod
+    def link(resource: dict[str, Any], *keys: str) -> str:
+        """The `@odata.id` found by following `keys` in `resource`, or a clear error naming what is missing."""
+        node: Any = resource
+        for key in keys:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, list):
+            node = node[0] if node else None
+        if not isinstance(node, dict) or "@odata.id" not in node:
+            where = resource.get("@odata.id", "the resource")
+            raise RedfishError("GET", str(where), 200, [f"no link {'.'.join(keys)} in {where}"])
+        return str(node["@odata.id"])
+
+    def _discovered(self, name: str, find: Callable[[], str]) -> str:
+        if name not in self._links:
+            self._links[name] = find()
+        return self._links[name]
+
+    def members(self, collection: str) -> Iterator[dict[str, Any]]:
+        for member in self.get(collection).get("Members", []):
+            yield self.get(member["@odata.id"])
+
+    def first_member(self, collection: str) -> str:
+        members = self.get(collection).get("Members", [])
+        if not members:
+            raise RedfishError("GET", collection, 200, ["the collection is empty"])
+        return str(members[0]["@odata.id"])
+
+    def system_path(self) -> str:
+        return self._discovered("system", lambda: self.first_member(self.link(self.root(), "Systems")))
+
+    def system(self) -> dict[str, Any]:
+        return self.get(self.system_path())
+
+    def manager_path(self) -> str:
+        def find() -> str:
+            system = self.system()
+            try:
+                return self.link(system, "Links", "ManagedBy")
+            except RedfishError:
+                return self.first_member(self.link(self.root(), "Managers"))
+
+        return self._discovered("manager", find)
+
+    def manager(self) -> dict[str, Any]:
+        return self.get(self.manager_path())
+
+    def chassis_path(self) -> str:
+        def find() -> str:
+            try:
+                return self.link(self.system(), "Links", "Chassis")
+            except RedfishError:
+                return self.first_member(self.link(self.root(), "Chassis"))
+
+        return self._discovered("chassis", find)
+
+    def virtual_media_path(self) -> str:
+        """iDRAC 9/10 and generic services list VirtualMedia under the system; iDRAC 8 under the manager."""
+
+        def find() -> str:
+            for resource in (self.system(), self.manager()):
+                if "VirtualMedia" in resource:
+                    return self.link(resource, "VirtualMedia")
+            raise RedfishError("GET", self.system_path(), 200, ["neither the system nor its manager has VirtualMedia"])
+
+        return self._discovered("virtual_media", find)
+
+    def accounts_path(self) -> str:
+        return self._discovered(
+            "accounts", lambda: self.link(self.get(self.link(self.root(), "AccountService")), "Accounts")
+        )

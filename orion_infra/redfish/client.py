@@ -43,7 +43,8 @@ class RetryPolicy:
     max_delay: float = 60.0
 
     def delay(self, attempt: int) -> float:
-        return min(self.max_delay, self.base_delay * 2**attempt) * random.uniform(0.5, 1.0)  # noqa: S311 - jitter
+        backoff: float = min(self.max_delay, self.base_delay * 2**attempt)
+        return backoff * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not cryptography
 
 
 @dataclass(frozen=True)

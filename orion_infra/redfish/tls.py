@@ -37,7 +37,8 @@ class TlsSettings:
             session.mount("https://", _PinnedAdapter(normalise_fingerprint(str(self.sha256_fingerprint))))
         else:
             log.warning(
-                "TLS verification is off for this Redfish service (asked for explicitly): anyone on the path can impersonate it"
+                "TLS verification is off for this Redfish service (asked for explicitly): "
+                "anyone on the path can impersonate it"
             )
             session.verify = False
 

@@ -1,0 +1,390 @@
+"""Pulumi dynamic providers for the iDRAC: power, one-time boot, virtual media, root password, system facts.
+
+The provider objects are pickled into Pulumi's state, so they hold only plain settings; every Redfish client is
+built inside a method and closed before it returns. Credentials are inputs that `diff` ignores: rotating a
+password must not look like a change of the server.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from orion_infra.redfish import operations
+from orion_infra.redfish.client import Credentials, RedfishClient, RetryPolicy, Timeouts
+from orion_infra.redfish.errors import RedfishError
+from orion_infra.redfish.tls import TlsSettings
+
+# What a value looks like before it is known (during a preview).
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+CONNECTION = ("endpoint", "username", "password", "tls_verify", "ca_bundle", "sha256_fingerprint")
+CREDENTIALS = frozenset({"password"})
+# iDRAC 8 accepts up to 20 characters from this set for a local user's password.
+IDRAC_PASSWORD = re.compile(r"^[A-Za-z0-9~!@#$%^&*()_+\-={}|:<>?.]{1,20}$")
+
+
+def _known(value: object) -> bool:
+    return value is not None and value != UNKNOWN
+
+
+class IdracProvider(ResourceProvider):
+    """What every iDRAC resource shares: connection checks, a diff that ignores credentials, the client."""
+
+    inputs: ClassVar[tuple[str, ...]] = ()
+    replace_on: ClassVar[frozenset[str]] = frozenset({"endpoint"})
+
+    def __init__(
+        self,
+        waits: operations.Waits = operations.Waits(),
+        retry: RetryPolicy = RetryPolicy(),
+        timeouts: Timeouts = Timeouts(),
+    ) -> None:
+        super().__init__()
+        self.waits = waits
+        self.retry = retry
+        self.timeouts = timeouts
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = check_connection(news) + self.check_inputs(news)
+        return CheckResult(news, failures)
+
+    def check_inputs(self, news: dict[str, Any]) -> list[CheckFailure]:
+        return []
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        watched = [key for key in (*CONNECTION, *self.inputs) if key not in CREDENTIALS]
+        changed = [key for key in watched if olds.get(key) != news.get(key)]
+        return DiffResult(
+            changes=bool(changed),
+            replaces=[key for key in changed if key in self.replace_on],
+            delete_before_replace=True,
+        )
+
+    def client(self, props: dict[str, Any], password: str | None = None) -> RedfishClient:
+        tls = TlsSettings(
+            verify=props.get("tls_verify") or "system",
+            ca_bundle=props.get("ca_bundle"),
+            sha256_fingerprint=props.get("sha256_fingerprint"),
+        )
+        credentials = Credentials(str(props["username"]), str(password if password is not None else props["password"]))
+        return RedfishClient(str(props["endpoint"]), credentials, tls, retry=self.retry, timeouts=self.timeouts)
+
+
+def check_connection(news: dict[str, Any]) -> list[CheckFailure]:
+    failures: list[CheckFailure] = []
+    endpoint = news.get("endpoint")
+    if _known(endpoint):
+        parts = urlsplit(str(endpoint))
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            failures.append(
+                CheckFailure("endpoint", f"expected the iDRAC's URL like https://192.168.1.2, got {endpoint!r}")
+            )
+    username = news.get("username")
+    if _known(username) and not re.fullmatch(r"[A-Za-z0-9_.-]{1,16}", str(username)):
+        failures.append(CheckFailure("username", f"expected an iDRAC user name of 1-16 characters, got {username!r}"))
+    if news.get("password") is None:
+        failures.append(CheckFailure("password", "the iDRAC password is required (a secret)"))
+    verify = news.get("tls_verify") or "system"
+    if verify not in ("system", "ca_bundle", "fingerprint", "insecure"):
+        failures.append(
+            CheckFailure("tls_verify", f"expected system, ca_bundle, fingerprint or insecure, got {verify!r}")
+        )
+    if verify == "ca_bundle" and not news.get("ca_bundle"):
+        failures.append(CheckFailure("ca_bundle", "tls_verify=ca_bundle needs the path of a PEM bundle"))
+    fingerprint = news.get("sha256_fingerprint")
+    if verify == "fingerprint" and not re.fullmatch(r"([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}", str(fingerprint or "")):
+        failures.append(
+            CheckFailure("sha256_fingerprint", f"expected a SHA-256 fingerprint (64 hex digits), got {fingerprint!r}")
+        )
+    return failures
+
+
+# -- power --------------------------------------------------------------------------------------------------
+
+
+class PowerStateProvider(IdracProvider):
+    inputs = ("desired",)
+
+    def check_inputs(self, news: dict[str, Any]) -> list[CheckFailure]:
+        desired = news.get("desired")
+        if _known(desired) and desired not in ("On", "Off"):
+            return [CheckFailure("desired", f"expected On or Off, got {desired!r}")]
+        return []
+
+    def _apply(self, props: dict[str, Any]) -> dict[str, Any]:
+        with self.client(props) as client:
+            state = operations.set_power(client, props["desired"], self.waits)
+        return {**props, "power_state": state}
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(f"{props['endpoint']}#power", self._apply(props))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self._apply(news))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        with self.client(props) as client:
+            return ReadResult(id_, {**props, "power_state": operations.power_state(client)})
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Forgetting the desired state leaves the server running as it is: deleting must not cut power."""
+
+
+# -- boot ---------------------------------------------------------------------------------------------------
+
+
+class BootOnceProvider(IdracProvider):
+    inputs = ("method", "trigger")
+
+    def check_inputs(self, news: dict[str, Any]) -> list[CheckFailure]:
+        method = news.get("method")
+        if _known(method) and method not in ("standard", "dell-scp"):
+            return [CheckFailure("method", f"expected standard or dell-scp, got {method!r}")]
+        return []
+
+    def _apply(self, props: dict[str, Any]) -> dict[str, Any]:
+        with self.client(props) as client:
+            override = operations.boot_once_from_cd(client, props.get("method") or "standard")
+        return {**props, "boot_target": override["target"], "boot_enabled": override["enabled"]}
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(f"{props['endpoint']}#boot-once", self._apply(props))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self._apply(news))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        with self.client(props) as client:
+            override = operations.boot_override(client)
+        return ReadResult(id_, {**props, "boot_target": override["target"], "boot_enabled": override["enabled"]})
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        with self.client(props) as client:
+            operations.clear_boot_override(client)
+
+
+# -- virtual media ------------------------------------------------------------------------------------------
+
+
+class VirtualMediaProvider(IdracProvider):
+    inputs = ("image_url",)
+    replace_on = frozenset({"endpoint", "image_url"})
+
+    def check_inputs(self, news: dict[str, Any]) -> list[CheckFailure]:
+        url = news.get("image_url")
+        if _known(url) and urlsplit(str(url)).scheme not in ("http", "https"):
+            return [CheckFailure("image_url", f"expected an http(s) URL the iDRAC can fetch, got {url!r}")]
+        return []
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        with self.client(props) as client:
+            state = operations.insert_media(client, str(props["image_url"]))
+        return CreateResult(f"{props['endpoint']}#virtual-cd", {**props, "inserted": state["inserted"]})
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        with self.client(props) as client:
+            state = operations.media_state(client)
+        return ReadResult(id_, {**props, "image_url": state["image"], "inserted": state["inserted"]})
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        with self.client(props) as client:
+            operations.eject_media(client)
+
+
+# -- root password --------------------------------------------------------------------------------------------
+
+
+class RootPasswordProvider(IdracProvider):
+    """Replaces the iDRAC user's password (the factory calvin, first) by `new_password`."""
+
+    inputs = ("new_password",)
+
+    def check_inputs(self, news: dict[str, Any]) -> list[CheckFailure]:
+        new = news.get("new_password")
+        if _known(new) and not IDRAC_PASSWORD.fullmatch(str(new)):
+            return [CheckFailure("new_password", "expected 1-20 characters that iDRAC 8 accepts (value not shown)")]
+        return []
+
+    def _rotate(self, props: dict[str, Any], current: str, new: str) -> None:
+        try:
+            with self.client(props, current) as client:
+                operations.change_password(client, str(props["username"]), new)
+        except RedfishError as error:
+            if error.status != 401:
+                raise
+            # A rotation that already happened (a retried create): the new password must work, or this fails.
+        with self.client(props, new) as client:
+            client.system()
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        self._rotate(props, str(props["password"]), str(props["new_password"]))
+        return CreateResult(f"{props['endpoint']}#{props['username']}", dict(props))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        if olds.get("new_password") != news.get("new_password"):
+            self._rotate(news, str(olds["new_password"]), str(news["new_password"]))
+        return UpdateResult(dict(news))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """The password stays as it is: the factory default is never restored."""
+
+
+# -- facts ----------------------------------------------------------------------------------------------------
+
+
+class SystemInfoProvider(IdracProvider):
+    def _facts(self, props: dict[str, Any]) -> dict[str, Any]:
+        with self.client(props) as client:
+            return {**props, **operations.system_facts(client).as_dict()}
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(f"{props['endpoint']}#system", self._facts(props))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        return ReadResult(id_, self._facts(props))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self._facts(news))
+
+
+# -- resources ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdracConnection:
+    """Where an iDRAC is and how to log in; the password is a secret Output."""
+
+    endpoint: pulumi.Input[str]
+    username: pulumi.Input[str]
+    password: pulumi.Input[str]
+    tls_verify: str = "system"
+    ca_bundle: str | None = None
+    sha256_fingerprint: str | None = None
+
+    def props(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint,
+            "username": self.username,
+            "password": pulumi.Output.secret(self.password),
+            "tls_verify": self.tls_verify,
+            "ca_bundle": self.ca_bundle,
+            "sha256_fingerprint": self.sha256_fingerprint,
+        }
+
+
+def _opts(opts: pulumi.ResourceOptions | None, *secret_outputs: str) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions.merge(
+        opts, pulumi.ResourceOptions(additional_secret_outputs=["password", *secret_outputs])
+    )
+
+
+class PowerState(Resource, module="idrac", name="PowerState"):
+    """The server's power, held On or Off."""
+
+    power_state: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        connection: IdracConnection,
+        desired: pulumi.Input[str],
+        *,
+        provider: PowerStateProvider | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {**connection.props(), "desired": desired, "power_state": None}
+        super().__init__(provider or PowerStateProvider(), name, props, _opts(opts))
+
+
+class BootOnce(Resource, module="idrac", name="BootOnce"):
+    """The next boot (only) from the virtual CD; `trigger` re-arms it when it changes (a new image, say)."""
+
+    boot_target: pulumi.Output[str]
+    boot_enabled: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        connection: IdracConnection,
+        *,
+        method: str = "standard",
+        trigger: pulumi.Input[str] = "",
+        provider: BootOnceProvider | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {**connection.props(), "method": method, "trigger": trigger, "boot_target": None, "boot_enabled": None}
+        super().__init__(provider or BootOnceProvider(), name, props, _opts(opts))
+
+
+class VirtualMedia(Resource, module="idrac", name="VirtualMedia"):
+    """An ISO in the virtual CD, fetched by the iDRAC from `image_url`; ejected when deleted."""
+
+    inserted: pulumi.Output[bool]
+
+    def __init__(
+        self,
+        name: str,
+        connection: IdracConnection,
+        image_url: pulumi.Input[str],
+        *,
+        provider: VirtualMediaProvider | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {**connection.props(), "image_url": image_url, "inserted": None}
+        super().__init__(provider or VirtualMediaProvider(), name, props, _opts(opts))
+
+
+class RootPassword(Resource, module="idrac", name="RootPassword"):
+    """The iDRAC user's password, rotated from `connection.password` to `new_password`."""
+
+    new_password: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        connection: IdracConnection,
+        new_password: pulumi.Input[str],
+        *,
+        provider: RootPasswordProvider | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {**connection.props(), "new_password": pulumi.Output.secret(new_password)}
+        super().__init__(provider or RootPasswordProvider(), name, props, _opts(opts, "new_password"))
+
+
+class SystemInfo(Resource, module="idrac", name="SystemInfo"):
+    """What the server is and how it is: model, service tag, firmware, power, health, supplies, temperatures."""
+
+    model: pulumi.Output[str]
+    service_tag: pulumi.Output[str]
+    bios_version: pulumi.Output[str]
+    idrac_firmware: pulumi.Output[str]
+    power_state: pulumi.Output[str]
+    health: pulumi.Output[str]
+    power_supplies: pulumi.Output[list[dict[str, Any]]]
+    temperatures: pulumi.Output[list[dict[str, Any]]]
+
+    def __init__(
+        self,
+        name: str,
+        connection: IdracConnection,
+        *,
+        provider: SystemInfoProvider | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        facts = dict.fromkeys(operations.SystemFacts.__dataclass_fields__)
+        super().__init__(provider or SystemInfoProvider(), name, {**connection.props(), **facts}, _opts(opts))

@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import struct_pb2
+from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 from pulumi.dynamic.dynamic import PROVIDER_KEY, serialize_provider
 from pulumi.runtime import proto, rpc
 from pulumi.runtime.proto import provider_pb2_grpc
@@ -30,6 +31,11 @@ from tests.redfish.conftest import FAST_RETRY, FAST_WAITS, connect
 from tests.redfish.emulator import RunningService
 
 SETTINGS: dict[str, Any] = {"waits": FAST_WAITS, "retry": FAST_RETRY, "timeouts": Timeouts(connect=1.0, read=2.0)}
+
+
+def outs(result: CreateResult | ReadResult | UpdateResult) -> dict[str, Any]:
+    assert result.outs is not None
+    return result.outs
 
 
 def connection(service: RunningService, password: str = "calvin") -> dict[str, Any]:
@@ -138,11 +144,11 @@ def test_power_state_lifecycle(idrac: RunningService) -> None:
     provider = PowerStateProvider(**SETTINGS)
     props = {**connection(idrac), "desired": "On"}
     created = provider.create(props)
-    assert created.outs["power_state"] == "On"
-    assert provider.read(created.id, created.outs).outs["power_state"] == "On"
-    updated = provider.update(created.id, created.outs, {**props, "desired": "Off"})
-    assert updated.outs["power_state"] == "Off"
-    provider.delete(created.id, updated.outs)
+    assert outs(created)["power_state"] == "On"
+    assert outs(provider.read(created.id, outs(created)))["power_state"] == "On"
+    updated = provider.update(created.id, outs(created), {**props, "desired": "Off"})
+    assert outs(updated)["power_state"] == "Off"
+    provider.delete(created.id, outs(updated))
     with connect(idrac) as client:
         assert client.system()["PowerState"] == "Off"
     assert idrac.session_count() == 0
@@ -151,22 +157,22 @@ def test_power_state_lifecycle(idrac: RunningService) -> None:
 def test_boot_once_lifecycle(idrac: RunningService) -> None:
     provider = BootOnceProvider(**SETTINGS)
     created = provider.create({**connection(idrac), "method": "standard", "trigger": "a.iso"})
-    assert (created.outs["boot_target"], created.outs["boot_enabled"]) == ("Cd", "Once")
-    assert provider.read(created.id, created.outs).outs["boot_enabled"] == "Once"
-    updated = provider.update(created.id, created.outs, {**created.outs, "method": "dell-scp", "trigger": "b.iso"})
-    assert updated.outs["boot_enabled"] == "Once"
-    provider.delete(created.id, updated.outs)
-    assert provider.read(created.id, updated.outs).outs["boot_enabled"] == "Disabled"
+    assert (outs(created)["boot_target"], outs(created)["boot_enabled"]) == ("Cd", "Once")
+    assert outs(provider.read(created.id, outs(created)))["boot_enabled"] == "Once"
+    updated = provider.update(created.id, outs(created), {**outs(created), "method": "dell-scp", "trigger": "b.iso"})
+    assert outs(updated)["boot_enabled"] == "Once"
+    provider.delete(created.id, outs(updated))
+    assert outs(provider.read(created.id, outs(updated)))["boot_enabled"] == "Disabled"
 
 
 def test_virtual_media_lifecycle(idrac: RunningService, image_server: str) -> None:
     provider = VirtualMediaProvider(**SETTINGS)
     image = f"{image_server}/proxmox-ve.iso"
     created = provider.create({**connection(idrac), "image_url": image})
-    assert created.outs["inserted"] is True
-    assert provider.read(created.id, created.outs).outs["image_url"] == image
-    provider.delete(created.id, created.outs)
-    read = provider.read(created.id, created.outs).outs
+    assert outs(created)["inserted"] is True
+    assert outs(provider.read(created.id, outs(created)))["image_url"] == image
+    provider.delete(created.id, outs(created))
+    read = outs(provider.read(created.id, outs(created)))
     assert (read["image_url"], read["inserted"]) == (None, False)
 
 
@@ -179,19 +185,19 @@ def test_root_password_rotation_then_every_call_uses_the_new_one(idrac: RunningS
     info = SystemInfoProvider(**SETTINGS)
     with pytest.raises(RedfishError, match="401"):
         info.create(connection(idrac, "calvin"))
-    assert info.create(connection(idrac, "First-Rotation1")).outs["service_tag"] == "CQ5QBM2"
-    provider.update(created.id, created.outs, {**props, "new_password": "Second-Rotation2"})
-    assert info.create(connection(idrac, "Second-Rotation2")).outs["model"] == "PowerEdge R730"
-    provider.delete(created.id, created.outs)
+    assert outs(info.create(connection(idrac, "First-Rotation1")))["service_tag"] == "CQ5QBM2"
+    provider.update(created.id, outs(created), {**props, "new_password": "Second-Rotation2"})
+    assert outs(info.create(connection(idrac, "Second-Rotation2")))["model"] == "PowerEdge R730"
+    provider.delete(created.id, outs(created))
     assert idrac.session_count() == 0
 
 
 def test_system_info_outputs(idrac: RunningService) -> None:
     provider = SystemInfoProvider(**SETTINGS)
     created = provider.create(connection(idrac))
-    outs = created.outs
+    facts = outs(created)
     assert {
-        key: outs[key] for key in ("model", "service_tag", "bios_version", "idrac_firmware", "power_state", "health")
+        key: facts[key] for key in ("model", "service_tag", "bios_version", "idrac_firmware", "power_state", "health")
     } == {
         "model": "PowerEdge R730",
         "service_tag": "CQ5QBM2",
@@ -200,8 +206,8 @@ def test_system_info_outputs(idrac: RunningService) -> None:
         "power_state": "Off",
         "health": "OK",
     }
-    assert len(outs["power_supplies"]) == 2
-    assert provider.read(created.id, outs).outs["model"] == "PowerEdge R730"
+    assert len(facts["power_supplies"]) == 2
+    assert outs(provider.read(created.id, facts))["model"] == "PowerEdge R730"
 
 
 # -- through Pulumi's dynamic-provider servicer ------------------------------------------------------------------

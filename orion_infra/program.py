@@ -8,7 +8,8 @@ from __future__ import annotations
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from orion_infra.model import RawConfig, StackConfigError, load_stack
+from orion_infra.components.idrac import IdracHost, IdracHostArgs
+from orion_infra.model import OrionStack, RawConfig, StackConfigError, load_stack
 from orion_infra.model.loading import PROJECT, SECTIONS
 from orion_infra.outputs import endpoints, network_facts
 
@@ -46,5 +47,31 @@ def main() -> None:
         raise pulumi.RunError(f"the stack configuration has {len(error.problems)} problem(s); see above") from None
     for line in warnings:
         pulumi.log.warn(line)
+    build(stack, pulumi.Config(PROJECT))
+
+
+def build(stack: OrionStack, config: pulumi.Config) -> None:
+    """The resources of a validated stack, and the stack outputs."""
+    idracs = {
+        host.name: IdracHost(
+            host.name, IdracHostArgs(host=host, current_password=config.require_secret(host.idrac.password.secret))
+        )
+        for host in stack.hosts
+    }
     pulumi.export("endpoints", endpoints(stack))
     pulumi.export("network", network_facts(stack))
+    pulumi.export(
+        "idrac",
+        {
+            name: {
+                "endpoint": idrac.endpoint,
+                "model": idrac.system.model,
+                "service_tag": idrac.system.service_tag,
+                "bios_version": idrac.system.bios_version,
+                "idrac_firmware": idrac.system.idrac_firmware,
+                "health": idrac.system.health,
+            }
+            for name, idrac in idracs.items()
+        },
+    )
+    pulumi.export("idrac_passwords", pulumi.Output.secret({name: idrac.password for name, idrac in idracs.items()}))

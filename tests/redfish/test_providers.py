@@ -253,10 +253,10 @@ def test_a_resource_through_the_real_servicer(
     checked = stub.Check(proto.CheckRequest(urn=urn, olds=_struct({}), news=_struct(props)))
     assert list(checked.failures) == []
     created = stub.Create(proto.CreateRequest(urn=urn, properties=checked.inputs))
-    outs = rpc.deserialize_properties(created.properties)
-    assert outs["inserted"] is True
+    created_outs = rpc.deserialize_properties(created.properties)
+    assert created_outs["inserted"] is True
     # The password leaves only under its own name, which the resource lists as a secret output.
-    assert [key for key, value in outs.items() if value == "calvin"] == ["password"]
+    assert [key for key, value in created_outs.items() if value == "calvin"] == ["password"]
     read = stub.Read(proto.ReadRequest(id=created.id, urn=urn, properties=created.properties))
     assert rpc.deserialize_properties(read.properties)["image_url"] == image
     stub.Delete(proto.DeleteRequest(id=created.id, urn=urn, properties=created.properties))

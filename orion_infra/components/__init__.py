@@ -1,0 +1,1 @@
+"""Pulumi component resources: each takes typed arguments from the validated model, never `pulumi.Config`."""

@@ -1,0 +1,82 @@
+"""The IdracHost component under the recording mock monitor: its children, their parents, order and secrets."""
+
+from __future__ import annotations
+
+import datetime
+
+from orion_infra.components.idrac import IdracHost, IdracHostArgs
+from orion_infra.model import RawConfig, load_stack
+from tests.pulumi_harness import ProgramRun, PulumiUp, run_program
+from tests.test_program import SECRETS
+
+ROTATION = "pulumi-python:dynamic/idrac:RootPassword"
+SYSTEM = "pulumi-python:dynamic/idrac:SystemInfo"
+
+
+def test_the_stack_gives_each_host_an_idrac_with_a_rotated_password(
+    default_raw: RawConfig, pulumi_up: PulumiUp
+) -> None:
+    run = pulumi_up(default_raw.values, SECRETS)
+    assert run.error is None
+    component = run.by_name("orion-pve")
+    assert component.type == "orion:idrac:IdracHost"
+    children = [r for r in run.registrations if r.parent == component.urn]
+    assert [(r.type, r.name) for r in children] == [
+        ("random:index/randomPassword:RandomPassword", "orion-pve-root-password"),
+        (ROTATION, "orion-pve-root-password-rotation"),
+        (SYSTEM, "orion-pve-system"),
+    ]
+    generated, rotation, system = children
+    assert generated.inputs["length"] == 20
+    assert "result" in generated.additional_secret_outputs
+    # The factory password is used once, by the rotation; everything after uses the generated one.
+    assert rotation.inputs["password"] == SECRETS["idracPassword"]
+    assert rotation.inputs["new_password"] == "generated-for-orion-pve-root-password"
+    assert system.inputs["password"] == "generated-for-orion-pve-root-password"
+    assert system.dependencies == [rotation.urn]
+    for resource in (rotation, system):
+        assert {"password", "__provider"} <= resource.secret_inputs
+        assert resource.inputs["endpoint"] == "https://192.168.1.2"
+        assert resource.inputs["tls_verify"] == "insecure"
+        assert "password" in resource.additional_secret_outputs
+    assert "new_password" in rotation.secret_inputs
+    assert run.outputs["idrac"]["orion-pve"]["endpoint"] == "https://192.168.1.2"
+    assert "idrac_passwords" in run.secret_outputs
+    assert "idrac" not in run.secret_outputs
+
+
+def with_installer(raw: RawConfig, today: datetime.date) -> ProgramRun:
+    stack, _ = load_stack(raw, today=today)
+
+    def program() -> None:
+        IdracHost(
+            "orion-pve",
+            IdracHostArgs(stack.hosts[0], "calvin", installer_iso_url="http://192.168.1.50/proxmox-ve.iso"),
+        )
+
+    return run_program(program, {}, set())
+
+
+def test_the_installer_is_inserted_then_armed_then_powered_on(default_raw: RawConfig, today: datetime.date) -> None:
+    run = with_installer(default_raw, today)
+    assert run.error is None
+    rotation = run.by_name("orion-pve-root-password-rotation")
+    media = run.by_name("orion-pve-installer-media")
+    boot = run.by_name("orion-pve-installer-boot")
+    power = run.by_name("orion-pve-power")
+    assert media.type == "pulumi-python:dynamic/idrac:VirtualMedia"
+    # Each step waits for the one before; all of them for the rotation, whose password they use.
+    assert set(media.dependencies) == {rotation.urn}
+    assert set(boot.dependencies) == {rotation.urn, media.urn}
+    assert set(power.dependencies) == {rotation.urn, boot.urn}
+    assert media.inputs["image_url"] == "http://192.168.1.50/proxmox-ve.iso"
+    assert boot.inputs["trigger"] == "http://192.168.1.50/proxmox-ve.iso"
+    assert power.inputs["desired"] == "On"
+    component = run.by_name("orion-pve")
+    assert {media.parent, boot.parent, power.parent} == {component.urn}
+
+
+def test_without_an_installer_nothing_touches_power_or_media(default_raw: RawConfig, pulumi_up: PulumiUp) -> None:
+    run = pulumi_up(default_raw.values, SECRETS)
+    types = {registration.type for registration in run.registrations}
+    assert not types & {"pulumi-python:dynamic/idrac:PowerState", "pulumi-python:dynamic/idrac:VirtualMedia"}

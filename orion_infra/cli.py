@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from orion_infra.cli_idrac import idrac
 from orion_infra.model import OrionStack, StackConfigError, load_stack, read_stack_file
 from orion_infra.render import render_all, write_tree
 from orion_infra.schema import stack_file_schema
@@ -56,6 +57,9 @@ def render(stack_file: Path, out: Path) -> None:
     stack, _ = load_or_exit(stack_file)
     written = write_tree(render_all(stack), out)
     click.echo(f"wrote {len(written)} files under {out}")
+
+
+main.add_command(idrac)
 
 
 @main.command()

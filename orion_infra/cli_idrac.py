@@ -1,0 +1,177 @@
+"""`orion idrac ...`: the iDRAC from the command line, with the same client and operations as the provider."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from orion_infra.model import StackConfigError, load_stack, read_stack_file
+from orion_infra.redfish import operations
+from orion_infra.redfish.client import Credentials, RedfishClient
+from orion_infra.redfish.errors import RedfishError, RedfishUnavailableError, RedfishUnsupportedError
+from orion_infra.redfish.tls import TlsSettings
+
+PASSWORD_VARIABLE = "ORION_IDRAC_PASSWORD"
+
+
+@dataclass(frozen=True)
+class Target:
+    endpoint: str
+    username: str
+    password_key: str | None
+    tls: TlsSettings
+    as_json: bool
+    waits: operations.Waits
+
+
+def _from_stack(stack_file: Path, host_name: str | None) -> tuple[str, str, str, TlsSettings]:
+    try:
+        stack, _ = load_stack(read_stack_file(stack_file))
+    except StackConfigError as error:
+        raise click.UsageError(f"{stack_file} is not valid:\n" + "\n".join(error.problems)) from None
+    hosts = {host.name: host for host in stack.hosts}
+    host = hosts.get(host_name) if host_name else stack.hosts[0]
+    if host is None:
+        raise click.UsageError(f"no host {host_name!r} in {stack_file} (hosts: {', '.join(hosts)})")
+    tls = TlsSettings(host.idrac.tls.verify, host.idrac.tls.ca_bundle, host.idrac.tls.sha256_fingerprint)
+    return f"https://{host.idrac.address}", host.idrac.user, host.idrac.password.secret, tls
+
+
+def _password(key: str | None) -> str:
+    if PASSWORD_VARIABLE in os.environ:
+        return os.environ[PASSWORD_VARIABLE]
+    pulumi = shutil.which("pulumi")
+    if key and pulumi:
+        found = subprocess.run([pulumi, "config", "get", key], capture_output=True, text=True, check=False)
+        if found.returncode == 0:
+            return found.stdout.rstrip("\n")
+    raise click.UsageError(f"set {PASSWORD_VARIABLE}, or the stack's secret {key or 'password'} with the Pulumi CLI")
+
+
+def _run(target: Target, action: Callable[[RedfishClient, operations.Progress], Any]) -> None:
+    credentials = Credentials(target.username, _password(target.password_key))
+
+    def progress(line: str) -> None:
+        click.echo(line, err=True)
+
+    try:
+        with RedfishClient(target.endpoint, credentials, target.tls) as client:
+            result = action(client, progress)
+    except (RedfishError, RedfishUnavailableError, RedfishUnsupportedError) as error:
+        click.echo(f"error: {error}", err=True)
+        raise SystemExit(1) from None
+    if target.as_json:
+        click.echo(json.dumps(result, indent=2, sort_keys=True))
+    elif isinstance(result, dict):
+        for key, value in result.items():
+            click.echo(f"{key}: {value}")
+    else:
+        click.echo(str(result))
+
+
+@click.group()
+@click.option(
+    "--stack-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("Pulumi.orion.yaml"),
+    show_default=True,
+)
+@click.option("--host", "host_name", help="which host of the stack (default: the first)")
+@click.option("--endpoint", help="the iDRAC's URL, instead of the stack file's")
+@click.option("--username", help="the iDRAC user, instead of the stack file's")
+@click.option("--insecure", is_flag=True, help="accept any certificate (a warning is printed)")
+@click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="trust this PEM bundle")
+@click.option("--pin-sha256", help="trust only the certificate with this SHA-256 fingerprint")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.option(
+    "--poll-interval", type=float, default=5.0, show_default=True, help="seconds between state reads while waiting"
+)
+@click.pass_context
+def idrac(
+    context: click.Context,
+    stack_file: Path,
+    host_name: str | None,
+    endpoint: str | None,
+    username: str | None,
+    insecure: bool,
+    ca_bundle: str | None,
+    pin_sha256: str | None,
+    as_json: bool,
+    poll_interval: float,
+) -> None:
+    """Power, media and facts of a host's iDRAC over Redfish. The password comes from ORION_IDRAC_PASSWORD."""
+    password_key: str | None = None
+    tls = TlsSettings()
+    if not (endpoint and username):
+        if not stack_file.exists():
+            raise click.UsageError(f"give --endpoint and --username, or a stack file ({stack_file} does not exist)")
+        stack_endpoint, stack_user, password_key, tls = _from_stack(stack_file, host_name)
+        endpoint, username = endpoint or stack_endpoint, username or stack_user
+    if sum(bool(flag) for flag in (insecure, ca_bundle, pin_sha256)) > 1:
+        raise click.UsageError("choose one of --insecure, --ca-bundle and --pin-sha256")
+    if insecure:
+        tls = TlsSettings("insecure")
+    elif ca_bundle:
+        tls = TlsSettings("ca_bundle", ca_bundle=ca_bundle)
+    elif pin_sha256:
+        tls = TlsSettings("fingerprint", sha256_fingerprint=pin_sha256)
+    waits = operations.Waits(poll_seconds=poll_interval)
+    context.obj = Target(endpoint, username, password_key, tls, as_json, waits)
+
+
+@idrac.command()
+@click.pass_obj
+def status(target: Target) -> None:
+    """Power state, model, service tag, firmware, health, power supplies, temperatures and the virtual CD."""
+
+    def read(client: RedfishClient, _: operations.Progress) -> dict[str, Any]:
+        facts = operations.system_facts(client).as_dict()
+        facts["virtual_cd"] = operations.media_state(client)
+        facts["boot_override"] = operations.boot_override(client)
+        return facts
+
+    _run(target, read)
+
+
+@idrac.command("power-on")
+@click.pass_obj
+def power_on(target: Target) -> None:
+    """Power the host on and wait until it is."""
+    _run(target, lambda client, progress: {"power_state": operations.set_power(client, "On", target.waits, progress)})
+
+
+@idrac.command("power-off")
+@click.pass_obj
+def power_off(target: Target) -> None:
+    """Shut the host down gracefully; force it off if the OS does not stop in time."""
+    _run(target, lambda client, progress: {"power_state": operations.set_power(client, "Off", target.waits, progress)})
+
+
+@idrac.command()
+@click.pass_obj
+def reboot(target: Target) -> None:
+    """Restart the host (start it if it is off)."""
+    _run(target, lambda client, progress: {"power_state": operations.reboot(client, target.waits, progress)})
+
+
+@idrac.command("insert-media")
+@click.argument("url")
+@click.pass_obj
+def insert_media(target: Target, url: str) -> None:
+    """Insert the image at URL (which the iDRAC itself fetches) in the virtual CD."""
+    _run(target, lambda client, _: operations.insert_media(client, url))
+
+
+@idrac.command("eject-media")
+@click.pass_obj
+def eject_media(target: Target) -> None:
+    """Eject the virtual CD."""
+    _run(target, lambda client, _: operations.eject_media(client))

@@ -1,0 +1,115 @@
+"""`orion idrac` as an operator runs it: the real command against a plain `sushy-emulator --fake` process,
+and against the emulated iDRAC 8 for the rest."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from orion_infra.cli import main
+from tests.redfish.emulator import RunningService
+
+# The console script the project installs, as an operator runs it.
+ORION = [str(Path(sys.executable).parent / "orion")]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def sushy_emulator_process(tmp_path: Path) -> Iterator[str]:
+    """`sushy-emulator --fake` exactly as its command line starts it, with a fresh state directory."""
+    port = free_port()
+    config = tmp_path / "emulator.conf"
+    config.write_text(f"SUSHY_EMULATOR_STATE_DIR = {str(tmp_path / 'state')!r}\n")
+    emulator = Path(sys.executable).parent / "sushy-emulator"
+    process = subprocess.Popen(
+        [str(emulator), "--fake", "--config", str(config), "-i", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def orion(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ORION_IDRAC_PASSWORD": "calvin"}
+    return subprocess.run([*ORION, *args], capture_output=True, text=True, env=env, timeout=120, check=False)
+
+
+def test_status_json_and_power_on_against_the_plain_emulator(sushy_emulator_process: str) -> None:
+    target = ["idrac", "--endpoint", sushy_emulator_process, "--username", "root", "--json", "--poll-interval", "0.5"]
+    status = orion(*target, "status")
+    assert status.returncode == 0, status.stderr
+    facts = json.loads(status.stdout)
+    assert {"power_state", "model", "service_tag", "bios_version", "idrac_firmware", "health"} <= set(facts)
+    assert facts["health"] == "OK"
+    powered = orion(*target, "power-on")
+    assert powered.returncode == 0, powered.stderr
+    assert json.loads(powered.stdout) == {"power_state": "On"}
+    assert "waiting for On" in powered.stderr
+    again = orion(*target, "status")
+    assert json.loads(again.stdout)["power_state"] == "On"
+
+
+def cli(idrac: RunningService, *args: str, password: str = "calvin") -> tuple[int, str, str]:
+    result = CliRunner(env={"ORION_IDRAC_PASSWORD": password}).invoke(
+        main, ["idrac", "--endpoint", idrac.url, "--username", "root", "--poll-interval", "0.2", *args]
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_media_and_power_through_the_cli(idrac: RunningService, image_server: str) -> None:
+    image = f"{image_server}/proxmox-ve.iso"
+    assert cli(idrac, "insert-media", image)[:2] == (0, f"image: {image}\ninserted: True\n")
+    assert cli(idrac, "eject-media")[:2] == (0, "image: None\ninserted: False\n")
+    assert cli(idrac, "power-on")[:2] == (0, "power_state: On\n")
+    assert cli(idrac, "reboot")[:2] == (0, "power_state: On\n")
+    assert cli(idrac, "power-off")[:2] == (0, "power_state: Off\n")
+
+
+def test_a_failure_exits_1_with_the_reason(idrac: RunningService) -> None:
+    code, _, err = cli(idrac, "status", password="wrong")
+    assert code == 1
+    assert "HTTP 401: Authentication failed. (RAC0178)" in err
+
+
+def test_usage_errors_exit_2(idrac: RunningService, tmp_path: Path, default_stack_file: Path) -> None:
+    runner = CliRunner(env={"ORION_IDRAC_PASSWORD": "calvin"})
+    missing = runner.invoke(main, ["idrac", "--stack-file", str(tmp_path / "none.yaml"), "status"])
+    assert missing.exit_code == 2
+    assert "give --endpoint and --username" in missing.stderr
+    both = runner.invoke(
+        main, ["idrac", "--endpoint", idrac.url, "--username", "root", "--insecure", "--pin-sha256", "ab", "status"]
+    )
+    assert both.exit_code == 2
+    no_host = runner.invoke(main, ["idrac", "--stack-file", str(default_stack_file), "--host", "nope", "status"])
+    assert no_host.exit_code == 2
+    assert "no host 'nope'" in no_host.stderr
+    no_password = CliRunner(env={"ORION_IDRAC_PASSWORD": None, "PATH": ""}).invoke(
+        main, ["idrac", "--endpoint", idrac.url, "--username", "root", "status"]
+    )
+    assert no_password.exit_code == 2
+    assert "set ORION_IDRAC_PASSWORD" in no_password.stderr

@@ -19,7 +19,7 @@ from orion_infra.redfish.client import Credentials, RedfishClient
 from orion_infra.redfish.errors import RedfishError, RedfishUnavailableError, RedfishUnsupportedError
 from orion_infra.redfish.tls import TlsSettings
 
-PASSWORD_VARIABLE = "ORION_IDRAC_PASSWORD"
+PASSWORD_VARIABLE = "ORION_IDRAC_PASSWORD"  # noqa: S105 - the variable's name, not a password
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,7 @@ def _run(target: Target, action: Callable[[RedfishClient, operations.Progress], 
 @click.pass_context
 def idrac(
     context: click.Context,
+    *,
     stack_file: Path,
     host_name: str | None,
     endpoint: str | None,

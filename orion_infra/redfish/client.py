@@ -144,7 +144,11 @@ class RedfishClient:
             # verify=insecure was asked for explicitly and warned about once already.
             warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
             return self._http.request(
-                method, self.url(path), json=body, timeout=(self.timeouts.connect, self.timeouts.read)
+                method,
+                self.url(path),
+                json=body,
+                timeout=(self.timeouts.connect, self.timeouts.read),
+                verify=self.tls.requests_verify(),
             )
 
     @staticmethod

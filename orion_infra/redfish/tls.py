@@ -27,20 +27,21 @@ class TlsSettings:
             raise ValueError("tls verify=fingerprint needs sha256_fingerprint")
 
     def configure(self, session: requests.Session) -> None:
-        if self.verify == "system":
-            session.verify = True
-        elif self.verify == "ca_bundle":
-            session.verify = str(self.ca_bundle)
-        elif self.verify == "fingerprint":
+        if self.verify == "fingerprint":
             # urllib3 checks the peer certificate against the pin instead of a CA chain.
-            session.verify = False
             session.mount("https://", _PinnedAdapter(normalise_fingerprint(str(self.sha256_fingerprint))))
-        else:
+        elif self.verify == "insecure":
             log.warning(
                 "TLS verification is off for this Redfish service (asked for explicitly): "
                 "anyone on the path can impersonate it"
             )
-            session.verify = False
+
+    def requests_verify(self) -> bool | str:
+        """The `verify` argument of each request. Given per request, because requests lets REQUESTS_CA_BUNDLE
+        from the environment override a session's own setting."""
+        if self.verify == "ca_bundle":
+            return str(self.ca_bundle)
+        return self.verify == "system"
 
 
 def normalise_fingerprint(fingerprint: str) -> str:

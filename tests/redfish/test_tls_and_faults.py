@@ -1,0 +1,121 @@
+"""Trusting the iDRAC's certificate, and operations that survive a service that stutters or stops."""
+
+from __future__ import annotations
+
+import hashlib
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from orion_infra.redfish import operations
+from orion_infra.redfish.client import Credentials, RedfishClient, Timeouts
+from orion_infra.redfish.errors import RedfishUnavailableError
+from orion_infra.redfish.tls import TlsSettings
+from tests.redfish.checks import require_program
+from tests.redfish.conftest import FAST_RETRY, FAST_WAITS, connect
+from tests.redfish.emulator import Fault, Idrac8Layer, RunningService, sushy_app
+
+
+@pytest.fixture
+def https_idrac(tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
+    """The emulated iDRAC 8 over TLS with a self-signed certificate, as a new iDRAC ships."""
+    require_program("openssl")
+    cert, key = tmp_path / "idrac.pem", tmp_path / "idrac.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=idrac",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    der = ssl.PEM_cert_to_DER_cert(cert.read_text())
+    fingerprint = ":".join(f"{byte:02X}" for byte in hashlib.sha256(der).digest())
+    server = make_server(
+        "127.0.0.1", 0, Idrac8Layer(sushy_app(tmp_path / "sushy")), threaded=True, ssl_context=(str(cert), str(key))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{server.server_port}", cert, fingerprint
+    server.shutdown()
+    server.server_close()
+
+
+def read_power(url: str, tls: TlsSettings) -> str:
+    client = RedfishClient(url, Credentials("root", "calvin"), tls, timeouts=Timeouts(1.0, 5.0), retry=FAST_RETRY)
+    with client:
+        return operations.power_state(client)
+
+
+def test_a_pinned_fingerprint_is_trusted(https_idrac: tuple[str, Path, str]) -> None:
+    url, _, fingerprint = https_idrac
+    assert read_power(url, TlsSettings("fingerprint", sha256_fingerprint=fingerprint)) == "Off"
+
+
+def test_a_wrong_fingerprint_is_refused(https_idrac: tuple[str, Path, str]) -> None:
+    url, _, _ = https_idrac
+    with pytest.raises(RedfishUnavailableError, match=r"(?i)fingerprint"):
+        read_power(url, TlsSettings("fingerprint", sha256_fingerprint="00" * 32))
+
+
+def test_a_ca_bundle_is_trusted_and_the_system_store_is_not(https_idrac: tuple[str, Path, str]) -> None:
+    url, cert, _ = https_idrac
+    assert read_power(url, TlsSettings("ca_bundle", ca_bundle=str(cert))) == "Off"
+    with pytest.raises(RedfishUnavailableError, match=r"(?i)certificate verify failed"):
+        read_power(url, TlsSettings("system"))
+
+
+def test_insecure_works_and_says_so(https_idrac: tuple[str, Path, str], caplog: pytest.LogCaptureFixture) -> None:
+    url, _, _ = https_idrac
+    assert read_power(url, TlsSettings("insecure")) == "Off"
+    assert "TLS verification is off" in caplog.text
+
+
+def test_power_on_converges_through_a_service_that_stops_answering_for_a_while(idrac: RunningService) -> None:
+    assert idrac.layer is not None
+    with connect(idrac, use_session=True) as client:
+        operations.power_state(client)
+        # Mid-operation, within the retry budget (4 attempts here): no answer, a dropped connection, a 500.
+        idrac.layer.faults.extend(
+            [Fault("hang", seconds=2.5, method="GET"), Fault("reset", method="GET"), Fault("status", 500, method="GET")]
+        )
+        assert operations.set_power(client, "On", FAST_WAITS) == "On"
+        assert operations.power_state(client) == "On"
+    assert idrac.session_count() == 0
+
+
+def test_a_service_that_never_comes_back_fails_clearly_and_leaves_no_session(idrac: RunningService) -> None:
+    assert idrac.layer is not None
+    with connect(idrac, use_session=True) as client:
+        operations.power_state(client)
+        idrac.layer.faults.extend(Fault("status", 503, method="GET") for _ in range(20))
+        with pytest.raises(RedfishUnavailableError, match="no usable answer"):
+            operations.set_power(client, "On", FAST_WAITS)
+        idrac.layer.faults.clear()
+    assert idrac.session_count() == 0
+
+
+def test_a_conflict_is_resolved_by_reading_again(idrac: RunningService) -> None:
+    """Someone else powered the server on between our read and our request: 409, then we read On."""
+    with connect(idrac) as client:
+        operations.set_power(client, "On", FAST_WAITS)
+        operations._reset(client, "On")  # answered 409 by the iDRAC, taken as "re-read"
+        assert operations.set_power(client, "On", FAST_WAITS) == "On"

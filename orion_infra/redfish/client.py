@@ -220,7 +220,8 @@ class RedfishClient:
             raise RedfishError("GET", str(where), 200, [f"no link {'.'.join(keys)} in {where}"])
         return str(node["@odata.id"])
 
-    def _discovered(self, name: str, find: Callable[[], str]) -> str:
+    def discovered(self, name: str, find: Callable[[], str]) -> str:
+        """A path found once by `find`, then remembered for this client."""
         if name not in self._links:
             self._links[name] = find()
         return self._links[name]
@@ -236,20 +237,19 @@ class RedfishClient:
         return str(members[0]["@odata.id"])
 
     def system_path(self) -> str:
-        return self._discovered("system", lambda: self.first_member(self.link(self.root(), "Systems")))
+        return self.discovered("system", lambda: self.first_member(self.link(self.root(), "Systems")))
 
     def system(self) -> dict[str, Any]:
         return self.get(self.system_path())
 
     def manager_path(self) -> str:
-        def find() -> str:
-            system = self.system()
-            try:
-                return self.link(system, "Links", "ManagedBy")
-            except RedfishError:
-                return self.first_member(self.link(self.root(), "Managers"))
+        return self.discovered("manager", lambda: self._manager_of(self.system()))
 
-        return self._discovered("manager", find)
+    def _manager_of(self, system: dict[str, Any]) -> str:
+        try:
+            return self.link(system, "Links", "ManagedBy")
+        except RedfishError:
+            return self.first_member(self.link(self.root(), "Managers"))
 
     def manager(self) -> dict[str, Any]:
         return self.get(self.manager_path())
@@ -261,20 +261,23 @@ class RedfishClient:
             except RedfishError:
                 return self.first_member(self.link(self.root(), "Chassis"))
 
-        return self._discovered("chassis", find)
+        return self.discovered("chassis", find)
 
     def virtual_media_path(self) -> str:
         """iDRAC 9/10 and generic services list VirtualMedia under the system; iDRAC 8 under the manager."""
 
         def find() -> str:
-            for resource in (self.system(), self.manager()):
-                if "VirtualMedia" in resource:
-                    return self.link(resource, "VirtualMedia")
+            system = self.system()
+            if "VirtualMedia" in system:
+                return self.link(system, "VirtualMedia")
+            manager = self.get(self.discovered("manager", lambda: self._manager_of(system)))
+            if "VirtualMedia" in manager:
+                return self.link(manager, "VirtualMedia")
             raise RedfishError("GET", self.system_path(), 200, ["neither the system nor its manager has VirtualMedia"])
 
-        return self._discovered("virtual_media", find)
+        return self.discovered("virtual_media", find)
 
     def accounts_path(self) -> str:
-        return self._discovered(
+        return self.discovered(
             "accounts", lambda: self.link(self.get(self.link(self.root(), "AccountService")), "Accounts")
         )

@@ -35,13 +35,13 @@ def power_state(client: RedfishClient) -> str:
     return str(client.system().get("PowerState", "Unknown"))
 
 
-def reset_types(client: RedfishClient) -> list[str]:
-    action = client.system().get("Actions", {}).get("#ComputerSystem.Reset", {})
+def reset_types(system: dict[str, Any]) -> list[str]:
+    action = system.get("Actions", {}).get("#ComputerSystem.Reset", {})
     return list(action.get("ResetType@Redfish.AllowableValues", []))
 
 
-def _reset(client: RedfishClient, reset_type: str) -> None:
-    target = client.system().get("Actions", {}).get("#ComputerSystem.Reset", {}).get("target")
+def _reset(client: RedfishClient, system: dict[str, Any], reset_type: str) -> None:
+    target = system.get("Actions", {}).get("#ComputerSystem.Reset", {}).get("target")
     if not target:
         raise RedfishUnsupportedError(f"{client.system_path()} offers no ComputerSystem.Reset action")
     try:
@@ -66,20 +66,21 @@ def _wait_for_power(client: RedfishClient, desired: str, seconds: float, waits: 
 
 def set_power(client: RedfishClient, desired: PowerTarget, waits: Waits = Waits(), progress: Progress = _quiet) -> str:
     """Power the system on or off and wait until it is; off is graceful first, forced after a timeout."""
-    if power_state(client) == desired:
+    system = client.system()  # one read decides: the state, the resets offered, where to send them
+    if system.get("PowerState") == desired:
         return desired
-    allowed = reset_types(client)
+    allowed = reset_types(system)
     if desired == "On":
-        _reset(client, "On" if "On" in allowed or not allowed else "PushPowerButton")
+        _reset(client, system, "On" if "On" in allowed or not allowed else "PushPowerButton")
         if not _wait_for_power(client, "On", waits.force_seconds, waits, progress):
             raise RedfishError("POST", client.system_path(), 200, [f"still {power_state(client)} after power on"])
         return "On"
     if "GracefulShutdown" in allowed or not allowed:
-        _reset(client, "GracefulShutdown")
+        _reset(client, system, "GracefulShutdown")
         if _wait_for_power(client, "Off", waits.graceful_seconds, waits, progress):
             return "Off"
         progress(f"no graceful shutdown within {waits.graceful_seconds:g} s, forcing power off")
-    _reset(client, "ForceOff")
+    _reset(client, system, "ForceOff")
     if not _wait_for_power(client, "Off", waits.force_seconds, waits, progress):
         raise RedfishError("POST", client.system_path(), 200, [f"still {power_state(client)} after a forced power off"])
     return "Off"
@@ -87,10 +88,11 @@ def set_power(client: RedfishClient, desired: PowerTarget, waits: Waits = Waits(
 
 def reboot(client: RedfishClient, waits: Waits = Waits(), progress: Progress = _quiet) -> str:
     """Restart a running system (gracefully where the firmware can: iDRAC 8 cannot); start a stopped one."""
-    if power_state(client) != "On":
+    system = client.system()
+    if system.get("PowerState") != "On":
         return set_power(client, "On", waits, progress)
-    allowed = reset_types(client)
-    _reset(client, "GracefulRestart" if "GracefulRestart" in allowed else "ForceRestart")
+    allowed = reset_types(system)
+    _reset(client, system, "GracefulRestart" if "GracefulRestart" in allowed else "ForceRestart")
     _wait_for_power(client, "On", waits.force_seconds, waits, progress)
     return power_state(client)
 
@@ -170,17 +172,28 @@ def _import_scp(client: RedfishClient, profile: str, progress: Progress, timeout
 # -- virtual media --------------------------------------------------------------------------------------------
 
 
+def virtual_cd_path(client: RedfishClient) -> str:
+    """The virtual media device that takes CD/DVD images (discovered once per client)."""
+
+    def find() -> str:
+        for media in client.members(client.virtual_media_path()):
+            if any(str(kind).upper() in ("CD", "DVD") for kind in media.get("MediaTypes", [])):
+                return str(media["@odata.id"])
+        raise RedfishUnsupportedError(f"{client.virtual_media_path()} has no CD/DVD virtual media device")
+
+    return client.discovered("virtual_cd", find)
+
+
 def virtual_cd(client: RedfishClient) -> dict[str, Any]:
-    for media in client.members(client.virtual_media_path()):
-        types = [str(kind).upper() for kind in media.get("MediaTypes", [])]
-        if any(kind in ("CD", "DVD") for kind in types):
-            return media
-    raise RedfishUnsupportedError(f"{client.virtual_media_path()} has no CD/DVD virtual media device")
+    return client.get(virtual_cd_path(client))
+
+
+def _media_state(media: dict[str, Any]) -> dict[str, Any]:
+    return {"image": media.get("Image") or None, "inserted": bool(media.get("Inserted"))}
 
 
 def media_state(client: RedfishClient) -> dict[str, Any]:
-    media = virtual_cd(client)
-    return {"image": media.get("Image") or None, "inserted": bool(media.get("Inserted"))}
+    return _media_state(virtual_cd(client))
 
 
 def _action_target(client: RedfishClient, media: dict[str, Any], action: str) -> str:
@@ -198,12 +211,11 @@ def insert_media(client: RedfishClient, image_url: str) -> dict[str, Any]:
     """Insert `image_url` in the virtual CD (the iDRAC fetches it), replacing another image; returns the read-back."""
     media = virtual_cd(client)
     if media.get("Inserted") and media.get("Image") == image_url:
-        return media_state(client)
+        return _media_state(media)
     if media.get("Inserted"):
         client.post(_action_target(client, media, "EjectMedia"), {})
-    client.post(
-        _action_target(client, media, "InsertMedia"), {"Image": image_url, "Inserted": True, "WriteProtected": True}
-    )
+    insert = {"Image": image_url, "Inserted": True, "WriteProtected": True}
+    client.post(_action_target(client, media, "InsertMedia"), insert)
     state = media_state(client)
     if state != {"image": image_url, "inserted": True}:
         raise RedfishError("POST", str(media.get("@odata.id")), 200, [f"the virtual CD reads back as {state}"])
@@ -212,8 +224,9 @@ def insert_media(client: RedfishClient, image_url: str) -> dict[str, Any]:
 
 def eject_media(client: RedfishClient) -> dict[str, Any]:
     media = virtual_cd(client)
-    if media.get("Inserted"):
-        client.post(_action_target(client, media, "EjectMedia"), {})
+    if not media.get("Inserted"):
+        return _media_state(media)
+    client.post(_action_target(client, media, "EjectMedia"), {})
     state = media_state(client)
     if state["inserted"]:
         raise RedfishError("POST", str(media.get("@odata.id")), 200, [f"the virtual CD reads back as {state}"])

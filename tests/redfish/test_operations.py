@@ -43,7 +43,7 @@ def test_power_off_is_forced_when_the_os_ignores_acpi(idrac: RunningService) -> 
 def test_reboot_uses_force_restart_where_graceful_restart_is_missing(idrac: RunningService) -> None:
     with connect(idrac) as client:
         operations.set_power(client, "On", FAST_WAITS)
-        assert "GracefulRestart" not in operations.reset_types(client)
+        assert "GracefulRestart" not in operations.reset_types(client.system())
         assert operations.reboot(client, FAST_WAITS) == "On"
 
 

@@ -117,5 +117,5 @@ def test_a_conflict_is_resolved_by_reading_again(idrac: RunningService) -> None:
     """Someone else powered the server on between our read and our request: 409, then we read On."""
     with connect(idrac) as client:
         operations.set_power(client, "On", FAST_WAITS)
-        operations._reset(client, "On")  # answered 409 by the iDRAC, taken as "re-read"
+        operations._reset(client, client.system(), "On")  # answered 409 by the iDRAC, taken as "re-read"
         assert operations.set_power(client, "On", FAST_WAITS) == "On"

@@ -3,10 +3,10 @@ UV ?= uv
 RUN = $(UV) run --frozen
 
 # The programs that read ORION's rendered files; the tests run each one on what ORION renders.
-DEBIAN_PACKAGES = bird2 nftables kea-dhcp4-server unbound prometheus prometheus-alertmanager nix-bin iproute2
-TOOLS = bird nft kea-dhcp4 unbound-checkconf promtool amtool nix-instantiate ip unshare
+DEBIAN_PACKAGES = bird2 nftables kea-dhcp4-server unbound prometheus prometheus-alertmanager nix-bin iproute2 openssl
+TOOLS = bird nft kea-dhcp4 unbound-checkconf promtool amtool nix-instantiate ip unshare openssl
 
-.PHONY: install system-packages lint format typecheck test check fixtures
+.PHONY: install system-packages lint format typecheck test check fixtures bench
 
 install:  ## the locked environment, with dev tools
 	$(UV) sync --frozen
@@ -37,3 +37,6 @@ check: lint typecheck test  ## everything CI checks
 fixtures: install  ## regenerate tests/fixtures/invalid/ and the stack file schema after a model change
 	$(RUN) python -m tests.fixtures.invalid_cases
 	$(RUN) orion schema > docs/stack-file.schema.json
+
+bench: install  ## benchmarks whose numbers go into closing notes (not part of `check`)
+	$(RUN) python -m bench.idrac_bench

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
 
@@ -18,7 +19,7 @@ LATENCY_SECONDS = 1.0
 WAITS = operations.Waits(graceful_seconds=60.0, force_seconds=60.0, poll_seconds=1.0)
 
 
-def measure(name: str, layer: Idrac8Layer, url: str, action: object) -> dict[str, object]:
+def measure(name: str, layer: Idrac8Layer, url: str, action: Callable[[RedfishClient], object]) -> dict[str, object]:
     client = RedfishClient(
         url,
         Credentials("root", "calvin"),
@@ -29,7 +30,7 @@ def measure(name: str, layer: Idrac8Layer, url: str, action: object) -> dict[str
     before = layer.requests
     started = time.perf_counter()
     with client:
-        action(client)  # type: ignore[operator]
+        action(client)
     return {"operation": name, "requests": layer.requests - before, "seconds": round(time.perf_counter() - started, 2)}
 
 

@@ -76,7 +76,6 @@ class RedfishClient:
         self.timeouts = timeouts
         self.retry = retry
         self.sleep = sleep
-        self.requests_made = 0
         self._http: requests.Session | None = None
         self._session_location: str | None = None
         self._links: dict[str, str] = {}
@@ -139,7 +138,6 @@ class RedfishClient:
     def _send(self, method: str, path: str, body: dict[str, Any] | None) -> requests.Response:
         if self._http is None:
             raise RuntimeError("use RedfishClient as a context manager")
-        self.requests_made += 1
         with warnings.catch_warnings():
             # verify=insecure was asked for explicitly and warned about once already.
             warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)

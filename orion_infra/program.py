@@ -6,12 +6,22 @@ This is the only module that reads `pulumi.Config`; everything below it takes th
 from __future__ import annotations
 
 import pulumi
+import pulumi_random as random
 from pulumi.runtime import config as runtime_config
 
 from orion_infra.components.idrac import IdracHost, IdracHostArgs
 from orion_infra.model import OrionStack, RawConfig, StackConfigError, load_stack
 from orion_infra.model.loading import PROJECT, SECTIONS
-from orion_infra.outputs import endpoints, network_facts
+from orion_infra.outputs import (
+    OUTPUT_CREDENTIALS,
+    OUTPUT_ENDPOINTS,
+    OUTPUT_IDRAC,
+    OUTPUT_NETWORK,
+    OUTPUT_VMS,
+    endpoints,
+    network_facts,
+    vm_facts,
+)
 
 
 def read_config() -> RawConfig:
@@ -51,17 +61,24 @@ def main() -> None:
 
 
 def build(stack: OrionStack, config: pulumi.Config) -> None:
-    """The resources of a validated stack, and the stack outputs."""
+    """The resources of a validated stack, and the stack outputs (see orion_infra.outputs)."""
     idracs = {
         host.name: IdracHost(
             host.name, IdracHostArgs(host=host, current_password=config.require_secret(host.idrac.password.secret))
         )
         for host in stack.hosts
     }
-    pulumi.export("endpoints", endpoints(stack))
-    pulumi.export("network", network_facts(stack))
+    grafana_admin = _generated_password("grafana-admin-password", special=False)
+    proxmox_root = {
+        host.proxmox.node: _generated_password(f"{host.proxmox.node}-proxmox-root-password", special=True)
+        for host in stack.hosts
+        if host.proxmox.install
+    }
+    pulumi.export(OUTPUT_ENDPOINTS, endpoints(stack))
+    pulumi.export(OUTPUT_VMS, vm_facts(stack))
+    pulumi.export(OUTPUT_NETWORK, network_facts(stack))
     pulumi.export(
-        "idrac",
+        OUTPUT_IDRAC,
         {
             name: {
                 "endpoint": idrac.endpoint,
@@ -74,4 +91,23 @@ def build(stack: OrionStack, config: pulumi.Config) -> None:
             for name, idrac in idracs.items()
         },
     )
-    pulumi.export("idrac_passwords", pulumi.Output.secret({name: idrac.password for name, idrac in idracs.items()}))
+    pulumi.export(
+        OUTPUT_CREDENTIALS,
+        pulumi.Output.secret(
+            {
+                "idrac_root": {name: idrac.password for name, idrac in idracs.items()},
+                "proxmox_root": {node: password.result for node, password in proxmox_root.items()},
+                "grafana_admin": grafana_admin.result,
+            }
+        ),
+    )
+
+
+def _generated_password(name: str, *, special: bool) -> random.RandomPassword:
+    return random.RandomPassword(
+        name,
+        length=32,
+        special=special,
+        override_special="-_.~!#%+=" if special else None,
+        opts=pulumi.ResourceOptions(additional_secret_outputs=["result"]),
+    )

@@ -24,15 +24,64 @@ def test_the_default_stack_exports_its_endpoints(default_raw: RawConfig, pulumi_
     run = pulumi_up(default_raw.values, SECRETS)
     assert run.error is None, errors(run)
     assert run.outputs["endpoints"] == {
+        "idrac": {"orion-pve": "https://192.168.1.2"},
+        "proxmox_ui": {"orion-pve": "https://192.168.1.10:8006/"},
         "proxmox_api": {"orion-pve": "https://192.168.1.10:8006/"},
-        "idrac": {"orion-pve": "https://192.168.1.2/redfish/v1"},
         "router": "192.168.100.1",
         "grafana": "http://192.168.100.20:3000",
         "prometheus": "http://192.168.100.20:9090",
+        "alertmanager": "http://192.168.100.20:9093",
     }
-    assert run.outputs["network"]["asn"] == 394955
-    assert run.outputs["network"]["announced_prefixes"] == ["2602:f674::/48"]
+    assert run.outputs["network"] == {
+        "domain": "orion.home.arpa",
+        "asn": 394955,
+        "announced_prefixes": ["2602:f674::/48"],
+        "subnets": {
+            "lan": "192.168.100.0/24",
+            "guest": "192.168.200.0/24",
+            "management": "192.168.1.0/24",
+            "storage": "192.168.30.0/24",
+        },
+        "ipv6_subnets": {"lan": "2602:f674:0:1000::/64", "guest": "2602:f674:0:2000::/64"},
+    }
+    assert run.outputs["vms"] == {
+        "router": {
+            "id": 200,
+            "name": "orion-router",
+            "role": "router",
+            "node": "orion-pve",
+            "ipv4": ["192.168.100.1", "192.168.200.1", "192.168.1.1"],
+        },
+        "monitor": {
+            "id": 300,
+            "name": "orion-monitor",
+            "role": "monitoring",
+            "node": "orion-pve",
+            "ipv4": ["192.168.100.20"],
+        },
+        "macos": {
+            "id": 100,
+            "name": "hack-sequoia-01",
+            "role": "macos",
+            "node": "orion-pve",
+            "ipv4": ["192.168.100.30"],
+        },
+    }
     assert errors(run) == []
+
+
+def test_every_credential_leaves_as_a_secret_output_and_nothing_else_is_secret(
+    default_raw: RawConfig, pulumi_up: PulumiUp
+) -> None:
+    run = pulumi_up(default_raw.values, SECRETS)
+    assert run.secret_outputs == {"credentials"}
+    credentials = run.outputs["credentials"]
+    assert credentials["idrac_root"] == {"orion-pve": "generated-for-orion-pve-root-password"}
+    assert credentials["proxmox_root"] == {"orion-pve": "generated-for-orion-pve-proxmox-root-password"}
+    assert credentials["grafana_admin"] == "generated-for-grafana-admin-password"
+    plain = repr({name: value for name, value in run.outputs.items() if name != "credentials"})
+    assert SECRETS["idracPassword"] not in plain
+    assert "generated-for" not in plain
 
 
 def test_missing_secrets_stop_the_deployment_before_any_resource(default_raw: RawConfig, pulumi_up: PulumiUp) -> None:

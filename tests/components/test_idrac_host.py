@@ -41,7 +41,7 @@ def test_the_stack_gives_each_host_an_idrac_with_a_rotated_password(
         assert "password" in resource.additional_secret_outputs
     assert "new_password" in rotation.secret_inputs
     assert run.outputs["idrac"]["orion-pve"]["endpoint"] == "https://192.168.1.2"
-    assert "idrac_passwords" in run.secret_outputs
+    assert "credentials" in run.secret_outputs
     assert "idrac" not in run.secret_outputs
 
 

@@ -76,6 +76,15 @@ in
       rulesetFile = "${cfg.dataDir}/nftables.nft";
     };
 
+    # Safe activation: a new configuration is applied on probation and rolled back unless confirmed in time.
+    environment.systemPackages = [
+      (pkgs.writeShellApplication {
+        name = "orion-trial";
+        runtimeInputs = [ pkgs.coreutils pkgs.util-linux ];
+        text = builtins.readFile ../scripts/orion-trial;
+      })
+    ];
+
     services.bird = {
       enable = true;
       # The rendered configuration is BIRD 2 syntax; newer NixOS defaults to BIRD 3.

@@ -9,10 +9,15 @@ from orion_infra.render.monitor import render_monitor
 from orion_infra.render.options import RenderOptions
 from orion_infra.render.router import render_router
 
-# The hand-written NixOS modules and per-VM entry points, shipped next to the rendered data.
+# The hand-written NixOS modules, scripts and per-VM entry points, shipped next to the rendered data.
 NIX_DIR = Path(__file__).resolve().parents[2] / "nix"
 NIX_FILES = {
-    "router": ["hosts/router/configuration.nix", "modules/orion-common.nix", "modules/orion-router.nix"],
+    "router": [
+        "hosts/router/configuration.nix",
+        "modules/orion-common.nix",
+        "modules/orion-router.nix",
+        "scripts/orion-trial",
+    ],
     "monitor": ["hosts/monitor/configuration.nix", "modules/orion-common.nix", "modules/orion-monitoring.nix"],
 }
 

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, HttpUrl, model_validator
 
+from orion_infra.model.downloads import Download
 from orion_infra.model.problems import Problems
 from orion_infra.model.secrets import Secret
 from orion_infra.model.types import Facts, Hostname, IPv4, MacAddress, PositiveInt
@@ -99,6 +100,40 @@ class Datastore(Facts):
     ]
 
 
+class ProxmoxInstaller(Facts):
+    """What Proxmox's automated installer needs beyond the rest of the model (its answer file's [global] and
+    [disk-setup] sections)."""
+
+    iso: Download
+    keyboard: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]{2})?$")] = "en-us"
+    country: Annotated[str, Field(pattern=r"^[a-z]{2}$", description="ISO 3166-1 alpha-2, lower case")]
+    timezone: Annotated[str, Field(pattern=r"^[A-Za-z_+-]+(/[A-Za-z0-9_+-]+)*$")] = "UTC"
+    mailto: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+    filesystem: Literal["ext4", "xfs", "zfs"] = Field(
+        description="ext4/xfs on LVM (local-lvm) over a hardware RAID volume, or zfs (local-zfs) on an HBA"
+    )
+    zfs_raid: Literal["raid0", "raid1", "raid10", "raidz-1", "raidz-2", "raidz-3"] | None = None
+    disks: Annotated[list[Annotated[str, Field(pattern=r"^[a-z0-9]+$")]], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _disk_layout(self) -> Self:
+        problems = Problems()
+        if self.filesystem == "zfs" and self.zfs_raid is None:
+            problems.add(("zfs_raid",), "filesystem zfs needs zfs_raid (raid0, raid1, raid10, raidz-1/2/3)")
+        if self.filesystem != "zfs" and self.zfs_raid is not None:
+            problems.add(("zfs_raid",), f"is only used with filesystem zfs, not {self.filesystem}")
+        minimum = {"raid1": 2, "raid10": 4, "raidz-1": 3, "raidz-2": 4, "raidz-3": 5}.get(self.zfs_raid or "", 1)
+        if len(self.disks) < minimum:
+            problems.add(("disks",), f"{self.zfs_raid} needs at least {minimum} disks, got {len(self.disks)}")
+        if self.zfs_raid == "raid10" and len(self.disks) % 2:
+            problems.add(("disks",), f"raid10 mirrors pairs of disks, got an odd number ({len(self.disks)})")
+        if self.filesystem != "zfs" and len(self.disks) != 1:
+            problems.add(("disks",), f"{self.filesystem} installs on one disk (a RAID volume), got {len(self.disks)}")
+        problems.require_unique((("disks", index), disk) for index, disk in enumerate(self.disks))
+        problems.raise_if_any("ProxmoxInstaller")
+        return self
+
+
 class ProxmoxNode(Facts):
     """The Proxmox VE node on this host."""
 
@@ -109,10 +144,21 @@ class ProxmoxNode(Facts):
         default=None, description="root@pam password of an existing install; generated when ORION installs"
     )
     datastores: Annotated[list[Datastore], Field(min_length=1)]
+    installer: ProxmoxInstaller | None = Field(default=None, description="required when install is true")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         problems = Problems()
+        if self.install and self.installer is None:
+            problems.add(("installer",), "install: true needs the installer settings (iso, country, disks, ...)")
+        if self.installer is not None:
+            # The installer names its VM storage after the filesystem it set up.
+            expected = "local-zfs" if self.installer.filesystem == "zfs" else "local-lvm"
+            if self.datastore(expected) is None:
+                problems.add(
+                    ("datastores",),
+                    f"the installer creates {expected} with filesystem {self.installer.filesystem}; list it here",
+                )
         endpoint = urlsplit(str(self.api_endpoint))
         if endpoint.scheme != "https":
             problems.add(("api_endpoint",), f"the Proxmox API is served over https, got {endpoint.scheme}://")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, HttpUrl, model_validator
 
 from orion_infra.model.hosts import DatastoreName
 from orion_infra.model.problems import Problems
@@ -99,3 +99,10 @@ class Access(Facts):
         default_factory=list, description="operators' public keys; the deploy key is always authorised"
     )
     deploy_key: Secret = Field(description="private key Pulumi uses to push configuration over SSH")
+
+
+class Bootstrap(Facts):
+    """Where the operator's machine puts files the iDRAC and Proxmox fetch (prepared installer, VM images)."""
+
+    serve_dir: Annotated[str, Field(pattern=r"^/", description="a directory a web server publishes")]
+    serve_url: HttpUrl = Field(description="the URL of serve_dir, reachable from the management network")

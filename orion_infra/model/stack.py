@@ -13,7 +13,7 @@ from orion_infra.model.consistency import check_consistency
 from orion_infra.model.hosts import Host
 from orion_infra.model.networks import Networks
 from orion_infra.model.problems import Problems
-from orion_infra.model.services import Access, Backup, Dns, Monitoring
+from orion_infra.model.services import Access, Backup, Bootstrap, Dns, Monitoring
 from orion_infra.model.types import Facts
 from orion_infra.model.vms import Vm, VmKey, VmNic, VmRole
 
@@ -29,6 +29,7 @@ class OrionStack(Facts):
     monitoring: Monitoring
     backup: Backup
     access: Access
+    bootstrap: Bootstrap
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> Self:

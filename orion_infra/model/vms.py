@@ -11,6 +11,8 @@ from orion_infra.model.hosts import BridgeName, DatastoreName, InterfaceName
 from orion_infra.model.types import Facts, Hostname, IPv4, MacAddress, PositiveInt, VlanId, VmId
 
 VmKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+# A file the operator put in bootstrap.serve_dir; ORION hashes it there and has Proxmox verify the download.
+ServedFile = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
 
 class VmRole(StrEnum):
@@ -25,9 +27,13 @@ class NixOs(Facts):
 
 
 class MacOs(Facts):
+    """macOS the OSX-PROXMOX way: OpenCore boots the recovery image, which installs macOS."""
+
     family: Literal["macos"]
     release: Literal["sequoia"]
     smbios_model: str = "iMacPro1,1"
+    opencore_image: ServedFile = Field(description="OpenCore ISO in bootstrap.serve_dir (from OSX-PROXMOX)")
+    recovery_image: ServedFile = Field(description="macOS recovery image in bootstrap.serve_dir (macrecovery.py)")
 
 
 def _family(value: object) -> object:

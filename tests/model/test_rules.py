@@ -102,8 +102,8 @@ RULES: list[tuple[str, list[tuple[tuple[str | int, ...], Any]], list[str]]] = [
     ),
     (
         "duplicate-datastore",
-        [(("hosts", 0, "proxmox", "datastores", 1, "name"), "local")],
-        ["hosts[0].proxmox.datastores[1].name: local is already used by datastores[0].name"],
+        [(("hosts", 0, "proxmox", "datastores", 0, "name"), "local-lvm")],
+        ["hosts[0].proxmox.datastores[1].name: local-lvm is already used by datastores[0].name"],
     ),
     (
         "two-networks-on-one-bridge",
@@ -188,6 +188,46 @@ RULES: list[tuple[str, list[tuple[tuple[str | int, ...], Any]], list[str]]] = [
         ],
         [
             "vms.monitor.nics: the monitoring VM needs a static IPv4 address on a routed network: scrape targets, DNS and Alertmanager are configured with it"
+        ],
+    ),
+    (
+        "installer-without-local-lvm",
+        [(("hosts", 0, "proxmox", "datastores", 1, "name"), "vmdata")],
+        ["hosts[0].proxmox.datastores: the installer creates local-lvm with filesystem ext4; list it here"],
+    ),
+    (
+        "zfs-raid10-on-three-disks",
+        [
+            (
+                ("hosts", 0, "proxmox", "installer"),
+                lambda installer: {
+                    **installer,
+                    "filesystem": "zfs",
+                    "zfs_raid": "raid10",
+                    "disks": ["sda", "sdb", "sdc"],
+                },
+            )
+        ],
+        [
+            "hosts[0].proxmox.installer.disks: raid10 needs at least 4 disks, got 3",
+            "hosts[0].proxmox.installer.disks: raid10 mirrors pairs of disks, got an odd number (3)",
+        ],
+    ),
+    (
+        "install-without-installer-settings",
+        [(("hosts", 0, "proxmox", "installer"), None)],
+        ["hosts[0].proxmox.installer: install: true needs the installer settings (iso, country, disks, ...)"],
+    ),
+    (
+        "download-without-verification",
+        [
+            (
+                ("hosts", 0, "proxmox", "installer", "iso"),
+                {"url": "https://enterprise.proxmox.com/iso/proxmox-ve_9.1-1.iso"},
+            )
+        ],
+        [
+            "hosts[0].proxmox.installer.iso: give exactly one of sha256 (pinned) or checksum_url (the vendor's checksum list)"
         ],
     ),
     (

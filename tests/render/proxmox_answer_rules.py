@@ -37,8 +37,14 @@ def answer_problems(answer: dict[str, Any]) -> list[str]:
             problems.append(f"{section}: required section")
     unknown_sections = set(answer) - {"global", "network", "disk-setup", "post-installation-webhook", "first-boot"}
     problems += [f"{section}: unknown section" for section in sorted(unknown_sections)]
-    glob = answer.get("global", {})
-    problems += [f"global.{key}: unknown key" for key in sorted(set(glob) - GLOBAL_KEYS)]
+    problems += _global_problems(answer.get("global", {}))
+    problems += _network_problems(answer.get("network", {}))
+    problems += _disk_problems(answer.get("disk-setup", {}))
+    return problems
+
+
+def _global_problems(glob: dict[str, Any]) -> list[str]:
+    problems = [f"global.{key}: unknown key" for key in sorted(set(glob) - GLOBAL_KEYS)]
     for key in ("keyboard", "country", "fqdn", "mailto", "timezone"):
         _require(glob, "global", key, problems)
     if ("root-password" in glob) == ("root-password-hashed" in glob):
@@ -53,7 +59,11 @@ def answer_problems(answer: dict[str, Any]) -> list[str]:
     for key in glob.get("root-ssh-keys", []):
         if not re.match(r"^(ssh-|ecdsa-|sk-)", key):
             problems.append("global.root-ssh-keys: an entry is not an OpenSSH public key")
-    network = answer.get("network", {})
+    return problems
+
+
+def _network_problems(network: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
     source = _require(network, "network", "source", problems)
     if source not in (None, "from-dhcp", "from-answer"):
         problems.append(f"network.source: {source!r} is neither from-dhcp nor from-answer")
@@ -67,7 +77,11 @@ def answer_problems(answer: dict[str, Any]) -> list[str]:
             interface = ipaddress.ip_interface(cidr)
             if ipaddress.ip_address(gateway) not in interface.network:
                 problems.append(f"network.gateway: {gateway} is not in {interface.network}")
-    disks = answer.get("disk-setup", {})
+    return problems
+
+
+def _disk_problems(disks: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
     filesystem = _require(disks, "disk-setup", "filesystem", problems)
     if filesystem is not None and filesystem not in FILESYSTEMS:
         problems.append(f"disk-setup.filesystem: {filesystem!r} is not one of {sorted(FILESYSTEMS)}")

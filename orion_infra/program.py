@@ -6,22 +6,11 @@ This is the only module that reads `pulumi.Config`; everything below it takes th
 from __future__ import annotations
 
 import pulumi
-import pulumi_random as random
 from pulumi.runtime import config as runtime_config
 
-from orion_infra.components.idrac import IdracHost, IdracHostArgs
-from orion_infra.model import OrionStack, RawConfig, StackConfigError, load_stack
-from orion_infra.model.loading import PROJECT, SECTIONS
-from orion_infra.outputs import (
-    OUTPUT_CREDENTIALS,
-    OUTPUT_ENDPOINTS,
-    OUTPUT_IDRAC,
-    OUTPUT_NETWORK,
-    OUTPUT_VMS,
-    endpoints,
-    network_facts,
-    vm_facts,
-)
+from orion_infra.model import RawConfig, StackConfigError, load_stack
+from orion_infra.model.loading import PROJECT, SECTIONS, secret_references
+from orion_infra.stack import build
 
 
 def read_config() -> RawConfig:
@@ -50,64 +39,14 @@ def read_config() -> RawConfig:
 
 def main() -> None:
     try:
-        stack, warnings = load_stack(read_config(), require_secrets=True)
+        raw = read_config()
+        stack, warnings = load_stack(raw, require_secrets=True)
     except StackConfigError as error:
         for line in error.problems:
             pulumi.log.error(line)
         raise pulumi.RunError(f"the stack configuration has {len(error.problems)} problem(s); see above") from None
     for line in warnings:
         pulumi.log.warn(line)
-    build(stack, pulumi.Config(PROJECT))
-
-
-def build(stack: OrionStack, config: pulumi.Config) -> None:
-    """The resources of a validated stack, and the stack outputs (see orion_infra.outputs)."""
-    idracs = {
-        host.name: IdracHost(
-            host.name, IdracHostArgs(host=host, current_password=config.require_secret(host.idrac.password.secret))
-        )
-        for host in stack.hosts
-    }
-    grafana_admin = _generated_password("grafana-admin-password", special=False)
-    proxmox_root = {
-        host.proxmox.node: _generated_password(f"{host.proxmox.node}-proxmox-root-password", special=True)
-        for host in stack.hosts
-        if host.proxmox.install
-    }
-    pulumi.export(OUTPUT_ENDPOINTS, endpoints(stack))
-    pulumi.export(OUTPUT_VMS, vm_facts(stack))
-    pulumi.export(OUTPUT_NETWORK, network_facts(stack))
-    pulumi.export(
-        OUTPUT_IDRAC,
-        {
-            name: {
-                "endpoint": idrac.endpoint,
-                "model": idrac.system.model,
-                "service_tag": idrac.system.service_tag,
-                "bios_version": idrac.system.bios_version,
-                "idrac_firmware": idrac.system.idrac_firmware,
-                "health": idrac.system.health,
-            }
-            for name, idrac in idracs.items()
-        },
-    )
-    pulumi.export(
-        OUTPUT_CREDENTIALS,
-        pulumi.Output.secret(
-            {
-                "idrac_root": {name: idrac.password for name, idrac in idracs.items()},
-                "proxmox_root": {node: password.result for node, password in proxmox_root.items()},
-                "grafana_admin": grafana_admin.result,
-            }
-        ),
-    )
-
-
-def _generated_password(name: str, *, special: bool) -> random.RandomPassword:
-    return random.RandomPassword(
-        name,
-        length=32,
-        special=special,
-        override_special="-_.~!#%+=" if special else None,
-        opts=pulumi.ResourceOptions(additional_secret_outputs=["result"]),
-    )
+    config = pulumi.Config(PROJECT)
+    keys = sorted({key for _, key in secret_references(raw.values)})
+    build(stack, {key: config.require_secret(key) for key in keys})

@@ -62,6 +62,9 @@ class _EchoMocks(pulumi.runtime.Mocks):
         state = dict(args.inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = f"generated-for-{args.name}"
+            state["bcrypt_hash"] = f"$2b$10$hash-of-{args.name}"
+        if args.typ.startswith("command:"):
+            state["stdout"] = f"stdout-of-{args.name}"
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:

@@ -1,5 +1,5 @@
 # The ORION router: BIRD 2, nftables, Kea and Unbound run with the files `orion render` wrote; this module only
-# wires them into NixOS. Interfaces are named by MAC from host.json; secrets are files under /run/orion-secrets.
+# wires them into NixOS. Interfaces are named by MAC from host.json; secrets are files under /var/lib/orion/secrets.
 { config, lib, pkgs, ... }:
 let
   cfg = config.orion.router;

@@ -12,8 +12,9 @@ class RenderOptions:
 
     config_dir: PurePosixPath = PurePosixPath("/etc/orion")
     """Where the rendered files of a VM live on it (the deploy step copies them there)."""
-    secrets_dir: PurePosixPath = PurePosixPath("/run/orion-secrets")
-    """Where the deploy step writes secret files (tmpfs, never the Nix store)."""
+    secrets_dir: PurePosixPath = PurePosixPath("/var/lib/orion/secrets")
+    """Where the deploy step writes secret files (mode 0600, root only; on disk so a reboot keeps BGP up, never
+    in the Nix store)."""
     state_dir: PurePosixPath = PurePosixPath("/var/lib")
     """Where daemons keep state, such as Kea's lease file."""
     run_dir: PurePosixPath = PurePosixPath("/run")

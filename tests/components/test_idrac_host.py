@@ -7,9 +7,19 @@ import datetime
 from orion_infra.components.idrac import IdracHost, IdracHostArgs
 from orion_infra.model import RawConfig, load_stack
 from tests.pulumi_harness import ProgramRun, PulumiUp, run_program
+from tests.stack_edits import edited
 from tests.test_program import SECRETS
 
 ROTATION = "pulumi-python:dynamic/idrac:RootPassword"
+# Registration order depends on when outputs resolve; the tests look at the set, listed in this order.
+CHILD_ORDER = [
+    "orion-pve-root-password",
+    "orion-pve-root-password-rotation",
+    "orion-pve-system",
+    "orion-pve-installer-media",
+    "orion-pve-installer-boot",
+    "orion-pve-power",
+]
 SYSTEM = "pulumi-python:dynamic/idrac:SystemInfo"
 
 
@@ -20,13 +30,20 @@ def test_the_stack_gives_each_host_an_idrac_with_a_rotated_password(
     assert run.error is None
     component = run.by_name("orion-pve")
     assert component.type == "orion:idrac:IdracHost"
-    children = [r for r in run.registrations if r.parent == component.urn]
+    children = sorted(
+        (r for r in run.registrations if r.parent == component.urn), key=lambda r: CHILD_ORDER.index(r.name)
+    )
     assert [(r.type, r.name) for r in children] == [
         ("random:index/randomPassword:RandomPassword", "orion-pve-root-password"),
         (ROTATION, "orion-pve-root-password-rotation"),
         (SYSTEM, "orion-pve-system"),
+        # The default stack installs Proxmox: the prepared installer is mounted, armed and booted.
+        ("pulumi-python:dynamic/idrac:VirtualMedia", "orion-pve-installer-media"),
+        ("pulumi-python:dynamic/idrac:BootOnce", "orion-pve-installer-boot"),
+        ("pulumi-python:dynamic/idrac:PowerState", "orion-pve-power"),
     ]
-    generated, rotation, system = children
+    generated, rotation, system = children[:3]
+    assert children[3].inputs["image_url"] == "http://192.168.1.50:8080/orion-pve-auto-install.iso"
     assert generated.inputs["length"] == 20
     assert "result" in generated.additional_secret_outputs
     # The factory password is used once, by the rotation; everything after uses the generated one.
@@ -77,6 +94,12 @@ def test_the_installer_is_inserted_then_armed_then_powered_on(default_raw: RawCo
 
 
 def test_without_an_installer_nothing_touches_power_or_media(default_raw: RawConfig, pulumi_up: PulumiUp) -> None:
-    run = pulumi_up(default_raw.values, SECRETS)
+    installed = edited(
+        default_raw,
+        (("hosts", 0, "proxmox", "install"), False),
+        (("hosts", 0, "proxmox", "root_password"), {"secret": "proxmoxRootPassword"}),
+    )
+    run = pulumi_up(installed.values, {**SECRETS, "proxmoxRootPassword": "an-existing-root-password"})
+    assert run.error is None
     types = {registration.type for registration in run.registrations}
     assert not types & {"pulumi-python:dynamic/idrac:PowerState", "pulumi-python:dynamic/idrac:VirtualMedia"}

@@ -106,9 +106,9 @@ def test_no_secret_value_reaches_a_rendered_file(default_raw: RawConfig, today: 
         for secret in secrets.values():
             assert secret not in text, f"a secret value is in {name}"
     # Secrets are referenced by path, never by value.
-    assert 'include "/run/orion-secrets/bgp-he-primary.conf";' in files["router/bird.conf"]
+    assert 'include "/var/lib/orion/secrets/bgp-he-primary.conf";' in files["router/bird.conf"]
     host = json.loads(files["monitor/host.json"])
-    assert host["grafana"]["admin_password_file"] == "/run/orion-secrets/grafana-admin-password"
+    assert host["grafana"]["admin_password_file"] == "/var/lib/orion/secrets/grafana-admin-password"
 
 
 def test_the_seed_queries_use_the_router_interface(default_stack: OrionStack) -> None:

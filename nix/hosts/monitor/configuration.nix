@@ -1,9 +1,10 @@
 # Entry point of VM 300, orion-monitor. The deploy step copies it with the rendered files and the modules to
-# /etc/nixos on the VM and runs nixos-rebuild; the NixOS release is the one the VM was installed with (26.05).
+# /etc/nixos/orion on the VM and runs nixos-rebuild with it; the release is the one the VM was installed with.
 { ... }:
 {
   imports = [
-    ./hardware-configuration.nix
+    # Written by the installer on the VM; the ORION files live beside it in /etc/nixos/orion.
+    /etc/nixos/hardware-configuration.nix
     ./modules/orion-monitoring.nix
   ];
 

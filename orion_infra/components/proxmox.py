@@ -1,0 +1,160 @@
+"""Proxmox VE: installing it through the iDRAC, and the node's bridges, images and backup job."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_command as command
+import pulumi_proxmoxve as proxmoxve
+
+from orion_infra.components.scripts import script
+from orion_infra.model.hosts import Host
+from orion_infra.model.services import Backup, Bootstrap
+from orion_infra.model.stack import OrionStack
+from orion_infra.render.proxmox import render_answer_file
+
+INSTALL_TIMEOUT_SECONDS = 3600
+
+
+def served_url(bootstrap: Bootstrap, file_name: str) -> str:
+    return f"{str(bootstrap.serve_url).rstrip('/')}/{file_name}"
+
+
+@dataclass(frozen=True)
+class InstallerArgs:
+    stack: OrionStack
+    host: Host
+    root_password_hash: pulumi.Input[str]
+    """crypt(3) hash of the generated root password (pulumi-random's bcrypt_hash)."""
+    ssh_keys: pulumi.Input[list[str]]
+
+
+class ProxmoxInstaller(pulumi.ComponentResource):
+    """The Proxmox VE installer ISO with this node's answer file inside, published for the iDRAC to fetch."""
+
+    url: str
+    """Where the iDRAC fetches the prepared installer."""
+
+    def __init__(self, name: str, args: InstallerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("orion:proxmox:Installer", name, None, opts)
+        host, bootstrap = args.host, args.stack.bootstrap
+        installer = host.proxmox.installer
+        if installer is None:
+            raise ValueError(f"host {host.name} has no installer settings")
+        output_name = f"{host.proxmox.node}-auto-install.iso"
+        self.url = served_url(bootstrap, output_name)
+        answer: pulumi.Output[str] = pulumi.Output.all(args.root_password_hash, args.ssh_keys).apply(
+            lambda values: render_answer_file(args.stack, host, str(values[0]), list(values[1]))
+        )
+        secret_answer: pulumi.Output[str] = pulumi.Output.secret(answer)
+        self.iso = command.local.Command(
+            f"{name}-iso",
+            create=script("prepare-installer.sh"),
+            interpreter=["/bin/sh", "-c"],
+            stdin=secret_answer,
+            environment={
+                "SERVE_DIR": bootstrap.serve_dir,
+                "ISO_URL": str(installer.iso.url),
+                "ISO_NAME": installer.iso.file_name,
+                "ISO_SHA256": installer.iso.sha256 or "",
+                "CHECKSUM_URL": str(installer.iso.checksum_url or ""),
+                "OUTPUT_NAME": output_name,
+            },
+            # A new answer (a new password, key or address) prepares a new installer; the hash reveals nothing.
+            triggers=[answer.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"url": self.url})
+
+
+def wait_for_proxmox(
+    name: str, host: Host, bootstrap: Bootstrap, installer_name: str, opts: pulumi.ResourceOptions
+) -> command.local.Command:
+    """Blocks until the installed node's API answers, then withdraws the prepared installer."""
+    return command.local.Command(
+        name,
+        create=script("wait-for-proxmox.sh"),
+        interpreter=["/bin/sh", "-c"],
+        environment={
+            "API_URL": str(host.proxmox.api_endpoint).rstrip("/"),
+            "TIMEOUT_SECONDS": str(INSTALL_TIMEOUT_SECONDS),
+            "SERVE_DIR": bootstrap.serve_dir,
+            "INSTALLER_NAME": installer_name,
+        },
+        opts=opts,
+    )
+
+
+@dataclass(frozen=True)
+class NodeArgs:
+    stack: OrionStack
+    host: Host
+    root_password: pulumi.Input[str]
+    """root@pam's password: generated when ORION installed the node, the operator's secret otherwise."""
+
+
+class ProxmoxNode(pulumi.ComponentResource):
+    """A Proxmox VE node: the API provider for it, and its Linux bridges."""
+
+    provider: proxmoxve.Provider
+    bridges: dict[str, proxmoxve.network.linux.Bridge]
+
+    def __init__(self, name: str, args: NodeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("orion:proxmox:Node", name, None, opts)
+        host, stack = args.host, args.stack
+        node = host.proxmox.node
+        # A fresh node serves its API with a self-signed certificate that the provider cannot pin.
+        self.provider = proxmoxve.Provider(
+            f"{name}-api",
+            endpoint=str(host.proxmox.api_endpoint),
+            username="root@pam",
+            password=pulumi.Output.secret(args.root_password),
+            insecure=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        management = stack.networks.management
+        self.bridges = {}
+        for bridge in host.bridges:
+            network = stack.network_of(bridge.name, None)
+            internal = stack.networks.get_internal(network)
+            address = f"{bridge.address}/{internal.subnet.prefixlen}" if bridge.address and internal else None
+            self.bridges[bridge.name] = proxmoxve.network.linux.Bridge(
+                f"{name}-{bridge.name}",
+                node_name=node,
+                name=bridge.name,
+                ports=bridge.ports,
+                vlan_aware=bridge.vlan_aware,
+                address=address,
+                gateway=str(management.gateway) if bridge.name == management.bridge and management.gateway else None,
+                comment=bridge.comment or network or "",
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    provider=self.provider,
+                    # The installer created the management bridge: adopt it rather than fight it.
+                    import_=f"{node}:{bridge.name}" if bridge.name == management.bridge else None,
+                ),
+            )
+        self.register_outputs({"bridges": list(self.bridges)})
+
+
+def backup_job(backup: Backup, provider: proxmoxve.Provider, opts: pulumi.ResourceOptions) -> proxmoxve.backup.Job:
+    keep = {
+        "keep-last": backup.retention.keep_last,
+        "keep-daily": backup.retention.keep_daily,
+        "keep-weekly": backup.retention.keep_weekly,
+        "keep-monthly": backup.retention.keep_monthly,
+    }
+    return proxmoxve.backup.Job(
+        "backup",
+        resource_id="orion-vms",
+        schedule=backup.schedule,
+        storage=backup.storage,
+        vmids=[str(vm_id) for vm_id in backup.vms],
+        mode=backup.mode,
+        compress=backup.compress,
+        prune_backups={policy: str(count) for policy, count in keep.items() if count},
+        enabled=True,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=provider)),
+    )

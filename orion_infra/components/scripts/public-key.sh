@@ -1,0 +1,7 @@
+# Prints the public half of the deploy key read from stdin; the private key only touches a 0600 temporary file.
+set -eu
+umask 077
+key=$(mktemp)
+trap 'rm -f "$key"' EXIT
+cat > "$key"
+ssh-keygen -y -f "$key"

@@ -1,0 +1,318 @@
+"""The virtual machines: the NixOS router and monitoring VMs (image, VM, configuration push with a safe
+activation) and the macOS VM (the OSX-PROXMOX settings, on its own root provider)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+import pulumi_command as command
+import pulumi_proxmoxve as proxmoxve
+
+from orion_infra.components.scripts import script
+from orion_infra.model.services import Bootstrap
+from orion_infra.model.stack import OrionStack
+from orion_infra.model.vms import MacOs, Vm, VmRole
+
+NIXOS_IMAGE = "orion-nixos-base.qcow2"
+BASE_CONFIG = Path(__file__).resolve().parents[2] / "nix" / "images" / "base.nix"
+REMOTE_CONFIG_DIR = "/etc/nixos/orion"
+TRIAL_SECONDS = 180
+HEALTH_SECONDS = 120
+GIB = 1024
+
+
+def nixos_image(bootstrap: Bootstrap, opts: pulumi.ResourceOptions) -> command.local.Command:
+    """Builds the first system of the NixOS VMs on the operator's machine; stdout is the image's SHA-256."""
+    return command.local.Command(
+        "nixos-base-image",
+        create=script("build-nixos-image.sh"),
+        interpreter=["/bin/sh", "-c"],
+        environment={"BASE_CONFIG": str(BASE_CONFIG), "SERVE_DIR": bootstrap.serve_dir, "FILE_NAME": NIXOS_IMAGE},
+        triggers=[hashlib.sha256(BASE_CONFIG.read_bytes()).hexdigest()],
+        opts=opts,
+    )
+
+
+def served_file(name: str, bootstrap: Bootstrap, file_name: str, opts: pulumi.ResourceOptions) -> command.local.Command:
+    """The SHA-256 of a file the operator put in the serving directory."""
+    return command.local.Command(
+        name,
+        create=script("publish-file.sh"),
+        interpreter=["/bin/sh", "-c"],
+        environment={"SERVE_DIR": bootstrap.serve_dir, "FILE_NAME": file_name},
+        opts=opts,
+    )
+
+
+def download(
+    name: str,
+    *,
+    node: str,
+    url: str,
+    checksum: pulumi.Input[str],
+    content_type: str,
+    file_name: str,
+    opts: pulumi.ResourceOptions,
+) -> proxmoxve.download.File:
+    return proxmoxve.download.File(
+        name,
+        node_name=node,
+        datastore_id="local",
+        content_type=content_type,
+        url=url,
+        file_name=file_name,
+        checksum=checksum,
+        checksum_algorithm="sha256",
+        opts=opts,
+    )
+
+
+def _network_devices(vm: Vm) -> list[proxmoxve.VmLegacyNetworkDeviceArgs]:
+    return [
+        proxmoxve.VmLegacyNetworkDeviceArgs(bridge=nic.bridge, model=nic.model, mac_address=nic.mac, vlan_id=nic.vlan)
+        for nic in vm.nics
+    ]
+
+
+@dataclass(frozen=True)
+class NixosVmArgs:
+    stack: OrionStack
+    vm: Vm
+    image_file_id: pulumi.Input[str]
+    ssh_keys: pulumi.Input[list[str]]
+    """Public keys cloud-init authorises for the admin user: the deploy key's and the operators'."""
+    management_address: str
+    """Where the deploy step reaches the VM over SSH."""
+
+
+class NixosVm(pulumi.ComponentResource):
+    """A NixOS VM from the base image; cloud-init gives it its address and keys until its own configuration does."""
+
+    vm: proxmoxve.VmLegacy
+
+    def __init__(self, name: str, args: NixosVmArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("orion:vm:NixosVm", name, None, opts)
+        vm, stack = args.vm, args.stack
+        first_static = next(nic for nic in vm.nics if stack.network_of(nic.bridge, nic.vlan) != "wan")
+        network = stack.networks.get_internal(stack.network_of(first_static.bridge, first_static.vlan))
+        assert network is not None  # the model puts every non-WAN NIC on an internal network
+        ip_configs = []
+        for nic in vm.nics:
+            internal = stack.networks.get_internal(stack.network_of(nic.bridge, nic.vlan))
+            if internal is None or not isinstance(nic.ipv4, ipaddress.IPv4Address):
+                ip_configs.append(
+                    proxmoxve.VmLegacyInitializationIpConfigArgs(
+                        ipv4=proxmoxve.VmLegacyInitializationIpConfigIpv4Args(address="dhcp")
+                    )
+                )
+                continue
+            gateway = (
+                str(internal.gateway) if internal is network and internal.gateway and vm.role != VmRole.ROUTER else None
+            )
+            ip_configs.append(
+                proxmoxve.VmLegacyInitializationIpConfigArgs(
+                    ipv4=proxmoxve.VmLegacyInitializationIpConfigIpv4Args(
+                        address=f"{nic.ipv4}/{internal.subnet.prefixlen}", gateway=gateway
+                    )
+                )
+            )
+        self.vm = proxmoxve.VmLegacy(
+            f"{name}-vm",
+            node_name=vm.node,
+            vm_id=vm.id,
+            name=vm.name,
+            description=vm.description or f"ORION {vm.role.value}, managed by Pulumi",
+            tags=["orion", vm.role.value],
+            cpu=proxmoxve.VmLegacyCpuArgs(cores=vm.cores, type=vm.cpu_type),
+            memory=proxmoxve.VmLegacyMemoryArgs(dedicated=vm.memory_gib * GIB),
+            agent=proxmoxve.VmLegacyAgentArgs(enabled=True),
+            operating_system=proxmoxve.VmLegacyOperatingSystemArgs(type="l26"),
+            scsi_hardware="virtio-scsi-single",
+            disks=[
+                proxmoxve.VmLegacyDiskArgs(
+                    interface="scsi0",
+                    datastore_id=vm.disk.datastore,
+                    import_from=args.image_file_id,
+                    size=vm.disk.size_gib,
+                    discard="on",
+                    iothread=True,
+                )
+            ],
+            network_devices=_network_devices(vm),
+            initialization=proxmoxve.VmLegacyInitializationArgs(
+                datastore_id=vm.disk.datastore,
+                ip_configs=ip_configs,
+                dns=proxmoxve.VmLegacyInitializationDnsArgs(
+                    domain=stack.dns.domain, servers=[str(stack.networks.lan.gateway)]
+                ),
+                user_account=proxmoxve.VmLegacyInitializationUserAccountArgs(
+                    username=stack.access.admin_user, keys=args.ssh_keys
+                ),
+            ),
+            on_boot=True,
+            startup=proxmoxve.VmLegacyStartupArgs(order=vm.start_order) if vm.start_order else None,
+            protection=vm.protect,
+            opts=pulumi.ResourceOptions(parent=self, protect=vm.protect),
+        )
+        self.register_outputs({"vm_id": vm.id})
+
+
+@dataclass(frozen=True)
+class NixosConfigArgs:
+    files: dict[str, str]
+    """The VM's rendered files, by path relative to its directory (`orion render` output for its role)."""
+    secrets: dict[str, pulumi.Input[str]]
+    """Secret files by name, written to the VM's secrets directory."""
+    secrets_dir: str
+    connection: command.remote.ConnectionArgs
+    router_name: str | None = None
+    """For the router: its DNS name, resolved by the health check. None for other VMs."""
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+class NixosConfig(pulumi.ComponentResource):
+    """Pushes a VM's configuration and activates it: on probation for the router, directly elsewhere.
+
+    Each step is re-run exactly when the content it carries changes (triggers are content hashes)."""
+
+    def __init__(self, name: str, args: NixosConfigArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("orion:nixos:Config", name, None, opts)
+        digest = content_hash(args.files)
+        secret_lines = pulumi.Output.all(*args.secrets.values()).apply(
+            lambda values: "".join(
+                f"{file_name}\t{base64.b64encode(str(value).encode()).decode()}\n"
+                for file_name, value in zip(args.secrets, values, strict=True)
+            )
+        )
+        secrets_text: pulumi.Output[str] = pulumi.Output.secret(secret_lines)
+        secrets = command.remote.Command(
+            f"{name}-secrets",
+            connection=args.connection,
+            create=f"SECRETS_DIR={args.secrets_dir}\n{script('write-secrets.sh')}",
+            stdin=secrets_text,
+            triggers=[secrets_text.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+        )
+        copy = command.remote.CopyToRemote(
+            f"{name}-files",
+            connection=args.connection,
+            source=pulumi.AssetArchive({path: pulumi.StringAsset(text) for path, text in args.files.items()}),
+            remote_path=REMOTE_CONFIG_DIR,
+            triggers=[digest],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+        )
+        after_push = pulumi.ResourceOptions(parent=self, depends_on=[secrets, copy])
+        if args.router_name is None:
+            activate = command.remote.Command(
+                f"{name}-switch",
+                connection=args.connection,
+                create=f"sudo nixos-rebuild switch -I nixos-config={REMOTE_CONFIG_DIR}/configuration.nix",
+                triggers=[digest],
+                opts=after_push,
+            )
+        else:
+            trial = command.remote.Command(
+                f"{name}-trial",
+                connection=args.connection,
+                create=f"TRIAL_SECONDS={TRIAL_SECONDS}\n{script('activate-router.sh')}",
+                triggers=[digest],
+                opts=after_push,
+            )
+            # A new connection: if the new configuration cut management access, this cannot connect, the
+            # deploy fails, and orion-trial restores the previous configuration by itself.
+            activate = command.remote.Command(
+                f"{name}-confirm",
+                connection=args.connection,
+                create=f"HEALTH_SECONDS={HEALTH_SECONDS} ROUTER_NAME={args.router_name}\n{script('confirm-router.sh')}",
+                triggers=[digest],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[trial]),
+            )
+        self.activation = activate
+        self.register_outputs({"content_hash": digest})
+
+
+def content_hash(files: dict[str, str]) -> str:
+    """One SHA-256 over every file's path and content: equal exactly when the configuration is."""
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(path.encode() + b"\0" + files[path].encode() + b"\0")
+    return digest.hexdigest()
+
+
+# The Apple SMC key and CPU flags OSX-PROXMOX gives QEMU: macOS refuses to boot without them.
+APPLE_SMC = 'isa-applesmc,osk="ourhardworkbythesewordsguardedpleasedontsteal(c)AppleComputerInc"'
+MACOS_QEMU_ARGS = (
+    f"-device {APPLE_SMC} -smbios type=2 -device qemu-xhci -device usb-kbd -device usb-tablet "
+    "-global nec-usb-xhci.msi=off -global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off "
+    "-cpu Haswell-noTSX,vendor=GenuineIntel,+invtsc,+hypervisor,kvm=on,vmware-cpuid-freq=on"
+)
+
+
+@dataclass(frozen=True)
+class MacosVmArgs:
+    vm: Vm
+    api_endpoint: str
+    root_password: pulumi.Input[str]
+    """root@pam's password: Proxmox refuses QEMU `args` from API tokens, even root's."""
+    opencore_file_id: pulumi.Input[str]
+    recovery_file_id: pulumi.Input[str]
+
+
+class MacosVm(pulumi.ComponentResource):
+    """macOS Sequoia as OSX-PROXMOX sets it up, on a provider of its own that logs in as root@pam."""
+
+    vm: proxmoxve.VmLegacy
+
+    def __init__(self, name: str, args: MacosVmArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("orion:vm:MacosVm", name, None, opts)
+        vm = args.vm
+        if not isinstance(vm.os, MacOs):
+            raise ValueError(f"VM {vm.name} is not a macOS VM")
+        # Only this VM uses the password-authenticated root provider.
+        self.root_provider = proxmoxve.Provider(
+            f"{name}-root-api",
+            endpoint=args.api_endpoint,
+            username="root@pam",
+            password=pulumi.Output.secret(args.root_password),
+            insecure=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.vm = proxmoxve.VmLegacy(
+            f"{name}-vm",
+            node_name=vm.node,
+            vm_id=vm.id,
+            name=vm.name,
+            description=vm.description or "ORION macOS development VM, managed by Pulumi",
+            tags=["orion", "macos"],
+            bios="ovmf",
+            machine="q35",
+            efi_disk=proxmoxve.VmLegacyEfiDiskArgs(datastore_id=vm.disk.datastore, type="4m", pre_enrolled_keys=False),
+            cpu=proxmoxve.VmLegacyCpuArgs(cores=vm.cores, type=vm.cpu_type),
+            memory=proxmoxve.VmLegacyMemoryArgs(dedicated=vm.memory_gib * GIB),
+            kvm_arguments=MACOS_QEMU_ARGS,
+            smbios=proxmoxve.VmLegacySmbiosArgs(product=vm.os.smbios_model, manufacturer="Apple Inc."),
+            vga=proxmoxve.VmLegacyVgaArgs(type="vmware"),
+            operating_system=proxmoxve.VmLegacyOperatingSystemArgs(type="other"),
+            # q35 has no ide3: the installer image goes on ide2 (the only cdrom).
+            cdrom=proxmoxve.VmLegacyCdromArgs(interface="ide2", file_id=args.opencore_file_id),
+            disks=[
+                proxmoxve.VmLegacyDiskArgs(
+                    interface="sata0", datastore_id=vm.disk.datastore, size=vm.disk.size_gib, cache="none", discard="on"
+                ),
+                proxmoxve.VmLegacyDiskArgs(
+                    interface="ide0", datastore_id=vm.disk.datastore, import_from=args.recovery_file_id, size=2
+                ),
+            ],
+            boot_orders=["ide2", "sata0", "ide0"],
+            network_devices=_network_devices(vm),
+            on_boot=False,
+            startup=proxmoxve.VmLegacyStartupArgs(order=vm.start_order) if vm.start_order else None,
+            protection=vm.protect,
+            opts=pulumi.ResourceOptions(parent=self, provider=self.root_provider, protect=vm.protect),
+        )
+        self.register_outputs({"vm_id": vm.id})

@@ -1,0 +1,262 @@
+"""The wiring of `pulumi up`: the validated model and the rendered files, through the components, to the stack
+outputs. From bare metal: installer -> iDRAC -> Proxmox API -> bridges and images -> VMs -> configuration."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pulumi
+import pulumi_command as command
+import pulumi_random as random
+
+from orion_infra.components.idrac import IdracHost, IdracHostArgs
+from orion_infra.components.proxmox import (
+    InstallerArgs,
+    NodeArgs,
+    ProxmoxInstaller,
+    ProxmoxNode,
+    backup_job,
+    served_url,
+    wait_for_proxmox,
+)
+from orion_infra.components.scripts import script
+from orion_infra.components.vms import (
+    NIXOS_IMAGE,
+    MacosVm,
+    MacosVmArgs,
+    NixosConfig,
+    NixosConfigArgs,
+    NixosVm,
+    NixosVmArgs,
+    download,
+    nixos_image,
+    served_file,
+)
+from orion_infra.model.stack import OrionStack
+from orion_infra.model.vms import MacOs, Vm, VmRole
+from orion_infra.outputs import (
+    OUTPUT_CREDENTIALS,
+    OUTPUT_ENDPOINTS,
+    OUTPUT_IDRAC,
+    OUTPUT_NETWORK,
+    OUTPUT_VMS,
+    endpoints,
+    network_facts,
+    vm_facts,
+)
+from orion_infra.render import render_all
+from orion_infra.render.monitor import GRAFANA_PASSWORD_FILE
+from orion_infra.render.options import RenderOptions
+
+PASSWORD_PUNCTUATION = "-_.~!#%+="  # noqa: S105 - the characters generated passwords may use
+
+
+def _generated_password(name: str, *, special: bool) -> random.RandomPassword:
+    return random.RandomPassword(
+        name,
+        length=32,
+        special=special,
+        override_special=PASSWORD_PUNCTUATION if special else None,
+        opts=pulumi.ResourceOptions(additional_secret_outputs=["result", "bcrypt_hash"]),
+    )
+
+
+def _ssh_address(stack: OrionStack, vm: Vm) -> str:
+    """Where the deploy step reaches a VM: its management address if it has one, else its first fixed one."""
+    fixed = [
+        (stack.network_of(nic.bridge, nic.vlan), nic.ipv4)
+        for nic in vm.nics
+        if isinstance(nic.ipv4, ipaddress.IPv4Address)
+    ]
+    return str(next((address for network, address in fixed if network == "management"), fixed[0][1]))
+
+
+def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]]) -> None:
+    """Every resource of a validated stack. `secret` maps each secret config key the stack names to its value."""
+    deploy_key = secret[stack.access.deploy_key.secret]
+    public_key = command.local.Command(
+        "deploy-public-key", create=script("public-key.sh"), interpreter=["/bin/sh", "-c"], stdin=deploy_key
+    )
+    ssh_keys = public_key.stdout.apply(lambda key: [key.strip(), *stack.access.authorized_keys])
+    grafana_admin = _generated_password("grafana-admin-password", special=False)
+    proxmox_root = {
+        host.proxmox.node: _generated_password(f"{host.proxmox.node}-proxmox-root-password", special=True)
+        for host in stack.hosts
+        if host.proxmox.install
+    }
+    base_image = nixos_image(stack.bootstrap, pulumi.ResourceOptions())
+
+    idracs: dict[str, IdracHost] = {}
+    nodes: dict[str, ProxmoxNode] = {}
+    root_passwords: dict[str, pulumi.Output[str]] = {}
+    images: dict[str, pulumi.Output[str]] = {}
+    for host in stack.hosts:
+        node_name = host.proxmox.node
+        ready: list[pulumi.Resource] = []
+        installer = None
+        if host.proxmox.install:
+            root_passwords[node_name] = proxmox_root[node_name].result
+            installer = ProxmoxInstaller(
+                f"{host.name}-installer",
+                InstallerArgs(stack, host, proxmox_root[node_name].bcrypt_hash, ssh_keys),
+            )
+        else:
+            assert host.proxmox.root_password is not None  # the model requires it without install
+            root_passwords[node_name] = secret[host.proxmox.root_password.secret]
+        idracs[host.name] = IdracHost(
+            host.name,
+            IdracHostArgs(
+                host=host,
+                current_password=secret[host.idrac.password.secret],
+                installer_iso_url=installer.url if installer else None,
+            ),
+            opts=pulumi.ResourceOptions(depends_on=[installer.iso] if installer else []),
+        )
+        if installer is not None:
+            ready.append(
+                wait_for_proxmox(
+                    f"{host.name}-proxmox-ready",
+                    host,
+                    stack.bootstrap,
+                    f"{node_name}-auto-install.iso",
+                    pulumi.ResourceOptions(depends_on=[idracs[host.name]]),
+                )
+            )
+        node = ProxmoxNode(
+            f"{node_name}-proxmox",
+            NodeArgs(stack, host, root_passwords[node_name]),
+            opts=pulumi.ResourceOptions(depends_on=ready),
+        )
+        nodes[node_name] = node
+        image = download(
+            f"{node_name}-nixos-image",
+            node=node_name,
+            url=served_url(stack.bootstrap, NIXOS_IMAGE),
+            checksum=base_image.stdout.apply(str.strip),
+            content_type="import",
+            file_name=NIXOS_IMAGE,
+            opts=pulumi.ResourceOptions(provider=node.provider, depends_on=[base_image]),
+        )
+        images[node_name] = image.id
+
+    rendered = render_all(stack)
+    configs: dict[str, NixosVm] = {}
+    for key, vm in stack.vms.items():
+        node = nodes[vm.node]
+        after_bridges = pulumi.ResourceOptions(
+            providers={"proxmoxve": node.provider}, depends_on=list(node.bridges.values())
+        )
+        if isinstance(vm.os, MacOs):
+            _macos(stack, vm, node, root_passwords[vm.node], after_bridges)
+            continue
+        configs[key] = NixosVm(
+            vm.name,
+            NixosVmArgs(stack, vm, images[vm.node], ssh_keys, _ssh_address(stack, vm)),
+            opts=after_bridges,
+        )
+
+    first_node = nodes[stack.hosts[0].proxmox.node]
+    backup_job(stack.backup, first_node.provider, pulumi.ResourceOptions(depends_on=[c.vm for c in configs.values()]))
+    _push_configuration(stack, rendered, configs, deploy_key, secret, grafana_admin)
+    _export(stack, idracs, proxmox_root, grafana_admin)
+
+
+def _macos(
+    stack: OrionStack, vm: Vm, node: ProxmoxNode, root_password: pulumi.Output[str], opts: pulumi.ResourceOptions
+) -> None:
+    assert isinstance(vm.os, MacOs)
+    files = {}
+    for role, file_name, content_type in (
+        ("opencore", vm.os.opencore_image, "iso"),
+        ("recovery", vm.os.recovery_image, "import"),
+    ):
+        checksum = served_file(f"{vm.name}-{role}-checksum", stack.bootstrap, file_name, pulumi.ResourceOptions())
+        files[role] = download(
+            f"{vm.name}-{role}",
+            node=vm.node,
+            url=served_url(stack.bootstrap, file_name),
+            checksum=checksum.stdout.apply(str.strip),
+            content_type=content_type,
+            file_name=file_name,
+            opts=pulumi.ResourceOptions(provider=node.provider),
+        )
+    host = next(host for host in stack.hosts if host.proxmox.node == vm.node)
+    MacosVm(
+        vm.name,
+        MacosVmArgs(vm, str(host.proxmox.api_endpoint), root_password, files["opencore"].id, files["recovery"].id),
+        opts=pulumi.ResourceOptions(depends_on=[*list(node.bridges.values()), *files.values()]),
+    )
+
+
+def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named at the call
+    stack: OrionStack,
+    rendered: dict[str, str],
+    vms: dict[str, NixosVm],
+    deploy_key: pulumi.Output[str],
+    secret: dict[str, pulumi.Output[str]],
+    grafana_admin: random.RandomPassword,
+) -> None:
+    secrets_dir = str(RenderOptions().secrets_dir)
+    for key, nixos_vm in vms.items():
+        vm = stack.vms[key]
+        role = "router" if vm.role == VmRole.ROUTER else "monitor"
+        files = {path.removeprefix(f"{role}/"): text for path, text in rendered.items() if path.startswith(f"{role}/")}
+        if vm.role == VmRole.ROUTER:
+            secrets: dict[str, pulumi.Input[str]] = {
+                f"bgp-{peer.name}.conf": secret[peer.password.secret].apply(
+                    lambda password: f'password "{password}";\n'
+                )
+                for peer in stack.bgp.peers
+                if peer.password is not None
+            }
+        else:
+            secrets = {GRAFANA_PASSWORD_FILE: grafana_admin.result}
+        connection = command.remote.ConnectionArgs(
+            host=_ssh_address(stack, vm), user=stack.access.admin_user, private_key=deploy_key, dial_error_limit=20
+        )
+        NixosConfig(
+            f"{vm.name}-config",
+            NixosConfigArgs(
+                files=files,
+                secrets=secrets,
+                secrets_dir=secrets_dir,
+                connection=connection,
+                router_name=f"{vm.name}.{stack.dns.domain}" if vm.role == VmRole.ROUTER else None,
+                depends_on=[nixos_vm.vm],
+            ),
+        )
+
+
+def _export(
+    stack: OrionStack,
+    idracs: dict[str, IdracHost],
+    proxmox_root: dict[str, random.RandomPassword],
+    grafana_admin: random.RandomPassword,
+) -> None:
+    pulumi.export(OUTPUT_ENDPOINTS, endpoints(stack))
+    pulumi.export(OUTPUT_VMS, vm_facts(stack))
+    pulumi.export(OUTPUT_NETWORK, network_facts(stack))
+    pulumi.export(
+        OUTPUT_IDRAC,
+        {
+            name: {
+                "endpoint": idrac.endpoint,
+                "model": idrac.system.model,
+                "service_tag": idrac.system.service_tag,
+                "bios_version": idrac.system.bios_version,
+                "idrac_firmware": idrac.system.idrac_firmware,
+                "health": idrac.system.health,
+            }
+            for name, idrac in idracs.items()
+        },
+    )
+    pulumi.export(
+        OUTPUT_CREDENTIALS,
+        pulumi.Output.secret(
+            {
+                "idrac_root": {name: idrac.password for name, idrac in idracs.items()},
+                "proxmox_root": {node: password.result for node, password in proxmox_root.items()},
+                "grafana_admin": grafana_admin.result,
+            }
+        ),
+    )

@@ -110,7 +110,6 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]]) -> None:
                 current_password=secret[host.idrac.password.secret],
                 installer_iso_url=installer.url if installer else None,
             ),
-            opts=pulumi.ResourceOptions(depends_on=[installer.iso] if installer else []),
         )
         if installer is not None:
             ready.append(
@@ -122,11 +121,7 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]]) -> None:
                     pulumi.ResourceOptions(depends_on=[idracs[host.name]]),
                 )
             )
-        node = ProxmoxNode(
-            f"{node_name}-proxmox",
-            NodeArgs(stack, host, root_passwords[node_name]),
-            opts=pulumi.ResourceOptions(depends_on=ready),
-        )
+        node = ProxmoxNode(f"{node_name}-proxmox", NodeArgs(stack, host, root_passwords[node_name], ready))
         nodes[node_name] = node
         image = download(
             f"{node_name}-nixos-image",
@@ -143,16 +138,13 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]]) -> None:
     configs: dict[str, NixosVm] = {}
     for key, vm in stack.vms.items():
         node = nodes[vm.node]
-        after_bridges = pulumi.ResourceOptions(
-            providers={"proxmoxve": node.provider}, depends_on=list(node.bridges.values())
-        )
         if isinstance(vm.os, MacOs):
-            _macos(stack, vm, node, root_passwords[vm.node], after_bridges)
+            _macos(stack, vm, node, root_passwords[vm.node])
             continue
         configs[key] = NixosVm(
             vm.name,
-            NixosVmArgs(stack, vm, images[vm.node], ssh_keys, _ssh_address(stack, vm)),
-            opts=after_bridges,
+            NixosVmArgs(stack, vm, images[vm.node], ssh_keys, _ssh_address(stack, vm), list(node.bridges.values())),
+            opts=pulumi.ResourceOptions(providers={"proxmoxve": node.provider}),
         )
 
     first_node = nodes[stack.hosts[0].proxmox.node]
@@ -161,9 +153,7 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]]) -> None:
     _export(stack, idracs, proxmox_root, grafana_admin)
 
 
-def _macos(
-    stack: OrionStack, vm: Vm, node: ProxmoxNode, root_password: pulumi.Output[str], opts: pulumi.ResourceOptions
-) -> None:
+def _macos(stack: OrionStack, vm: Vm, node: ProxmoxNode, root_password: pulumi.Output[str]) -> None:
     assert isinstance(vm.os, MacOs)
     files = {}
     for role, file_name, content_type in (
@@ -183,8 +173,14 @@ def _macos(
     host = next(host for host in stack.hosts if host.proxmox.node == vm.node)
     MacosVm(
         vm.name,
-        MacosVmArgs(vm, str(host.proxmox.api_endpoint), root_password, files["opencore"].id, files["recovery"].id),
-        opts=pulumi.ResourceOptions(depends_on=[*list(node.bridges.values()), *files.values()]),
+        MacosVmArgs(
+            vm,
+            str(host.proxmox.api_endpoint),
+            root_password,
+            files["opencore"].id,
+            files["recovery"].id,
+            list(node.bridges.values()),
+        ),
     )
 
 

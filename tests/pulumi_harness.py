@@ -36,6 +36,8 @@ class Registration:
     protect: bool
     additional_secret_outputs: list[str]
     import_id: str
+    provider: str
+    """The provider reference (`urn::id`) the resource is registered with; empty for the default provider."""
 
 
 @dataclass
@@ -99,6 +101,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     protect=request.protect,
                     additional_secret_outputs=list(request.additionalSecretOutputs),
                     import_id=request.importId,
+                    provider=request.provider,
                 )
             )
         return response

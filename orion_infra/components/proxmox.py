@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_command as command
@@ -34,8 +34,8 @@ class InstallerArgs:
 class ProxmoxInstaller(pulumi.ComponentResource):
     """The Proxmox VE installer ISO with this node's answer file inside, published for the iDRAC to fetch."""
 
-    url: str
-    """Where the iDRAC fetches the prepared installer."""
+    url: pulumi.Output[str]
+    """Where the iDRAC fetches the prepared installer; known once it is there, so users wait for it."""
 
     def __init__(self, name: str, args: InstallerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orion:proxmox:Installer", name, None, opts)
@@ -44,7 +44,7 @@ class ProxmoxInstaller(pulumi.ComponentResource):
         if installer is None:
             raise ValueError(f"host {host.name} has no installer settings")
         output_name = f"{host.proxmox.node}-auto-install.iso"
-        self.url = served_url(bootstrap, output_name)
+        url = served_url(bootstrap, output_name)
         answer: pulumi.Output[str] = pulumi.Output.all(args.root_password_hash, args.ssh_keys).apply(
             lambda values: render_answer_file(args.stack, host, str(values[0]), list(values[1]))
         )
@@ -66,6 +66,7 @@ class ProxmoxInstaller(pulumi.ComponentResource):
             triggers=[answer.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())],
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.url = self.iso.stdout.apply(lambda _: url)
         self.register_outputs({"url": self.url})
 
 
@@ -93,6 +94,8 @@ class NodeArgs:
     host: Host
     root_password: pulumi.Input[str]
     """root@pam's password: generated when ORION installed the node, the operator's secret otherwise."""
+    ready: list[pulumi.Resource] = field(default_factory=list)
+    """What must be done before the node's API is used (its installation)."""
 
 
 class ProxmoxNode(pulumi.ComponentResource):
@@ -112,7 +115,7 @@ class ProxmoxNode(pulumi.ComponentResource):
             username="root@pam",
             password=pulumi.Output.secret(args.root_password),
             insecure=True,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.ready),
         )
         management = stack.networks.management
         self.bridges = {}
@@ -132,6 +135,7 @@ class ProxmoxNode(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     provider=self.provider,
+                    depends_on=args.ready,
                     # The installer created the management bridge: adopt it rather than fight it.
                     import_=f"{node}:{bridge.name}" if bridge.name == management.bridge else None,
                 ),

@@ -88,6 +88,8 @@ class NixosVmArgs:
     """Public keys cloud-init authorises for the admin user: the deploy key's and the operators'."""
     management_address: str
     """Where the deploy step reaches the VM over SSH."""
+    after: list[pulumi.Resource] = field(default_factory=list)
+    """What the VM needs in place first (its bridges)."""
 
 
 class NixosVm(pulumi.ComponentResource):
@@ -157,7 +159,7 @@ class NixosVm(pulumi.ComponentResource):
             on_boot=True,
             startup=proxmoxve.VmLegacyStartupArgs(order=vm.start_order) if vm.start_order else None,
             protection=vm.protect,
-            opts=pulumi.ResourceOptions(parent=self, protect=vm.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=vm.protect, depends_on=args.after),
         )
         self.register_outputs({"vm_id": vm.id})
 
@@ -261,6 +263,8 @@ class MacosVmArgs:
     """root@pam's password: Proxmox refuses QEMU `args` from API tokens, even root's."""
     opencore_file_id: pulumi.Input[str]
     recovery_file_id: pulumi.Input[str]
+    after: list[pulumi.Resource] = field(default_factory=list)
+    """What the VM needs in place first (its bridges)."""
 
 
 class MacosVm(pulumi.ComponentResource):
@@ -313,6 +317,8 @@ class MacosVm(pulumi.ComponentResource):
             on_boot=False,
             startup=proxmoxve.VmLegacyStartupArgs(order=vm.start_order) if vm.start_order else None,
             protection=vm.protect,
-            opts=pulumi.ResourceOptions(parent=self, provider=self.root_provider, protect=vm.protect),
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=self.root_provider, protect=vm.protect, depends_on=args.after
+            ),
         )
         self.register_outputs({"vm_id": vm.id})

@@ -1,0 +1,156 @@
+"""The whole `pulumi up` graph of the default stack, under the recording mock monitor: what is created, under
+which parent, in which order, with which provider, protected where stateful, and never a secret in the clear."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections import Counter
+
+import pytest
+
+from orion_infra.components.vms import content_hash
+from orion_infra.model import RawConfig, load_stack
+from orion_infra.render import render_all
+from tests.pulumi_harness import ProgramRun, PulumiUp, Registration
+from tests.test_program import SECRETS
+
+EXPECTED_COUNTS = {
+    "command:local:Command": 6,  # deploy public key, installer ISO, Proxmox ready, NixOS image, 2 macOS checksums
+    "command:remote:Command": 5,  # secrets x2, router trial + confirm, monitor switch
+    "command:remote:CopyToRemote": 2,
+    "proxmoxve:network/linux/bridge:Bridge": 5,
+    "proxmoxve:download/file:File": 3,
+    "proxmoxve:index/vmLegacy:VmLegacy": 3,
+    "proxmoxve:backup/job:Job": 1,
+    "pulumi:providers:proxmoxve": 2,
+    "random:index/randomPassword:RandomPassword": 3,
+    "orion:idrac:IdracHost": 1,
+    "orion:proxmox:Installer": 1,
+    "orion:proxmox:Node": 1,
+    "orion:vm:NixosVm": 2,
+    "orion:vm:MacosVm": 1,
+    "orion:nixos:Config": 2,
+    "pulumi-python:dynamic/idrac:RootPassword": 1,
+    "pulumi-python:dynamic/idrac:SystemInfo": 1,
+    "pulumi-python:dynamic/idrac:VirtualMedia": 1,
+    "pulumi-python:dynamic/idrac:BootOnce": 1,
+    "pulumi-python:dynamic/idrac:PowerState": 1,
+}
+
+
+@pytest.fixture
+def run(default_raw: RawConfig, pulumi_up: PulumiUp) -> ProgramRun:
+    result = pulumi_up(default_raw.values, SECRETS)
+    assert result.error is None, result.log
+    return result
+
+
+def waits_for(run: ProgramRun, later: str, earlier: str) -> bool:
+    """Whether `later` (transitively) depends on `earlier`."""
+    by_urn = {r.urn: r for r in run.registrations}
+    target = run.by_name(earlier).urn
+    seen: set[str] = set()
+    todo = list(run.by_name(later).dependencies)
+    while todo:
+        urn = todo.pop()
+        if urn == target:
+            return True
+        if urn in seen or urn not in by_urn:
+            continue
+        seen.add(urn)
+        todo.extend(by_urn[urn].dependencies)
+    return False
+
+
+def test_every_expected_resource(run: ProgramRun) -> None:
+    assert Counter(r.type for r in run.registrations) == EXPECTED_COUNTS
+
+
+def test_parents(run: ProgramRun) -> None:
+    def parent(name: str) -> Registration:
+        return next(r for r in run.registrations if r.urn == run.by_name(name).parent)
+
+    assert parent("orion-pve-proxmox-vmbr0").name == "orion-pve-proxmox"
+    assert parent("orion-pve-installer-iso").name == "orion-pve-installer"
+    assert parent("orion-router-vm").name == "orion-router"
+    assert parent("hack-sequoia-01-root-api").name == "hack-sequoia-01"
+    assert parent("orion-router-config-trial").name == "orion-router-config"
+
+
+@pytest.mark.parametrize(
+    ("later", "earlier"),
+    [
+        ("orion-pve-installer-media", "orion-pve-installer-iso"),  # the ISO exists before the iDRAC mounts it
+        ("orion-pve-proxmox-ready", "orion-pve-power"),  # the host boots the installer, then the API answers
+        ("orion-pve-proxmox-api", "orion-pve-proxmox-ready"),  # nothing talks to Proxmox before it is installed
+        ("orion-pve-proxmox-vmbr1", "orion-pve-proxmox-ready"),
+        ("orion-router-vm", "orion-pve-proxmox-vmbr4"),  # bridges before VMs
+        ("hack-sequoia-01-vm", "orion-pve-proxmox-vmbr1"),
+        ("orion-router-config-files", "orion-router-vm"),  # VMs before the configuration push
+        ("orion-router-config-trial", "orion-router-config-files"),  # copies before the rebuild
+        ("orion-router-config-trial", "orion-router-config-secrets"),
+        ("orion-router-config-confirm", "orion-router-config-trial"),
+        ("orion-monitor-config-switch", "orion-monitor-config-files"),
+        ("backup", "orion-router-vm"),
+    ],
+)
+def test_dependency_order(run: ProgramRun, later: str, earlier: str) -> None:
+    assert waits_for(run, later, earlier)
+
+
+def test_the_root_provider_serves_the_macos_vm_alone(run: ProgramRun) -> None:
+    root_api = run.by_name("hack-sequoia-01-root-api")
+    users = [r.name for r in run.registrations if r.provider.startswith(root_api.urn)]
+    assert users == ["hack-sequoia-01-vm"]
+    assert run.by_name("hack-sequoia-01-vm").inputs["kvmArguments"].startswith("-device isa-applesmc")
+    assert root_api.inputs["username"] == "root@pam"
+    api = run.by_name("orion-pve-proxmox-api")
+    assert run.by_name("orion-router-vm").provider.startswith(api.urn)
+    assert run.by_name("orion-pve-proxmox-vmbr0").provider.startswith(api.urn)
+
+
+def test_stateful_vms_are_protected(run: ProgramRun) -> None:
+    for name in ("orion-router-vm", "orion-monitor-vm", "hack-sequoia-01-vm"):
+        vm = run.by_name(name)
+        assert vm.protect
+        assert vm.inputs["protection"] is True
+
+
+def test_the_installer_bridge_is_adopted(run: ProgramRun) -> None:
+    assert run.by_name("orion-pve-proxmox-vmbr0").import_id == "orion-pve:vmbr0"
+    assert run.by_name("orion-pve-proxmox-vmbr1").import_id == ""
+    assert run.by_name("orion-pve-proxmox-vmbr4").inputs["vlanAware"] is True
+    assert run.by_name("orion-pve-proxmox-vmbr0").inputs["address"] == "192.168.1.10/24"
+
+
+def test_triggers_are_content_hashes(run: ProgramRun, default_stack_hash: dict[str, str]) -> None:
+    for role, vm in (("router", "orion-router"), ("monitor", "orion-monitor")):
+        assert run.by_name(f"{vm}-config-files").inputs["triggers"] == [default_stack_hash[role]]
+    assert run.by_name("orion-router-config-trial").inputs["triggers"] == [default_stack_hash["router"]]
+
+
+@pytest.fixture
+def default_stack_hash(default_raw: RawConfig, today: datetime.date) -> dict[str, str]:
+    stack, _ = load_stack(default_raw, today=today)
+    files = render_all(stack)
+    return {
+        role: content_hash({p.removeprefix(f"{role}/"): t for p, t in files.items() if p.startswith(f"{role}/")})
+        for role in ("router", "monitor")
+    }
+
+
+def test_every_credential_is_secret_and_no_secret_is_plain(run: ProgramRun) -> None:
+    secret_values = [*SECRETS.values(), "generated-for-", "$2b$10$hash-of-"]
+    for registration in run.registrations:
+        plain = {key: value for key, value in registration.inputs.items() if key not in registration.secret_inputs}
+        text = json.dumps(plain, default=str)
+        for value in secret_values:
+            assert value not in text, f"{registration.name} has a secret in a plain input"
+    assert "password" in run.by_name("orion-pve-proxmox-api").secret_inputs
+    assert "stdin" in run.by_name("orion-pve-installer-iso").secret_inputs
+    assert "stdin" in run.by_name("orion-router-config-secrets").secret_inputs
+    assert "connection" in run.by_name("orion-router-config-files").secret_inputs
+    for password in ("grafana-admin-password", "orion-pve-proxmox-root-password"):
+        assert {"result", "bcryptHash"} <= set(run.by_name(password).additional_secret_outputs)
+    assert run.secret_outputs == {"credentials"}

@@ -40,3 +40,4 @@ fixtures: install  ## regenerate tests/fixtures/invalid/ and the stack file sche
 
 bench: install  ## benchmarks whose numbers go into closing notes (not part of `check`)
 	$(RUN) python -m bench.idrac_bench
+	$(RUN) python -m bench.program_bench

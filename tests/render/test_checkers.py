@@ -120,3 +120,12 @@ def test_bird_and_nft_accept_every_bgp_option(
         checkers.nftables(rendered.path("router/nftables.nft"), rendered.router_interfaces),
     ):
         assert verdict.ok, verdict.output
+
+
+def test_every_nix_file_in_the_repository_parses() -> None:
+    nix_dir = Path(__file__).resolve().parents[2] / "nix"
+    files = sorted(nix_dir.rglob("*.nix"))
+    assert len(files) >= 6
+    for path in files:
+        verdict = checkers.nix(path)
+        assert verdict.ok, f"{path}: {verdict.output}"

@@ -193,7 +193,9 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
     grafana_admin: random.RandomPassword,
 ) -> None:
     secrets_dir = str(RenderOptions().secrets_dir)
-    for key, nixos_vm in vms.items():
+    # The router first: the other VMs are reached through it, once its configuration routes.
+    routed_through: list[pulumi.Resource] = []
+    for key, nixos_vm in sorted(vms.items(), key=lambda item: stack.vms[item[0]].role != VmRole.ROUTER):
         vm = stack.vms[key]
         role = "router" if vm.role == VmRole.ROUTER else "monitor"
         files = {path.removeprefix(f"{role}/"): text for path, text in rendered.items() if path.startswith(f"{role}/")}
@@ -210,7 +212,7 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
         connection = command.remote.ConnectionArgs(
             host=_ssh_address(stack, vm), user=stack.access.admin_user, private_key=deploy_key, dial_error_limit=20
         )
-        NixosConfig(
+        config = NixosConfig(
             f"{vm.name}-config",
             NixosConfigArgs(
                 files=files,
@@ -218,9 +220,11 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
                 secrets_dir=secrets_dir,
                 connection=connection,
                 router_name=f"{vm.name}.{stack.dns.domain}" if vm.role == VmRole.ROUTER else None,
-                depends_on=[nixos_vm.vm],
+                depends_on=[nixos_vm.vm, *routed_through],
             ),
         )
+        if vm.role == VmRole.ROUTER:
+            routed_through.append(config.activation)
 
 
 def _export(

@@ -92,6 +92,7 @@ def test_parents(run: ProgramRun) -> None:
         ("orion-router-config-trial", "orion-router-config-secrets"),
         ("orion-router-config-confirm", "orion-router-config-trial"),
         ("orion-monitor-config-switch", "orion-monitor-config-files"),
+        ("orion-monitor-config-files", "orion-router-config-confirm"),  # the monitor is reached through the router
         ("backup", "orion-router-vm"),
     ],
 )

@@ -19,7 +19,7 @@ from orion_infra.components.proxmox import (
     served_url,
     wait_for_proxmox,
 )
-from orion_infra.components.scripts import script
+from orion_infra.components.scripts import local_script
 from orion_infra.components.vms import (
     NIXOS_IMAGE,
     MacosVm,
@@ -74,9 +74,7 @@ def _ssh_address(stack: OrionStack, vm: Vm) -> str:
 def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]]) -> None:
     """Every resource of a validated stack. `secret` maps each secret config key the stack names to its value."""
     deploy_key = secret[stack.access.deploy_key.secret]
-    public_key = command.local.Command(
-        "deploy-public-key", create=script("public-key.sh"), interpreter=["/bin/sh", "-c"], stdin=deploy_key
-    )
+    public_key = local_script("deploy-public-key", "public-key.sh", stdin=deploy_key)
     ssh_keys = public_key.stdout.apply(lambda key: [key.strip(), *stack.access.authorized_keys])
     grafana_admin = _generated_password("grafana-admin-password", special=False)
     proxmox_root = {
@@ -143,7 +141,7 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]]) -> None:
             continue
         configs[key] = NixosVm(
             vm.name,
-            NixosVmArgs(stack, vm, images[vm.node], ssh_keys, _ssh_address(stack, vm), list(node.bridges.values())),
+            NixosVmArgs(stack, vm, images[vm.node], ssh_keys, list(node.bridges.values())),
             opts=pulumi.ResourceOptions(providers={"proxmoxve": node.provider}),
         )
 

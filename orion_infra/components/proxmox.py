@@ -9,7 +9,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_proxmoxve as proxmoxve
 
-from orion_infra.components.scripts import script
+from orion_infra.components.scripts import local_script
 from orion_infra.model.hosts import Host
 from orion_infra.model.services import Backup, Bootstrap
 from orion_infra.model.stack import OrionStack
@@ -49,10 +49,9 @@ class ProxmoxInstaller(pulumi.ComponentResource):
             lambda values: render_answer_file(args.stack, host, str(values[0]), list(values[1]))
         )
         secret_answer: pulumi.Output[str] = pulumi.Output.secret(answer)
-        self.iso = command.local.Command(
+        self.iso = local_script(
             f"{name}-iso",
-            create=script("prepare-installer.sh"),
-            interpreter=["/bin/sh", "-c"],
+            "prepare-installer.sh",
             stdin=secret_answer,
             environment={
                 "SERVE_DIR": bootstrap.serve_dir,
@@ -74,10 +73,9 @@ def wait_for_proxmox(
     name: str, host: Host, bootstrap: Bootstrap, installer_name: str, opts: pulumi.ResourceOptions
 ) -> command.local.Command:
     """Blocks until the installed node's API answers, then withdraws the prepared installer."""
-    return command.local.Command(
+    return local_script(
         name,
-        create=script("wait-for-proxmox.sh"),
-        interpreter=["/bin/sh", "-c"],
+        "wait-for-proxmox.sh",
         environment={
             "API_URL": str(host.proxmox.api_endpoint).rstrip("/"),
             "TIMEOUT_SECONDS": str(INSTALL_TIMEOUT_SECONDS),

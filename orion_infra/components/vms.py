@@ -13,7 +13,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_proxmoxve as proxmoxve
 
-from orion_infra.components.scripts import script
+from orion_infra.components.scripts import local_script, script
 from orion_infra.model.services import Bootstrap
 from orion_infra.model.stack import OrionStack
 from orion_infra.model.vms import MacOs, Vm, VmRole
@@ -28,10 +28,9 @@ GIB = 1024
 
 def nixos_image(bootstrap: Bootstrap, opts: pulumi.ResourceOptions) -> command.local.Command:
     """Builds the first system of the NixOS VMs on the operator's machine; stdout is the image's SHA-256."""
-    return command.local.Command(
+    return local_script(
         "nixos-base-image",
-        create=script("build-nixos-image.sh"),
-        interpreter=["/bin/sh", "-c"],
+        "build-nixos-image.sh",
         environment={"BASE_CONFIG": str(BASE_CONFIG), "SERVE_DIR": bootstrap.serve_dir, "FILE_NAME": NIXOS_IMAGE},
         triggers=[hashlib.sha256(BASE_CONFIG.read_bytes()).hexdigest()],
         opts=opts,
@@ -40,10 +39,9 @@ def nixos_image(bootstrap: Bootstrap, opts: pulumi.ResourceOptions) -> command.l
 
 def served_file(name: str, bootstrap: Bootstrap, file_name: str, opts: pulumi.ResourceOptions) -> command.local.Command:
     """The SHA-256 of a file the operator put in the serving directory."""
-    return command.local.Command(
+    return local_script(
         name,
-        create=script("publish-file.sh"),
-        interpreter=["/bin/sh", "-c"],
+        "publish-file.sh",
         environment={"SERVE_DIR": bootstrap.serve_dir, "FILE_NAME": file_name},
         opts=opts,
     )
@@ -86,8 +84,6 @@ class NixosVmArgs:
     image_file_id: pulumi.Input[str]
     ssh_keys: pulumi.Input[list[str]]
     """Public keys cloud-init authorises for the admin user: the deploy key's and the operators'."""
-    management_address: str
-    """Where the deploy step reaches the VM over SSH."""
     after: list[pulumi.Resource] = field(default_factory=list)
     """What the VM needs in place first (its bridges)."""
 

@@ -1,0 +1,294 @@
+"""The twin's topology and lifecycle. This first part stands up the WAN side: the router running the rendered
+BIRD configuration, and the upstream peers (BIRD and FRR) at the stack's peer addresses."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from orion_infra.lab import netns
+from orion_infra.lab.netns import LabError
+from orion_infra.lab.peers import bird_peer, frr_peer
+from orion_infra.model.bgp import BgpPeer
+from orion_infra.model.stack import OrionStack
+from orion_infra.render.options import RenderOptions
+from orion_infra.render.router import render_router
+
+REQUIRED_PROGRAMS = ("ip", "ss", "setsid", "sysctl", "nft", "bird", "birdc", "/usr/lib/frr/bgpd", "vtysh")
+# The ISP side of the WAN link: what its DHCP(v6) would hand the router. Documentation space for IPv6.
+WAN6_SUBNET = ipaddress.IPv6Network("2001:db8:6939::/64")
+FRR_USER = "frr"
+
+
+@dataclass
+class Twin:
+    stack: OrionStack
+    root: Path
+    """The lab's state: rendered files, sockets, logs. Removed by `down`."""
+    prefix: str = "olab"
+    frr_peers: int = 1
+    """How many peers (the last ones) run FRR instead of BIRD."""
+    passwords: dict[str, str] = field(default_factory=dict)
+
+    # -- names ------------------------------------------------------------------------------------------------
+
+    @property
+    def router_ns(self) -> str:
+        return f"{self.prefix}-router"
+
+    @property
+    def switch_ns(self) -> str:
+        return f"{self.prefix}-switch"
+
+    def peer_ns(self, peer: BgpPeer) -> str:
+        return (
+            f"{self.prefix}-{peer.name}"[:15]
+            if len(f"{self.prefix}-{peer.name}") > 64
+            else f"{self.prefix}-{peer.name}"
+        )
+
+    def runs_frr(self, peer: BgpPeer) -> bool:
+        return peer in self.stack.bgp.peers[len(self.stack.bgp.peers) - self.frr_peers :]
+
+    @property
+    def wan_subnet(self) -> ipaddress.IPv4Network:
+        first = next(peer.address for peer in self.stack.bgp.peers if peer.address.version == 4)
+        return ipaddress.IPv4Network(f"{first}/24", strict=False)
+
+    @property
+    def router_wan(self) -> ipaddress.IPv4Address:
+        taken = {peer.address for peer in self.stack.bgp.peers}
+        return next(host for host in self.wan_subnet.hosts() if host not in taken and int(host) & 0xFF > 1)
+
+    def peer_wan6(self, index: int) -> ipaddress.IPv6Address:
+        return WAN6_SUBNET.network_address + 10 + index
+
+    @property
+    def router_wan6(self) -> ipaddress.IPv6Address:
+        return WAN6_SUBNET.network_address + 2
+
+    @property
+    def options(self) -> RenderOptions:
+        return RenderOptions(
+            config_dir=PurePosixPath(self.root / "router"),
+            secrets_dir=PurePosixPath(self.root / "router" / "secrets"),
+            state_dir=PurePosixPath(self.root / "router" / "state"),
+            run_dir=PurePosixPath(self.root / "router" / "run"),
+        )
+
+    def socket(self, name: str) -> str:
+        return str(self.root / "run" / f"{name}.ctl")
+
+    # -- lifecycle --------------------------------------------------------------------------------------------
+
+    def up(self) -> None:
+        missing = netns.missing_programs(REQUIRED_PROGRAMS)
+        if missing:
+            raise LabError(f"missing programs: {', '.join(missing)} (Debian: bird2, frr, iproute2, util-linux)")
+        self.down()
+        try:
+            self._network()
+            self._peers()
+            self._wait_for_peers()
+            self._router()
+        except Exception:
+            self.down()
+            raise
+
+    def down(self) -> None:
+        for namespace in netns.namespaces(f"{self.prefix}-"):
+            netns.destroy(namespace)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _network(self) -> None:
+        for directory in ("router/secrets", "router/state", "router/run", "run", "peers"):
+            (self.root / directory).mkdir(parents=True, exist_ok=True)
+        namespaces = [self.switch_ns, self.router_ns, *(self.peer_ns(peer) for peer in self.stack.bgp.peers)]
+        for namespace in namespaces:
+            netns.run(["ip", "netns", "add", namespace])
+            netns.run(["ip", "-n", namespace, "link", "set", "lo", "up"])
+        netns.run(["ip", "-n", self.switch_ns, "link", "add", "wan", "type", "bridge"])
+        netns.run(["ip", "-n", self.switch_ns, "link", "set", "wan", "up"])
+        wan = self.options.interface("wan")
+        netns.veth_to_switch(self.router_ns, wan, self.switch_ns, "wan", "router")
+        prefix = self.wan_subnet.prefixlen
+        netns.run(["ip", "-n", self.router_ns, "addr", "add", f"{self.router_wan}/{prefix}", "dev", wan])
+        netns.run(["ip", "-n", self.router_ns, "addr", "add", f"{self.router_wan6}/64", "dev", wan, "nodad"])
+        for index, peer in enumerate(self.stack.bgp.peers):
+            namespace = self.peer_ns(peer)
+            netns.veth_to_switch(namespace, "wan", self.switch_ns, "wan", f"peer{index}")
+            netns.run(["ip", "-n", namespace, "addr", "add", f"{peer.address}/{prefix}", "dev", "wan"])
+            netns.run(["ip", "-n", namespace, "addr", "add", f"{self.peer_wan6(index)}/64", "dev", "wan", "nodad"])
+
+    def _peers(self) -> None:
+        for peer in self.stack.bgp.peers:
+            password = self.passwords.setdefault(peer.name, secrets.token_hex(8))
+            directory = self.root / "peers" / peer.name
+            directory.mkdir(parents=True, exist_ok=True)
+            if self.runs_frr(peer):
+                self._start_frr(peer, directory, password)
+            else:
+                config = directory / "bird.conf"
+                log = str(directory / "bird.log")
+                config.write_text(
+                    bird_peer(
+                        peer,
+                        local_asn=self.stack.bgp.asn,
+                        router_address=str(self.router_wan),
+                        password=password,
+                        log=log,
+                    )
+                )
+                netns.start_daemon(
+                    self.peer_ns(peer),
+                    "bird",
+                    "-f",
+                    "-c",
+                    str(config),
+                    "-s",
+                    self.socket(peer.name),
+                    log=directory / "stdout.log",
+                )
+
+    def _start_frr(self, peer: BgpPeer, directory: Path, password: str) -> None:
+        """FRR as it runs: zebra, bgpd and bfdd (BFD reaches bgpd through zebra), as the frr user."""
+        config = directory / "bgpd.conf"
+        config.write_text(frr_peer(peer, self.stack.bgp.asn, str(self.router_wan), password))
+        (directory / "bfdd.conf").write_text("")
+        (directory / "zebra.conf").write_text("")
+        for path in (directory, *directory.iterdir()):
+            shutil.chown(path, FRR_USER, FRR_USER)
+        zebra_socket = str(directory / "zserv.api")
+        common = ["--vty_socket", str(directory), "-u", FRR_USER, "-g", FRR_USER]
+        for daemon, extra in (("zebra", []), ("bfdd", ["-z", zebra_socket]), ("bgpd", ["-z", zebra_socket, "-n"])):
+            if daemon != "zebra":
+                deadline = time.monotonic() + 5
+                while not Path(zebra_socket).exists():
+                    if time.monotonic() > deadline:
+                        output = (directory / "zebra.stdout.log").read_text().strip()
+                        raise LabError(
+                            f"FRR's zebra did not start for {peer.name} (the {FRR_USER} user must reach "
+                            f"{directory}): {output or 'no output'}"
+                        )
+                    time.sleep(0.02)
+            netns.start_daemon(
+                self.peer_ns(peer),
+                f"/usr/lib/frr/{daemon}",
+                "-f",
+                str(directory / f"{daemon}.conf"),
+                "-i",
+                str(directory / f"{daemon}.pid"),
+                *(["-z", zebra_socket] if daemon == "zebra" else extra),
+                *common,
+                "--log",
+                f"file:{directory / f'{daemon}.log'}",
+                log=directory / f"{daemon}.stdout.log",
+            )
+
+    def _wait_for_peers(self, timeout: float = 10.0) -> None:
+        """Peers listen before the router starts: BIRD retries a refused connection only after minutes."""
+        deadline = time.monotonic() + timeout
+        for peer in self.stack.bgp.peers:
+            while ":179 " not in netns.in_ns(self.peer_ns(peer), "ss", "-Hltn").stdout:
+                if time.monotonic() > deadline:
+                    raise LabError(f"peer {peer.name} does not listen on tcp/179 after {timeout:g} s")
+                time.sleep(0.05)
+
+    def _router(self) -> None:
+        files = render_router(self.stack, self.options)
+        for name, text in files.items():
+            (self.root / "router" / name).write_text(text)
+        for peer in self.stack.bgp.peers:
+            if peer.password is not None:
+                secret = Path(self.options.secret(f"bgp-{peer.name}.conf"))
+                secret.write_text(f'password "{self.passwords[peer.name]}";\n')
+                secret.chmod(0o600)
+        netns.in_ns(self.router_ns, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
+        netns.in_ns(self.router_ns, "nft", "-f", str(self.root / "router" / "nftables.nft"))
+        netns.start_daemon(
+            self.router_ns,
+            "bird",
+            "-f",
+            "-c",
+            str(self.root / "router" / "bird.conf"),
+            "-s",
+            self.socket("router"),
+            log=self.root / "router" / "bird.stdout.log",
+        )
+        deadline = time.monotonic() + 5
+        while netns.in_ns(
+            self.router_ns, "birdc", "-s", self.socket("router"), "show", "status", check=False
+        ).returncode:
+            if time.monotonic() > deadline:
+                log = (self.root / "router" / "bird.stdout.log").read_text()
+                raise LabError(f"the router's BIRD does not answer after 5 s: {log.strip() or 'no output'}")
+            time.sleep(0.05)
+
+    # -- looking at it ----------------------------------------------------------------------------------------
+
+    def birdc(self, name: str, *command: str) -> str:
+        namespace = self.router_ns if name == "router" else f"{self.prefix}-{name}"
+        return netns.in_ns(namespace, "birdc", "-s", self.socket(name), *command).stdout
+
+    def sessions(self) -> dict[str, str]:
+        """BGP session state per peer, as the router sees them."""
+        states: dict[str, str] = {}
+        for line in self.birdc("router", "show", "protocols").splitlines():
+            fields = line.split()
+            if len(fields) >= 6 and fields[1] == "BGP":
+                states[fields[0]] = fields[5]
+        return states
+
+    def wait_for_sessions(self, timeout: float = 30.0) -> float:
+        """Seconds until every session is Established; LabError with the states after `timeout`."""
+        started = time.monotonic()
+        while True:
+            states = self.sessions()
+            if states and all(state == "Established" for state in states.values()):
+                return time.monotonic() - started
+            if time.monotonic() - started > timeout:
+                raise LabError(f"BGP sessions not all Established after {timeout:g} s: {states}")
+            time.sleep(0.2)
+
+    def drop_counter(self, comment: str) -> int:
+        """Packets counted by the router's firewall rule with this comment."""
+        for line in netns.in_ns(self.router_ns, "nft", "list", "ruleset").stdout.splitlines():
+            if f'comment "{comment}"' in line and "packets" in line:
+                return int(line.split("packets")[1].split()[0])
+        raise LabError(f"no counted rule with comment {comment!r}")
+
+    def peer_received(self, peer: BgpPeer) -> set[str]:
+        """The prefixes `peer` received from the router."""
+        if self.runs_frr(peer):
+            directory = self.root / "peers" / peer.name
+            output = netns.in_ns(
+                self.peer_ns(peer),
+                "vtysh",
+                "--vty_socket",
+                str(directory),
+                "-d",
+                "bgpd",
+                "-c",
+                "show bgp ipv4 unicast",
+                "-c",
+                "show bgp ipv6 unicast",
+            ).stdout
+            return {word for line in output.splitlines() for word in line.split() if "/" in word and _is_prefix(word)}
+        output = self.birdc(peer.name, "show", "route", "protocol", "orion")
+        return {
+            line.split()[0]
+            for line in output.splitlines()
+            if line and not line.startswith((" ", "\t")) and _is_prefix(line.split()[0])
+        }
+
+
+def _is_prefix(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text.lstrip("*>"), strict=False)
+    except ValueError:
+        return False
+    return "/" in text

@@ -312,6 +312,15 @@ def _check_ipv6(stack: OrionStack, problems: Problems) -> None:
 
 
 def _check_bgp_sessions(stack: OrionStack, problems: Problems) -> None:
+    announces_v6 = any(prefix.version == 6 for prefix in stack.bgp.announce)
+    if announces_v6 and stack.networks.wan.ipv6 == "none" and all(p.address.version == 4 for p in stack.bgp.peers):
+        # Found in the lab: BIRD withdraws the prefix ("Missing next hop address") without an IPv6 WAN address.
+        problems.add(
+            ("networks", "wan", "ipv6"),
+            "announcing IPv6 prefixes over IPv4 sessions needs a global IPv6 address on the WAN as their next hop; "
+            "use dhcpv6 or slaac",
+            "none",
+        )
     wan = stack.networks.wan.ipv4
     for index, peer in enumerate(stack.bgp.peers):
         if peer.multihop is not None and peer.bfd and wan == "dhcp":

@@ -231,6 +231,13 @@ RULES: list[tuple[str, list[tuple[tuple[str | int, ...], Any]], list[str]]] = [
         ],
     ),
     (
+        "ipv6-announced-without-an-ipv6-wan",
+        [(("networks", "wan", "ipv6"), "none")],
+        [
+            "networks.wan.ipv6: announcing IPv6 prefixes over IPv4 sessions needs a global IPv6 address on the WAN as their next hop; use dhcpv6 or slaac"
+        ],
+    ),
+    (
         "unknown-nixos-release",
         [(("vms", "monitor", "os", "release"), "27.05")],
         ["vms.monitor.os.release: unknown NixOS release '27.05'; supported: 26.05, 26.11"],

@@ -17,8 +17,24 @@ from orion_infra.model.bgp import BgpPeer
 from orion_infra.model.stack import OrionStack
 from orion_infra.render.options import RenderOptions
 from orion_infra.render.router import render_router
+from orion_infra.render.router.facts import router_facts
 
-REQUIRED_PROGRAMS = ("ip", "ss", "setsid", "sysctl", "nft", "bird", "birdc", "/usr/lib/frr/bgpd", "vtysh")
+REQUIRED_PROGRAMS = (
+    "ip",
+    "ss",
+    "setsid",
+    "sysctl",
+    "nft",
+    "bird",
+    "birdc",
+    "/usr/lib/frr/bgpd",
+    "vtysh",
+    "kea-dhcp4",
+    "busybox",
+)
+UDHCPC_SCRIPT = Path(__file__).with_name("udhcpc-script")
+# The networks behind the router that the twin wires up, each a bridge in the switch namespace.
+INTERNAL = ("lan", "guest", "management")
 # The ISP side of the WAN link: what its DHCP(v6) would hand the router. Documentation space for IPv6.
 WAN6_SUBNET = ipaddress.IPv6Network("2001:db8:6939::/64")
 FRR_USER = "frr"
@@ -105,14 +121,24 @@ class Twin:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _network(self) -> None:
-        for directory in ("router/secrets", "router/state", "router/run", "run", "peers"):
+        for directory in ("router/secrets", "router/state/kea", "router/run/kea", "run", "peers", "clients"):
             (self.root / directory).mkdir(parents=True, exist_ok=True)
         namespaces = [self.switch_ns, self.router_ns, *(self.peer_ns(peer) for peer in self.stack.bgp.peers)]
         for namespace in namespaces:
             netns.run(["ip", "netns", "add", namespace])
             netns.run(["ip", "-n", namespace, "link", "set", "lo", "up"])
-        netns.run(["ip", "-n", self.switch_ns, "link", "add", "wan", "type", "bridge"])
-        netns.run(["ip", "-n", self.switch_ns, "link", "set", "wan", "up"])
+        for bridge in ("wan", *INTERNAL):
+            netns.run(["ip", "-n", self.switch_ns, "link", "add", bridge, "type", "bridge"])
+            netns.run(["ip", "-n", self.switch_ns, "link", "set", bridge, "up"])
+        for routed in router_facts(self.stack, self.options).routed:
+            if routed.name not in INTERNAL:
+                continue
+            netns.veth_to_switch(self.router_ns, routed.interface, self.switch_ns, routed.name, f"r-{routed.name}"[:15])
+            netns.run(["ip", "-n", self.router_ns, "addr", "add", str(routed.address), "dev", routed.interface])
+            if routed.address6 is not None:
+                netns.run(
+                    ["ip", "-n", self.router_ns, "addr", "add", str(routed.address6), "dev", routed.interface, "nodad"]
+                )
         wan = self.options.interface("wan")
         netns.veth_to_switch(self.router_ns, wan, self.switch_ns, "wan", "router")
         prefix = self.wan_subnet.prefixlen
@@ -209,6 +235,17 @@ class Twin:
                 secret.chmod(0o600)
         netns.in_ns(self.router_ns, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
         netns.in_ns(self.router_ns, "nft", "-f", str(self.root / "router" / "nftables.nft"))
+        kea_run = self.root / "router" / "run" / "kea"
+        netns.start_daemon(
+            self.router_ns,
+            "env",
+            f"KEA_PIDFILE_DIR={kea_run}",
+            f"KEA_LOCKFILE_DIR={kea_run}",
+            "kea-dhcp4",
+            "-c",
+            str(self.root / "router" / "kea-dhcp4.json"),
+            log=self.root / "router" / "kea.log",
+        )
         netns.start_daemon(
             self.router_ns,
             "bird",
@@ -253,6 +290,38 @@ class Twin:
             if time.monotonic() - started > timeout:
                 raise LabError(f"BGP sessions not all Established after {timeout:g} s: {states}")
             time.sleep(0.2)
+
+    def client(self, name: str, network: str) -> str:
+        """A host plugged into `network` (lan, guest, management); returns its namespace."""
+        namespace = f"{self.prefix}-{name}"
+        netns.run(["ip", "netns", "add", namespace])
+        netns.run(["ip", "-n", namespace, "link", "set", "lo", "up"])
+        netns.veth_to_switch(namespace, "eth0", self.switch_ns, network, name[:15])
+        return namespace
+
+    def dhcp_lease(self, namespace: str, timeout: float = 10.0) -> dict[str, str]:
+        """Asks for a lease as a client would (busybox udhcpc); returns what the router handed out."""
+        lease_file = self.root / "clients" / f"{namespace}.lease"
+        netns.in_ns(
+            namespace,
+            "env",
+            f"LEASE_FILE={lease_file}",
+            "busybox",
+            "udhcpc",
+            "-i",
+            "eth0",
+            "-f",
+            "-q",
+            "-n",
+            "-t",
+            "10",
+            "-T",
+            "1",
+            "-s",
+            str(UDHCPC_SCRIPT),
+            timeout=timeout,
+        )
+        return dict(line.split("=", 1) for line in lease_file.read_text().splitlines() if "=" in line)
 
     def drop_counter(self, comment: str) -> int:
         """Packets counted by the router's firewall rule with this comment."""

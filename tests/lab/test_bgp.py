@@ -3,34 +3,12 @@ namespaces, with the rendered firewall loaded."""
 
 from __future__ import annotations
 
-import datetime
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from orion_infra.lab import netns
 from orion_infra.lab.twin import Twin
-from orion_infra.model import load_stack, read_stack_file
-from tests.fixtures.invalid_cases import DEFAULT_STACK, TODAY
 
 OUR_PREFIX = "2602:f674::/48"
-
-
-@pytest.fixture(scope="module")
-def twin() -> Iterator[Twin]:
-    # Module-scoped (one twin for these tests), so it builds its stack itself rather than from function fixtures.
-    stack, _ = load_stack(read_stack_file(DEFAULT_STACK), today=datetime.date.fromisoformat(TODAY))
-    # Not under pytest's 0700 temporary directories: FRR's daemons run as the frr user and must reach their files.
-    root = Path(f"/tmp/orion-lab-test-{secrets.token_hex(4)}")  # noqa: S108 - fresh name, removed by down()
-    lab = Twin(stack, root, prefix="olabt")
-    lab.up()
-    lab.wait_for_sessions(timeout=40)
-    yield lab
-    lab.down()
-    assert netns.namespaces("olabt-") == []
-    assert not lab.root.exists()
 
 
 def test_every_session_is_established_with_bird_and_frr(twin: Twin) -> None:

@@ -35,6 +35,10 @@ REQUIRED_PROGRAMS = (
 UDHCPC_SCRIPT = Path(__file__).with_name("udhcpc-script")
 # The networks behind the router that the twin wires up, each a bridge in the switch namespace.
 INTERNAL = ("lan", "guest", "management")
+# Between the upstreams and "the internet" behind them: shared address space (RFC 6598), never routed outside.
+TRANSIT = ipaddress.IPv4Network("100.64.0.0/24")
+WEB_SERVER = ipaddress.IPv4Address("203.0.113.80")
+WHOAMI = Path(__file__).with_name("whoami_server.py")
 # The ISP side of the WAN link: what its DHCP(v6) would hand the router. Documentation space for IPv6.
 WAN6_SUBNET = ipaddress.IPv6Network("2001:db8:6939::/64")
 FRR_USER = "frr"
@@ -55,6 +59,10 @@ class Twin:
     @property
     def router_ns(self) -> str:
         return f"{self.prefix}-router"
+
+    @property
+    def internet_ns(self) -> str:
+        return f"{self.prefix}-internet"
 
     @property
     def switch_ns(self) -> str:
@@ -149,6 +157,45 @@ class Twin:
             netns.veth_to_switch(namespace, "wan", self.switch_ns, "wan", f"peer{index}")
             netns.run(["ip", "-n", namespace, "addr", "add", f"{peer.address}/{prefix}", "dev", "wan"])
             netns.run(["ip", "-n", namespace, "addr", "add", f"{self.peer_wan6(index)}/64", "dev", "wan", "nodad"])
+        self._internet()
+
+    def transit_address(self, index: int) -> ipaddress.IPv4Address:
+        return TRANSIT.network_address + 11 + index
+
+    def _internet(self) -> None:
+        """The internet behind the upstreams: a web server that tells clients the address it sees them at."""
+        internet = self.internet_ns
+        netns.run(["ip", "netns", "add", internet])
+        netns.run(["ip", "-n", internet, "link", "set", "lo", "up"])
+        netns.run(["ip", "-n", internet, "addr", "add", f"{WEB_SERVER}/32", "dev", "lo"])
+        netns.run(["ip", "-n", self.switch_ns, "link", "add", "isp", "type", "bridge"])
+        netns.run(["ip", "-n", self.switch_ns, "link", "set", "isp", "up"])
+        netns.veth_to_switch(internet, "isp", self.switch_ns, "isp", "internet")
+        netns.run(
+            ["ip", "-n", internet, "addr", "add", f"{TRANSIT.network_address + 1}/{TRANSIT.prefixlen}", "dev", "isp"]
+        )
+        for index, peer in enumerate(self.stack.bgp.peers):
+            namespace = self.peer_ns(peer)
+            netns.veth_to_switch(namespace, "isp", self.switch_ns, "isp", f"isp{index}")
+            netns.run(
+                [
+                    "ip",
+                    "-n",
+                    namespace,
+                    "addr",
+                    "add",
+                    f"{self.transit_address(index)}/{TRANSIT.prefixlen}",
+                    "dev",
+                    "isp",
+                ]
+            )
+            netns.run(["ip", "-n", namespace, "route", "add", "default", "via", str(TRANSIT.network_address + 1)])
+            netns.in_ns(namespace, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        # Replies to the router's WAN address go back through the primary upstream.
+        netns.run(["ip", "-n", internet, "route", "add", str(self.wan_subnet), "via", str(self.transit_address(0))])
+        netns.start_daemon(
+            internet, "python3", str(WHOAMI), str(WEB_SERVER), "80", log=self.root / "run" / "whoami.log"
+        )
 
     def _peers(self) -> None:
         for peer in self.stack.bgp.peers:
@@ -322,6 +369,18 @@ class Twin:
             timeout=timeout,
         )
         return dict(line.split("=", 1) for line in lease_file.read_text().splitlines() if "=" in line)
+
+    def fetch(self, namespace: str, url: str) -> str | None:
+        """GETs `url` from `namespace`; the body, or None when nothing answers."""
+        script = (
+            "import urllib.request, sys\n"
+            "try:\n"
+            f"    print(urllib.request.urlopen('{url}', timeout=2).read().decode())\n"
+            "except OSError:\n"
+            "    sys.exit(1)\n"
+        )
+        done = netns.in_ns(namespace, "python3", "-c", script, check=False)
+        return done.stdout.strip() if done.returncode == 0 else None
 
     def drop_counter(self, comment: str) -> int:
         """Packets counted by the router's firewall rule with this comment."""

@@ -1,0 +1,45 @@
+"""Failover, measured: the primary upstream freezes (its BGP speaker and BFD stop answering) and the router's default
+route moves to the secondary within BFD's detection time; thawed, the primary takes over again."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from orion_infra.lab import netns
+from orion_infra.lab.twin import Twin
+
+
+def default_via(twin: Twin) -> str:
+    route = netns.in_ns(twin.router_ns, "ip", "-4", "route", "show", "default").stdout.split()
+    return route[2] if len(route) > 2 else ""
+
+
+def speaker_pids(twin: Twin, namespace: str) -> list[str]:
+    pids = netns.run(["ip", "netns", "pids", namespace]).stdout.split()
+    return [pid for pid in pids if Path(f"/proc/{pid}/comm").read_text().strip() in ("bird", "bgpd", "bfdd", "zebra")]
+
+
+def test_a_frozen_primary_fails_over_within_a_second_with_bfd(twin: Twin) -> None:
+    primary, secondary = twin.stack.bgp.peers[0], twin.stack.bgp.peers[1]
+    assert primary.bfd
+    assert default_via(twin) == str(primary.address)
+    frozen = speaker_pids(twin, twin.peer_ns(primary))
+    started = time.monotonic()
+    for pid in frozen:
+        netns.run(["kill", "-STOP", pid])
+    try:
+        while default_via(twin) != str(secondary.address):
+            assert time.monotonic() - started < 5, f"default route still via {default_via(twin)}"
+            time.sleep(0.01)
+        failover = time.monotonic() - started
+        print(f"failover after freezing the primary: {failover:.3f} s")
+        assert failover < 1.0
+    finally:
+        for pid in frozen:
+            netns.run(["kill", "-CONT", pid])
+    twin.wait_for_sessions(timeout=60)
+    deadline = time.monotonic() + 30
+    while default_via(twin) != str(primary.address):
+        assert time.monotonic() < deadline, "the primary did not take the default route back"
+        time.sleep(0.1)

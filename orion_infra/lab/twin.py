@@ -1,5 +1,6 @@
-"""The twin's topology and lifecycle. This first part stands up the WAN side: the router running the rendered
-BIRD configuration, and the upstream peers (BIRD and FRR) at the stack's peer addresses."""
+"""The twin's topology and lifecycle: the router running the rendered BIRD, nftables and Kea configuration; the
+upstream peers (BIRD and FRR) at the stack's peer addresses; the internet behind them; the LAN, guest and
+management networks for clients. Not yet: Unbound, the exporters and the monitoring namespace."""
 
 from __future__ import annotations
 
@@ -112,7 +113,10 @@ class Twin:
     def up(self) -> None:
         missing = netns.missing_programs(REQUIRED_PROGRAMS)
         if missing:
-            raise LabError(f"missing programs: {', '.join(missing)} (Debian: bird2, frr, iproute2, util-linux)")
+            raise LabError(
+                f"missing programs: {', '.join(missing)} "
+                "(Debian: bird2, frr, nftables, kea-dhcp4-server, busybox, iproute2, util-linux, procps)"
+            )
         self.down()
         try:
             self._network()

@@ -14,14 +14,13 @@ import ipaddress
 from typing import TypedDict
 
 from orion_infra.model.stack import OrionStack
+from orion_infra.render.monitor import ALERTMANAGER_PORT, PROMETHEUS_PORT
 
 OUTPUT_ENDPOINTS = "endpoints"
 OUTPUT_VMS = "vms"
 OUTPUT_NETWORK = "network"
 OUTPUT_IDRAC = "idrac"
 OUTPUT_CREDENTIALS = "credentials"
-PROMETHEUS_PORT = 9090
-ALERTMANAGER_PORT = 9093
 
 
 class Endpoints(TypedDict):

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_random as random
 
-from orion_infra.components.idrac import IdracHost, IdracHostArgs
+from orion_infra.components.idrac import PASSWORD_PUNCTUATION, IdracHost, IdracHostArgs
 from orion_infra.components.proxmox import (
     InstallerArgs,
     NodeArgs,
@@ -47,8 +47,6 @@ from orion_infra.outputs import (
 from orion_infra.render import render_all
 from orion_infra.render.monitor import GRAFANA_PASSWORD_FILE
 from orion_infra.render.options import RenderOptions
-
-PASSWORD_PUNCTUATION = "-_.~!#%+="  # noqa: S105 - the characters generated passwords may use
 
 
 def _generated_password(name: str, *, special: bool) -> random.RandomPassword:

@@ -16,15 +16,15 @@ from orion_infra.redfish import operations
 from orion_infra.redfish.client import Credentials, RedfishClient, Timeouts
 from orion_infra.redfish.errors import RedfishUnavailableError
 from orion_infra.redfish.tls import TlsSettings
-from tests.redfish.checks import require_program
 from tests.redfish.conftest import FAST_RETRY, FAST_WAITS, connect
 from tests.redfish.emulator import Fault, Idrac8Layer, RunningService, sushy_app
+from tests.render.checkers import require
 
 
 @pytest.fixture
 def https_idrac(tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
     """The emulated iDRAC 8 over TLS with a self-signed certificate, as a new iDRAC ships."""
-    require_program("openssl")
+    require("openssl")
     cert, key = tmp_path / "idrac.pem", tmp_path / "idrac.key"
     subprocess.run(
         [

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from orion_infra.lab import netns
 from tests.render.checkers import require
 
 TRIAL = Path(__file__).resolve().parents[2] / "nix" / "scripts" / "orion-trial"
@@ -132,12 +133,7 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         server.terminate()
         server.wait(timeout=5)
         for namespace in (router, operator):
-            pids = subprocess.run(
-                ["ip", "netns", "pids", namespace], capture_output=True, text=True, check=False
-            ).stdout.split()
-            for pid in pids:
-                subprocess.run(["kill", "-9", pid], check=False)
-            subprocess.run(["ip", "netns", "delete", namespace], check=False)
+            netns.destroy(namespace)
 
 
 def test_a_ruleset_that_cuts_management_is_rolled_back_within_the_bound(lab: Lab) -> None:

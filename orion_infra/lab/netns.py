@@ -16,8 +16,10 @@ def missing_programs(programs: Sequence[str]) -> list[str]:
     return [program for program in programs if shutil.which(program) is None]
 
 
-def run(command: Sequence[str], *, check: bool = True, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(list(command), capture_output=True, text=True, timeout=timeout, check=False)
+def run(
+    command: Sequence[str], *, check: bool = True, timeout: float = 30.0, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(list(command), capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd)
     if check and done.returncode != 0:
         raise LabError(f"{' '.join(command)}: {done.stderr.strip() or done.stdout.strip()}")
     return done

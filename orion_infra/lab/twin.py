@@ -1,6 +1,6 @@
 """The twin's topology and lifecycle: the router running the rendered BIRD, nftables and Kea configuration; the
 upstream peers (BIRD and FRR) at the stack's peer addresses; the internet behind them; the LAN, guest and
-management networks for clients. Not yet: Unbound, the exporters and the monitoring namespace."""
+management networks for clients. Not yet: the exporters and the monitoring namespace."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from orion_infra.lab import netns
 from orion_infra.lab.netns import LabError
 from orion_infra.lab.peers import bird_peer, frr_peer
+from orion_infra.lab.upstream_dns import UpstreamDns
 from orion_infra.model.bgp import BgpPeer
 from orion_infra.model.stack import OrionStack
 from orion_infra.render.options import RenderOptions
@@ -31,6 +32,12 @@ REQUIRED_PROGRAMS = (
     "/usr/lib/frr/bgpd",
     "vtysh",
     "kea-dhcp4",
+    "unbound",
+    "unbound-control",
+    "openssl",
+    "ldns-keygen",
+    "ldns-signzone",
+    "drill",
     "busybox",
 )
 UDHCPC_SCRIPT = Path(__file__).with_name("udhcpc-script")
@@ -115,7 +122,8 @@ class Twin:
         if missing:
             raise LabError(
                 f"missing programs: {', '.join(missing)} "
-                "(Debian: bird2, frr, nftables, kea-dhcp4-server, busybox, iproute2, util-linux, procps)"
+                "(Debian: bird2, frr, nftables, kea-dhcp4-server, unbound, openssl, ldnsutils, busybox, iproute2, "
+                "util-linux, procps)"
             )
         self.down()
         try:
@@ -123,6 +131,9 @@ class Twin:
             self._peers()
             self._wait_for_peers()
             self._router()
+            # Unbound remembers an upstream it could not reach: it starts once the default route is there.
+            self.wait_for_sessions()
+            self._resolver()
         except Exception:
             self.down()
             raise
@@ -133,7 +144,16 @@ class Twin:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _network(self) -> None:
-        for directory in ("router/secrets", "router/state/kea", "router/run/kea", "run", "peers", "clients"):
+        for directory in (
+            "router/secrets",
+            "router/state/kea",
+            "router/state/unbound",
+            "router/run/kea",
+            "router/run/unbound",
+            "run",
+            "peers",
+            "clients",
+        ):
             (self.root / directory).mkdir(parents=True, exist_ok=True)
         namespaces = [self.switch_ns, self.router_ns, *(self.peer_ns(peer) for peer in self.stack.bgp.peers)]
         for namespace in namespaces:
@@ -200,6 +220,17 @@ class Twin:
         netns.start_daemon(
             internet, "python3", str(WHOAMI), str(WEB_SERVER), "80", log=self.root / "run" / "whoami.log"
         )
+        upstreams = self.upstream_dns
+        upstreams.prepare(self.stack.dns, WEB_SERVER)
+        for address in sorted({str(u.address) for u in self.stack.dns.upstreams if u.address.version == 4}):
+            netns.run(["ip", "-n", internet, "addr", "add", f"{address}/32", "dev", "lo"])
+        netns.start_daemon(
+            internet, "unbound", "-d", "-c", str(upstreams.config), log=upstreams.directory / "stdout.log"
+        )
+
+    @property
+    def upstream_dns(self) -> UpstreamDns:
+        return UpstreamDns(self.root / "internet" / "dns")
 
     def _peers(self) -> None:
         for peer in self.stack.bgp.peers:
@@ -276,7 +307,7 @@ class Twin:
                 time.sleep(0.05)
 
     def _router(self) -> None:
-        files = render_router(self.stack, self.options)
+        files = render_router(self.stack, self.options, tls_cert_bundle=str(self.upstream_dns.ca_certificate))
         for name, text in files.items():
             (self.root / "router" / name).write_text(text)
         for peer in self.stack.bgp.peers:
@@ -315,6 +346,47 @@ class Twin:
                 log = (self.root / "router" / "bird.stdout.log").read_text()
                 raise LabError(f"the router's BIRD does not answer after 5 s: {log.strip() or 'no output'}")
             time.sleep(0.05)
+
+    def _resolver(self) -> None:
+        # Where NixOS' unbound-anchor would put the real root's anchor: the lab's signed root instead.
+        shutil.copyfile(self.upstream_dns.trust_anchor, self.root / "router" / "state" / "unbound" / "root.key")
+        netns.start_daemon(
+            self.router_ns,
+            "unbound",
+            "-d",
+            "-c",
+            str(self.root / "router" / "unbound.conf"),
+            log=self.root / "router" / "unbound.log",
+        )
+        control = ["unbound-control", "-c", str(self.root / "router" / "unbound.conf"), "status"]
+        deadline = time.monotonic() + 5
+        while netns.in_ns(self.router_ns, *control, check=False).returncode:
+            if time.monotonic() > deadline:
+                log = (self.root / "router" / "unbound.log").read_text()
+                raise LabError(f"the router's Unbound does not answer after 5 s: {log.strip() or 'no output'}")
+            time.sleep(0.05)
+
+    def resolve(self, namespace: str, name: str, server: str, record: str = "A") -> tuple[str, set[str], list[str]]:
+        """Asks `server` for `name` from `namespace` with DNSSEC records requested: (rcode, header flags,
+        answer records without their TTL)."""
+        output = netns.in_ns(namespace, "drill", "-D", f"@{server}", name, record).stdout
+        rcode = ""
+        flags: set[str] = set()
+        answers: list[str] = []
+        section = ""
+        for line in output.splitlines():
+            if line.startswith(";; ->>HEADER<<-"):
+                rcode = line.split("rcode:")[1].split(",")[0].strip()
+            elif line.startswith(";; flags:"):
+                flags = set(line.split(":")[1].split(";")[0].split())
+            elif line.startswith(";; ANSWER SECTION"):
+                section = "answer"
+            elif line.startswith(";;"):
+                section = ""
+            elif section == "answer" and line.strip():
+                owner, _ttl, *rest = line.split()  # the TTL counts down in caches: not part of the answer
+                answers.append(" ".join([owner, *rest]))
+        return rcode, flags, answers
 
     # -- looking at it ----------------------------------------------------------------------------------------
 

@@ -26,3 +26,19 @@ def twin() -> Iterator[Twin]:
     lab.down()
     assert netns.namespaces("olabt-") == []
     assert not lab.root.exists()
+
+
+@pytest.fixture(scope="package")
+def lan_client(twin: Twin) -> str:
+    """A LAN host that has its lease."""
+    namespace = twin.client("lan-client", "lan")
+    twin.dhcp_lease(namespace)
+    return namespace
+
+
+@pytest.fixture(scope="package")
+def guest_client(twin: Twin) -> str:
+    """A guest host that has its lease."""
+    namespace = twin.client("guest-client", "guest")
+    twin.dhcp_lease(namespace)
+    return namespace

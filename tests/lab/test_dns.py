@@ -1,0 +1,58 @@
+"""DNS in the twin: the router's rendered Unbound answers the local zone itself and everything else through the
+DNS-over-TLS upstreams, validating DNSSEC against the (lab-signed) root; the guest gets the internet's names only."""
+
+from __future__ import annotations
+
+from orion_infra.lab import netns
+from orion_infra.lab.twin import WEB_SERVER, Twin
+from orion_infra.lab.upstream_dns import WEB_NAME
+
+LAN_RESOLVER = "192.168.100.1"
+GUEST_RESOLVER = "192.168.200.1"
+
+
+def test_local_names_resolve_to_the_models_addresses(twin: Twin, lan_client: str) -> None:
+    domain = twin.stack.dns.domain
+    for name, address in (("orion-router", "192.168.100.1"), ("orion-pve", "192.168.1.10")):
+        rcode, flags, answers = twin.resolve(lan_client, f"{name}.{domain}.", LAN_RESOLVER)
+        assert rcode == "NOERROR"
+        assert "aa" in flags  # answered by the router itself, not forwarded
+        assert answers == [f"{name}.{domain}. IN A {address}"]
+
+
+def test_internet_names_resolve_through_the_tls_upstream_and_validate(twin: Twin, lan_client: str) -> None:
+    rcode, flags, answers = twin.resolve(lan_client, WEB_NAME, LAN_RESOLVER)
+    assert rcode == "NOERROR"
+    assert "ad" in flags  # DNSSEC-validated against the root's trust anchor
+    assert f"{WEB_NAME} IN A {WEB_SERVER}" in answers
+
+
+def test_a_missing_name_is_an_authenticated_nxdomain(twin: Twin, lan_client: str) -> None:
+    rcode, flags, answers = twin.resolve(lan_client, "missing.example.", LAN_RESOLVER)
+    assert (rcode, answers) == ("NXDOMAIN", [])
+    assert "ad" in flags
+
+
+def test_the_upstreams_answer_over_tls_only(twin: Twin) -> None:
+    """So every answer the router got came over TLS, authenticated by the upstream's name."""
+    upstream = str(twin.stack.dns.upstreams[0].address)
+    listening = (
+        netns.in_ns(twin.internet_ns, "ss", "-Hlnu").stdout + netns.in_ns(twin.internet_ns, "ss", "-Hlnt").stdout
+    )
+    assert f"{upstream}:853" in listening
+    assert f"{upstream}:53 " not in listening
+
+
+def test_the_guest_resolves_the_internet_but_not_the_local_zone(twin: Twin, guest_client: str) -> None:
+    rcode, _, answers = twin.resolve(guest_client, WEB_NAME, GUEST_RESOLVER)
+    assert rcode == "NOERROR"
+    assert f"{WEB_NAME} IN A {WEB_SERVER}" in answers
+    rcode, _, answers = twin.resolve(guest_client, f"orion-pve.{twin.stack.dns.domain}.", GUEST_RESOLVER)
+    assert (rcode, answers) == ("REFUSED", [])
+
+
+def test_the_guest_view_follows_the_guest_through_any_router_address(twin: Twin, guest_client: str) -> None:
+    """Asking the router at its LAN address does not get the guest the LAN's answers: the view is chosen by the
+    client's address, not by the address asked."""
+    rcode, _, answers = twin.resolve(guest_client, f"orion-pve.{twin.stack.dns.domain}.", LAN_RESOLVER)
+    assert (rcode, answers) == ("REFUSED", [])

@@ -1,0 +1,1 @@
+"""ORION's monitoring agent: online anomaly detection on the series Prometheus scrapes."""

@@ -57,12 +57,23 @@ class EmailNotifications(Facts):
     require_tls: bool = True
 
 
+class AlertGrouping(Facts):
+    """How Alertmanager batches notifications (its route's group_wait, group_interval, repeat_interval)."""
+
+    wait_seconds: Annotated[int, Field(ge=0, le=3600)] = 30
+    interval_seconds: Annotated[int, Field(ge=1, le=86400)] = 300
+    repeat_hours: Annotated[int, Field(ge=1, le=168)] = 4
+
+
 class Monitoring(Facts):
-    scrape_interval_seconds: Annotated[int, Field(ge=5, le=300)] = 15
+    scrape_interval_seconds: Annotated[int, Field(ge=1, le=300)] = Field(
+        default=15, description="also the rule evaluation interval; availability alerts count missed scrapes"
+    )
     retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
     targets: Annotated[list[ScrapeTarget], Field(min_length=1)]
     grafana: Grafana
     notify_email: EmailNotifications
+    alert_grouping: AlertGrouping = Field(default_factory=AlertGrouping)
 
 
 class Retention(Facts):

@@ -38,6 +38,7 @@ def queries(stack: OrionStack, options: RenderOptions) -> PromQueries:
         router=stack.router.name,
         wan_device=options.interface(wan_nic.name),
         wan_capacity_bits=wan_capacity_bits(stack),
+        scrape_interval_seconds=stack.monitoring.scrape_interval_seconds,
     )
 
 
@@ -82,6 +83,7 @@ def render_rules(promql: PromQueries) -> str:
 
 def render_alertmanager(stack: OrionStack) -> str:
     email = stack.monitoring.notify_email
+    grouping = stack.monitoring.alert_grouping
     receivers: list[dict[str, Any]] = [
         {"name": "operators", "email_configs": [{"to": email.to, "send_resolved": True}]},
     ]
@@ -109,9 +111,9 @@ def render_alertmanager(stack: OrionStack) -> str:
         "route": {
             "receiver": "operators",
             "group_by": ["alertname", "host"],
-            "group_wait": "30s",
-            "group_interval": "5m",
-            "repeat_interval": "4h",
+            "group_wait": f"{grouping.wait_seconds}s",
+            "group_interval": f"{grouping.interval_seconds}s",
+            "repeat_interval": f"{grouping.repeat_hours}h",
             "routes": routes,
         },
         "inhibit_rules": [

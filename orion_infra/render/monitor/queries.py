@@ -8,6 +8,10 @@ from typing import Any
 CPU_ALERT_PERCENT = 90
 MEMORY_ALERT_PERCENT = 90
 WAN_ALERT_FRACTION = 0.9
+# Availability alerts wait this many evaluations (one per scrape) before firing: one lost scrape is not an outage.
+BGP_DOWN_EVALUATIONS = 4
+ALL_BGP_DOWN_EVALUATIONS = 2
+TARGET_DOWN_EVALUATIONS = 8
 # Filesystems that can fill up: not the memory-backed or read-only ones.
 REAL_FILESYSTEMS = 'fstype!~"tmpfs|ramfs|squashfs|overlay"'
 
@@ -19,6 +23,7 @@ class PromQueries:
     wan_device: str
     """The router's WAN interface name, as the node exporter reports it."""
     wan_capacity_bits: int
+    scrape_interval_seconds: int
 
     # The seed's three queries, with the router's real interface instead of eth0.
     @property
@@ -48,6 +53,9 @@ class PromQueries:
         f" / node_filesystem_size_bytes{{{REAL_FILESYSTEMS}}}) * 100"
     )
 
+    def _evaluations(self, count: int) -> str:
+        return f"{count * self.scrape_interval_seconds}s"
+
     def recording_group(self) -> dict[str, Any]:
         return {
             "name": "orion-recording",
@@ -69,19 +77,23 @@ class PromQueries:
                 _alert(
                     "BgpSessionDown",
                     f"{self.bgp_session_up} == 0",
-                    "1m",
+                    self._evaluations(BGP_DOWN_EVALUATIONS),
                     "warning",
                     "BGP session {{ $labels.name }} is down",
                 ),
                 _alert(
                     "AllBgpSessionsDown",
                     f"max({self.bgp_session_up}) == 0",
-                    "30s",
+                    self._evaluations(ALL_BGP_DOWN_EVALUATIONS),
                     "critical",
                     "Every BGP session is down: the network is cut off from the internet",
                 ),
                 _alert(
-                    "TargetDown", "up == 0", "2m", "warning", "{{ $labels.job }} on {{ $labels.host }} is not answering"
+                    "TargetDown",
+                    "up == 0",
+                    self._evaluations(TARGET_DOWN_EVALUATIONS),
+                    "warning",
+                    "{{ $labels.job }} on {{ $labels.host }} is not answering",
                 ),
                 _alert(
                     "HighCpuUsage",

@@ -7,6 +7,8 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+NETNS_ETC = Path("/etc/netns")
+
 
 class LabError(Exception):
     """The lab could not do what was asked; the message says what and why."""
@@ -54,6 +56,15 @@ def destroy(namespace: str) -> None:
     for pid in run(["ip", "netns", "pids", namespace], check=False).stdout.split():
         run(["kill", "-9", pid], check=False)
     run(["ip", "netns", "delete", namespace], check=False)
+    shutil.rmtree(NETNS_ETC / namespace, ignore_errors=True)
+
+
+def set_resolver(namespace: str, address: str) -> None:
+    """The resolver programs in `namespace` use (`ip netns exec` mounts this file over /etc/resolv.conf), so none
+    of them asks the machine's own resolver."""
+    directory = NETNS_ETC / namespace
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "resolv.conf").write_text(f"nameserver {address}\n")
 
 
 def veth_to_switch(namespace: str, interface: str, switch: str, bridge: str, port: str) -> None:

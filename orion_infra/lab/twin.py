@@ -1,10 +1,11 @@
 """The twin's topology and lifecycle: the router running the rendered BIRD, nftables and Kea configuration; the
 upstream peers (BIRD and FRR) at the stack's peer addresses; the internet behind them; the LAN, guest and
-management networks for clients. Not yet: the exporters and the monitoring namespace."""
+management networks for clients; the exporters, and the monitoring VM's Prometheus and Alertmanager."""
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import secrets
 import shutil
 import time
@@ -17,8 +18,9 @@ from orion_infra.lab.peers import bird_peer, frr_peer
 from orion_infra.lab.upstream_dns import UpstreamDns
 from orion_infra.model.bgp import BgpPeer
 from orion_infra.model.stack import OrionStack
+from orion_infra.render.monitor import AGENT_WEBHOOK_PATH, ALERTMANAGER_PORT, PROMETHEUS_PORT, render_monitor
 from orion_infra.render.options import RenderOptions
-from orion_infra.render.router import render_router
+from orion_infra.render.router import BIRD_EXPORTER_PORT, KEA_EXPORTER_PORT, NODE_EXPORTER_PORT, render_router
 from orion_infra.render.router.facts import router_facts
 
 REQUIRED_PROGRAMS = (
@@ -39,6 +41,11 @@ REQUIRED_PROGRAMS = (
     "ldns-signzone",
     "drill",
     "busybox",
+    "prometheus",
+    "prometheus-alertmanager",
+    "prometheus-node-exporter",
+    "prometheus-bird-exporter",
+    "kea-exporter",
 )
 UDHCPC_SCRIPT = Path(__file__).with_name("udhcpc-script")
 # The networks behind the router that the twin wires up, each a bridge in the switch namespace.
@@ -47,6 +54,7 @@ INTERNAL = ("lan", "guest", "management")
 TRANSIT = ipaddress.IPv4Network("100.64.0.0/24")
 WEB_SERVER = ipaddress.IPv4Address("203.0.113.80")
 WHOAMI = Path(__file__).with_name("whoami_server.py")
+WEBHOOK_RECORDER = Path(__file__).with_name("webhook_recorder.py")
 # The ISP side of the WAN link: what its DHCP(v6) would hand the router. Documentation space for IPv6.
 WAN6_SUBNET = ipaddress.IPv6Network("2001:db8:6939::/64")
 FRR_USER = "frr"
@@ -76,12 +84,25 @@ class Twin:
     def switch_ns(self) -> str:
         return f"{self.prefix}-switch"
 
+    @property
+    def monitor_ns(self) -> str:
+        return f"{self.prefix}-monitor"
+
+    @property
+    def host_ns(self) -> str:
+        """The Proxmox host's place on the management network: its node exporter, and an administrator's shell."""
+        return f"{self.prefix}-{self.stack.hosts[0].name}"
+
     def peer_ns(self, peer: BgpPeer) -> str:
         return (
             f"{self.prefix}-{peer.name}"[:15]
             if len(f"{self.prefix}-{peer.name}") > 64
             else f"{self.prefix}-{peer.name}"
         )
+
+    def protocol(self, peer: BgpPeer) -> str:
+        """The name of `peer`'s session in the router's BIRD (and so in its exporter's labels)."""
+        return next(p.protocol for p in router_facts(self.stack, self.options).peers if p.model == peer)
 
     def runs_frr(self, peer: BgpPeer) -> bool:
         return peer in self.stack.bgp.peers[len(self.stack.bgp.peers) - self.frr_peers :]
@@ -112,6 +133,27 @@ class Twin:
             run_dir=PurePosixPath(self.root / "router" / "run"),
         )
 
+    @property
+    def monitor_options(self) -> RenderOptions:
+        monitor = self.root / "monitor"
+        return RenderOptions(
+            config_dir=PurePosixPath(monitor),
+            secrets_dir=PurePosixPath(monitor / "secrets"),
+            state_dir=PurePosixPath(monitor / "state"),
+            run_dir=PurePosixPath(monitor / "run"),
+        )
+
+    @property
+    def monitor_address(self) -> ipaddress.IPv4Address:
+        return self.stack.monitor_endpoint()[1]
+
+    @property
+    def host_address(self) -> ipaddress.IPv4Address:
+        address = self.stack.management_address(self.stack.hosts[0])
+        if address is None:
+            raise LabError(f"host {self.stack.hosts[0].name} has no management address")
+        return address
+
     def socket(self, name: str) -> str:
         return str(self.root / "run" / f"{name}.ctl")
 
@@ -123,7 +165,8 @@ class Twin:
             raise LabError(
                 f"missing programs: {', '.join(missing)} "
                 "(Debian: bird2, frr, nftables, kea-dhcp4-server, unbound, openssl, ldnsutils, busybox, iproute2, "
-                "util-linux, procps)"
+                "util-linux, procps, prometheus, prometheus-alertmanager, prometheus-node-exporter, "
+                "prometheus-bird-exporter; kea-exporter from this project's environment: `uv sync`)"
             )
         self.down()
         try:
@@ -134,6 +177,7 @@ class Twin:
             # Unbound remembers an upstream it could not reach: it starts once the default route is there.
             self.wait_for_sessions()
             self._resolver()
+            self._monitoring()
         except Exception:
             self.down()
             raise
@@ -150,6 +194,7 @@ class Twin:
             "router/state/unbound",
             "router/run/kea",
             "router/run/unbound",
+            "monitor/state",
             "run",
             "peers",
             "clients",
@@ -181,7 +226,24 @@ class Twin:
             netns.veth_to_switch(namespace, "wan", self.switch_ns, "wan", f"peer{index}")
             netns.run(["ip", "-n", namespace, "addr", "add", f"{peer.address}/{prefix}", "dev", "wan"])
             netns.run(["ip", "-n", namespace, "addr", "add", f"{self.peer_wan6(index)}/64", "dev", "wan", "nodad"])
+        self._attach(self.monitor_ns, self.monitor_address)
+        self._attach(self.host_ns, self.host_address)
         self._internet()
+
+    def _attach(self, namespace: str, address: ipaddress.IPv4Address) -> None:
+        """A machine with a static address on the internal network that holds it, routed and resolving through the
+        router, as cloud-init or the installer sets it up."""
+        routed = next(
+            routed
+            for routed in router_facts(self.stack, self.options).routed
+            if routed.name in INTERNAL and address in routed.network.subnet
+        )
+        netns.run(["ip", "netns", "add", namespace])
+        netns.run(["ip", "-n", namespace, "link", "set", "lo", "up"])
+        netns.veth_to_switch(namespace, "eth0", self.switch_ns, routed.name, namespace.removeprefix(self.prefix)[1:16])
+        netns.run(["ip", "-n", namespace, "addr", "add", f"{address}/{routed.network.subnet.prefixlen}", "dev", "eth0"])
+        netns.run(["ip", "-n", namespace, "route", "add", "default", "via", str(routed.gateway)])
+        netns.set_resolver(namespace, str(routed.gateway))
 
     def transit_address(self, index: int) -> ipaddress.IPv4Address:
         return TRANSIT.network_address + 11 + index
@@ -234,33 +296,45 @@ class Twin:
 
     def _peers(self) -> None:
         for peer in self.stack.bgp.peers:
-            password = self.passwords.setdefault(peer.name, secrets.token_hex(8))
-            directory = self.root / "peers" / peer.name
-            directory.mkdir(parents=True, exist_ok=True)
-            if self.runs_frr(peer):
-                self._start_frr(peer, directory, password)
-            else:
-                config = directory / "bird.conf"
-                log = str(directory / "bird.log")
-                config.write_text(
-                    bird_peer(
-                        peer,
-                        local_asn=self.stack.bgp.asn,
-                        router_address=str(self.router_wan),
-                        password=password,
-                        log=log,
-                    )
-                )
-                netns.start_daemon(
-                    self.peer_ns(peer),
-                    "bird",
-                    "-f",
-                    "-c",
-                    str(config),
-                    "-s",
-                    self.socket(peer.name),
-                    log=directory / "stdout.log",
-                )
+            self.start_peer(peer)
+
+    def start_peer(self, peer: BgpPeer) -> None:
+        """Starts `peer`'s BGP speaker (again, after `stop_peer`)."""
+        password = self.passwords.setdefault(peer.name, secrets.token_hex(8))
+        directory = self.root / "peers" / peer.name
+        directory.mkdir(parents=True, exist_ok=True)
+        if self.runs_frr(peer):
+            self._start_frr(peer, directory, password)
+            return
+        config = directory / "bird.conf"
+        log = str(directory / "bird.log")
+        config.write_text(
+            bird_peer(
+                peer, local_asn=self.stack.bgp.asn, router_address=str(self.router_wan), password=password, log=log
+            )
+        )
+        netns.start_daemon(
+            self.peer_ns(peer),
+            "bird",
+            "-f",
+            "-c",
+            str(config),
+            "-s",
+            self.socket(peer.name),
+            log=directory / "stdout.log",
+        )
+
+    def speaker_pids(self, peer: BgpPeer) -> list[str]:
+        """The processes of `peer`'s BGP speaker (BIRD, or FRR's zebra, bfdd and bgpd)."""
+        pids = netns.run(["ip", "netns", "pids", self.peer_ns(peer)]).stdout.split()
+        return [pid for pid in pids if _command_name(pid) in ("bird", "bgpd", "bfdd", "zebra")]
+
+    def stop_peer(self, peer: BgpPeer) -> None:
+        """Crashes `peer`'s BGP speaker: SIGKILL, so nothing says goodbye to the router."""
+        for pid in self.speaker_pids(peer):
+            netns.run(["kill", "-KILL", pid], check=False)
+        for leftover in (self.root / "peers" / peer.name).glob("*.pid"):
+            leftover.unlink()
 
     def _start_frr(self, peer: BgpPeer, directory: Path, password: str) -> None:
         """FRR as it runs: zebra, bgpd and bfdd (BFD reaches bgpd through zebra), as the frr user."""
@@ -346,6 +420,86 @@ class Twin:
                 log = (self.root / "router" / "bird.stdout.log").read_text()
                 raise LabError(f"the router's BIRD does not answer after 5 s: {log.strip() or 'no output'}")
             time.sleep(0.05)
+        self._exporters()
+
+    def _exporters(self) -> None:
+        """The router's exporters, as the NixOS module runs them (listening everywhere; the firewall decides)."""
+        logs = self.root / "router"
+        self._node_exporter(self.router_ns, logs)
+        netns.start_daemon(
+            self.router_ns,
+            "prometheus-bird-exporter",
+            "-bird.socket",
+            self.socket("router"),
+            "-bird.v2",
+            "-format.new",
+            "-web.listen-address",
+            f":{BIRD_EXPORTER_PORT}",
+            log=logs / "bird-exporter.log",
+        )
+        netns.start_daemon(
+            self.router_ns,
+            "kea-exporter",
+            "-a",
+            "0.0.0.0",  # noqa: S104 - inside the router's namespace; its firewall admits the monitoring VM only
+            "-p",
+            str(KEA_EXPORTER_PORT),
+            str(self.options.run_dir / "kea" / "dhcp4.sock"),
+            log=logs / "kea-exporter.log",
+        )
+
+    def _node_exporter(self, namespace: str, logs: Path) -> None:
+        # Debian enables the systemd collector, which fails without systemd.
+        netns.start_daemon(
+            namespace,
+            "prometheus-node-exporter",
+            f"--web.listen-address=:{NODE_EXPORTER_PORT}",
+            "--no-collector.systemd",
+            log=logs / "node-exporter.log",
+        )
+
+    def _monitoring(self) -> None:
+        """The monitoring VM's Prometheus and Alertmanager with the rendered files, its node exporter, the Proxmox
+        host's node exporter, and the recorder at the agent's webhook."""
+        monitor = self.root / "monitor"
+        for name, text in render_monitor(self.stack, self.monitor_options).items():
+            (monitor / name).parent.mkdir(parents=True, exist_ok=True)
+            (monitor / name).write_text(text)
+        self._node_exporter(self.monitor_ns, monitor)
+        self._node_exporter(self.host_ns, self.root / "run")
+        netns.start_daemon(
+            self.monitor_ns,
+            "prometheus",
+            f"--config.file={monitor / 'prometheus.yml'}",
+            f"--storage.tsdb.path={monitor / 'state' / 'prometheus'}",
+            f"--web.listen-address=:{PROMETHEUS_PORT}",
+            log=monitor / "prometheus.log",
+        )
+        netns.start_daemon(
+            self.monitor_ns,
+            "prometheus-alertmanager",
+            f"--config.file={monitor / 'alertmanager.yml'}",
+            f"--storage.path={monitor / 'state' / 'alertmanager'}",
+            f"--web.listen-address=:{ALERTMANAGER_PORT}",
+            "--cluster.listen-address=",  # one Alertmanager: no gossip
+            log=monitor / "alertmanager.log",
+        )
+        agent = next((target for target in self.stack.monitoring.targets if target.job == "agent"), None)
+        if agent is not None:
+            netns.start_daemon(
+                self.monitor_ns,
+                "python3",
+                str(WEBHOOK_RECORDER),
+                str(agent.address),
+                str(agent.port),
+                AGENT_WEBHOOK_PATH,
+                str(self.notifications_file),
+                log=monitor / "webhook.log",
+            )
+
+    @property
+    def notifications_file(self) -> Path:
+        return self.root / "monitor" / "notifications.jsonl"
 
     def _resolver(self) -> None:
         # Where NixOS' unbound-anchor would put the real root's anchor: the lab's signed root instead.
@@ -458,6 +612,31 @@ class Twin:
         done = netns.in_ns(namespace, "python3", "-c", script, check=False)
         return done.stdout.strip() if done.returncode == 0 else None
 
+    def prometheus(self, path: str) -> object:
+        """The `data` of a Prometheus API answer (`path` like `query?query=up`), asked from the monitoring VM."""
+        body = self.fetch(self.monitor_ns, f"http://{self.monitor_address}:{PROMETHEUS_PORT}/api/v1/{path}")
+        if body is None:
+            raise LabError(f"Prometheus does not answer /api/v1/{path}")
+        answer = json.loads(body)
+        if answer.get("status") != "success":
+            raise LabError(f"Prometheus /api/v1/{path}: {answer.get('errorType')}: {answer.get('error')}")
+        return answer["data"]
+
+    def targets(self) -> dict[str, str]:
+        """Health of every scrape target by `job/host`."""
+        data = self.prometheus("targets?state=active")
+        assert isinstance(data, dict)
+        return {
+            f"{target['labels']['job']}/{target['labels']['host']}": target["health"]
+            for target in data["activeTargets"]
+        }
+
+    def notifications(self) -> list[dict[str, object]]:
+        """What Alertmanager delivered to the agent's webhook, oldest first."""
+        if not self.notifications_file.exists():
+            return []
+        return [json.loads(line) for line in self.notifications_file.read_text().splitlines() if line.strip()]
+
     def drop_counter(self, comment: str) -> int:
         """Packets counted by the router's firewall rule with this comment."""
         for line in netns.in_ns(self.router_ns, "nft", "list", "ruleset").stdout.splitlines():
@@ -488,6 +667,13 @@ class Twin:
             for line in output.splitlines()
             if line and not line.startswith((" ", "\t")) and _is_prefix(line.split()[0])
         }
+
+
+def _command_name(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:  # exited meanwhile
+        return ""
 
 
 def _is_prefix(text: str) -> bool:

@@ -4,7 +4,6 @@ route moves to the secondary within BFD's detection time; thawed, the primary ta
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from orion_infra.lab import netns
 from orion_infra.lab.twin import Twin
@@ -15,16 +14,11 @@ def default_via(twin: Twin) -> str:
     return route[2] if len(route) > 2 else ""
 
 
-def speaker_pids(twin: Twin, namespace: str) -> list[str]:
-    pids = netns.run(["ip", "netns", "pids", namespace]).stdout.split()
-    return [pid for pid in pids if Path(f"/proc/{pid}/comm").read_text().strip() in ("bird", "bgpd", "bfdd", "zebra")]
-
-
 def test_a_frozen_primary_fails_over_within_a_second_with_bfd(twin: Twin) -> None:
     primary, secondary = twin.stack.bgp.peers[0], twin.stack.bgp.peers[1]
     assert primary.bfd
     assert default_via(twin) == str(primary.address)
-    frozen = speaker_pids(twin, twin.peer_ns(primary))
+    frozen = twin.speaker_pids(primary)
     started = time.monotonic()
     for pid in frozen:
         netns.run(["kill", "-STOP", pid])
@@ -38,6 +32,27 @@ def test_a_frozen_primary_fails_over_within_a_second_with_bfd(twin: Twin) -> Non
     finally:
         for pid in frozen:
             netns.run(["kill", "-CONT", pid])
+    twin.wait_for_sessions(timeout=60)
+    deadline = time.monotonic() + 30
+    while default_via(twin) != str(primary.address):
+        assert time.monotonic() < deadline, "the primary did not take the default route back"
+        time.sleep(0.1)
+
+
+def test_a_crashed_primary_fails_over_at_once(twin: Twin) -> None:
+    """A crash closes the TCP session (the kernel answers with a reset): no timer is involved."""
+    primary, secondary = twin.stack.bgp.peers[0], twin.stack.bgp.peers[1]
+    twin.wait_for_sessions(timeout=60)
+    assert default_via(twin) == str(primary.address)
+    started = time.monotonic()
+    twin.stop_peer(primary)
+    try:
+        while default_via(twin) != str(secondary.address):
+            assert time.monotonic() - started < 5, f"default route still via {default_via(twin)}"
+            time.sleep(0.01)
+        print(f"failover after the primary crashed: {time.monotonic() - started:.3f} s")
+    finally:
+        twin.start_peer(primary)
     twin.wait_for_sessions(timeout=60)
     deadline = time.monotonic() + 30
     while default_via(twin) != str(primary.address):

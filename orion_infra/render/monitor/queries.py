@@ -76,7 +76,9 @@ class PromQueries:
             "rules": [
                 _alert(
                     "BgpSessionDown",
-                    f"{self.bgp_session_up} == 0",
+                    # Per session, whatever its channels and the exporter's changing state text say: one alert that
+                    # stays the same alert while the session is down.
+                    f"min by (host, name) ({self.bgp_session_up}) == 0",
                     self._evaluations(BGP_DOWN_EVALUATIONS),
                     "warning",
                     "BGP session {{ $labels.name }} is down",

@@ -1,7 +1,10 @@
-"""`orion lab ...`: the twin of the network in namespaces on this machine (needs root)."""
+"""`orion lab up | test | status | down`: the twin of the network in namespaces on this machine (needs root)."""
 
 from __future__ import annotations
 
+import ipaddress
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -32,13 +35,13 @@ def up(stack_file: Path) -> None:
     started = time.monotonic()
     try:
         twin.up()
-        converged = twin.wait_for_sessions(timeout=60)
     except LabError as error:
         twin.down()
         click.echo(f"error: {error}", err=True)
         raise SystemExit(1) from None
     click.echo(
-        f"lab up in {time.monotonic() - started:.1f} s; BGP converged {converged:.1f} s after the router started"
+        f"lab up in {time.monotonic() - started:.1f} s; "
+        f"BGP converged {twin.convergence_seconds:.1f} s after the router started"
     )
 
 
@@ -53,7 +56,7 @@ def down(stack_file: Path) -> None:
 @lab.command()
 @stack_file_option
 def status(stack_file: Path) -> None:
-    """BGP sessions of the twin's router, at a glance."""
+    """The twin at a glance: BGP sessions, DHCP leases, scrape targets."""
     twin = _twin(stack_file)
     try:
         sessions = twin.sessions()
@@ -62,3 +65,26 @@ def status(stack_file: Path) -> None:
         raise SystemExit(1) from None
     for name, state in sessions.items():
         click.echo(f"bgp {name}: {state}")
+    for address, hardware in sorted(twin.leases().items(), key=lambda lease: ipaddress.ip_address(lease[0])):
+        click.echo(f"lease {address}: {hardware}")
+    try:
+        targets = twin.targets()
+    except LabError as error:
+        click.echo(f"targets: {error}")
+    else:
+        if not targets:
+            click.echo("targets: none yet (Prometheus loads them within seconds of starting)")
+        for target, health in sorted(targets.items()):
+            click.echo(f"target {target}: {health}")
+
+
+@lab.command(name="test", context_settings={"ignore_unknown_options": True})
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def test_command(pytest_args: tuple[str, ...]) -> None:
+    """Run the lab's tests (each builds its own twin, beside any `lab up` one); arguments go to pytest."""
+    tests = Path(__file__).resolve().parents[1] / "tests" / "lab"
+    if not tests.is_dir():
+        click.echo(f"error: the lab's tests are not at {tests}: run this from a clone of the repository", err=True)
+        raise SystemExit(2)
+    done = subprocess.run([sys.executable, "-m", "pytest", str(tests), *pytest_args], cwd=tests.parents[1], check=False)
+    raise SystemExit(done.returncode)

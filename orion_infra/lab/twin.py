@@ -4,6 +4,7 @@ management networks for clients; the exporters, and the monitoring VM's Promethe
 
 from __future__ import annotations
 
+import csv
 import ipaddress
 import json
 import secrets
@@ -69,6 +70,8 @@ class Twin:
     frr_peers: int = 1
     """How many peers (the last ones) run FRR instead of BIRD."""
     passwords: dict[str, str] = field(default_factory=dict)
+    convergence_seconds: float | None = None
+    """From the router's start to every session Established, measured by `up`."""
 
     # -- names ------------------------------------------------------------------------------------------------
 
@@ -175,7 +178,7 @@ class Twin:
             self._wait_for_peers()
             self._router()
             # Unbound remembers an upstream it could not reach: it starts once the default route is there.
-            self.wait_for_sessions()
+            self.convergence_seconds = self.wait_for_sessions()
             self._resolver()
             self._monitoring()
         except Exception:
@@ -484,6 +487,12 @@ class Twin:
             "--cluster.listen-address=",  # one Alertmanager: no gossip
             log=monitor / "alertmanager.log",
         )
+        deadline = time.monotonic() + 10
+        while not self.fetch(self.monitor_ns, f"http://{self.monitor_address}:{PROMETHEUS_PORT}/-/ready"):
+            if time.monotonic() > deadline:
+                log = (monitor / "prometheus.log").read_text()
+                raise LabError(f"Prometheus is not ready after 10 s: {log.strip()[-2000:] or 'no output'}")
+            time.sleep(0.1)
         agent = next((target for target in self.stack.monitoring.targets if target.job == "agent"), None)
         if agent is not None:
             netns.start_daemon(
@@ -630,6 +639,21 @@ class Twin:
             f"{target['labels']['job']}/{target['labels']['host']}": target["health"]
             for target in data["activeTargets"]
         }
+
+    def leases(self) -> dict[str, str]:
+        """The router's current DHCP leases: address -> hardware address, from Kea's lease file."""
+        lease_file = self.root / "router" / "state" / "kea" / "dhcp4.leases"
+        if not lease_file.exists():
+            return {}
+        current: dict[str, str] = {}
+        with lease_file.open(newline="") as rows:
+            # Kea appends: a later row for an address replaces the earlier one; state 0 is an active lease.
+            for row in csv.DictReader(rows):
+                if row["state"] == "0" and int(row["expire"]) > time.time():
+                    current[row["address"]] = row["hwaddr"]
+                else:
+                    current.pop(row["address"], None)
+        return current
 
     def notifications(self) -> list[dict[str, object]]:
         """What Alertmanager delivered to the agent's webhook, oldest first."""

@@ -73,7 +73,8 @@ def bogon_reason(prefix: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str |
 
 
 class PeerRole(StrEnum):
-    """Preference order: traffic uses the primary while it is up, then the secondary, then the tertiary."""
+    """Preference order: traffic uses the primary while it is up, then a secondary, then a tertiary. Peers sharing a
+    role share a preference (BGP's tie-breakers choose among them); there is at most one primary."""
 
     PRIMARY = "primary"
     SECONDARY = "secondary"
@@ -148,9 +149,14 @@ class Bgp(Facts):
                 problems.add(
                     ("peers", index, "asn"), f"AS {peer.asn} is private; upstreams use public AS numbers", peer.asn
                 )
-        for field in ("name", "address", "role"):
+        for field in ("name", "address"):
             problems.require_unique(
                 (("peers", index, field), getattr(peer, field)) for index, peer in enumerate(self.peers)
             )
+        problems.require_unique(
+            (("peers", index, "role"), peer.role)
+            for index, peer in enumerate(self.peers)
+            if peer.role == PeerRole.PRIMARY
+        )
         problems.raise_if_any("Bgp")
         return self

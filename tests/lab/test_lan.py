@@ -49,3 +49,9 @@ def test_the_guest_is_kept_from_the_lan_and_the_routers_services(
     assert tcp_probe(guest_client, "192.168.1.1", 22) == "dropped"
     # The same probe works: from the LAN, DNS over TCP reaches the router's resolver.
     assert tcp_probe(lan_client, "192.168.100.1", 53) == "open"
+
+
+def test_the_management_network_reaches_the_routers_ssh(twin: Twin) -> None:
+    """Admitted by the firewall (nothing listens in the twin, so the router refuses: a guest's probe is dropped)."""
+    assert tcp_probe(twin.host_ns, "192.168.1.1", 22) == "refused"
+    assert tcp_probe(twin.host_ns, "192.168.100.1", 22) == "refused"

@@ -1,0 +1,54 @@
+"""The stacks the lab runs: the operator's default stack, on a faster clock, and variants of it."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from orion_infra.lab import netns
+from orion_infra.lab.twin import Twin
+from orion_infra.model import load_stack, read_stack_file
+from orion_infra.model.stack import OrionStack
+from tests.fixtures.invalid_cases import DEFAULT_STACK, TODAY
+
+
+def lab_stack(*, extra_peers: Sequence[dict[str, Any]] = (), bgp_secrets: Sequence[str] = ()) -> OrionStack:
+    """The default stack with scrapes every second and notifications without batching, so alerts fire and resolve
+    within seconds (same renderers, same rules, same addresses); `extra_peers` are added to its BGP peers as the
+    stack file writes them, with the secret keys they refer to."""
+    raw = read_stack_file(DEFAULT_STACK)
+    operators = raw.values["monitoring"]
+    bgp_section = raw.values["bgp"]
+    assert isinstance(operators, dict)
+    assert isinstance(bgp_section, dict)
+    monitoring = {
+        **operators,
+        "scrape_interval_seconds": 1,
+        "alert_grouping": {"wait_seconds": 1, "interval_seconds": 2},
+    }
+    bgp = {**bgp_section, "peers": [*bgp_section["peers"], *extra_peers]}
+    values = {**raw.values, "monitoring": monitoring, "bgp": bgp}
+    raw = dataclasses.replace(raw, values=values, secret_keys=raw.secret_keys | set(bgp_secrets))
+    stack, _ = load_stack(raw, today=datetime.date.fromisoformat(TODAY))
+    return stack
+
+
+@contextmanager
+def running_twin(stack: OrionStack, prefix: str) -> Iterator[Twin]:
+    """A twin that is up with every session Established, and is gone (namespaces and files) afterwards."""
+    # Not under pytest's 0700 temporary directories: FRR's daemons run as the frr user and must reach their files.
+    root = Path(f"/tmp/orion-lab-test-{secrets.token_hex(4)}")  # noqa: S108 - fresh name, removed by down()
+    lab = Twin(stack, root, prefix=prefix)
+    try:
+        lab.up()
+        lab.wait_for_sessions(timeout=40)
+        yield lab
+    finally:
+        lab.down()
+    assert netns.namespaces(f"{prefix}-") == []
+    assert not root.exists()

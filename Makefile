@@ -41,3 +41,5 @@ fixtures: install  ## regenerate tests/fixtures/invalid/ and the stack file sche
 bench: install  ## benchmarks whose numbers go into closing notes (not part of `check`)
 	$(RUN) python -m bench.idrac_bench
 	$(RUN) python -m bench.program_bench
+	$(RUN) python -m bench.nab_bench
+	$(RUN) python -m bench.lab_bench  # needs root: network namespaces

@@ -22,10 +22,27 @@ protocol static default6 {{ ipv6; route ::/0 blackhole; }}
   neighbor {router_address} as {local_asn};
   password "{password}";
   hold time {peer.hold_time};
+  connect delay time 1;  # an upstream that is ready calls at once (BIRD waits 5 s by default)
   keepalive time {peer.keepalive_time};
 {bfd}  ipv4 {{ import all; export where proto = "default4"; }};
   ipv6 {{ import all; export where proto = "default6"; }};
 }}
+"""
+
+
+def frr_bfd(peer: BgpPeer, router_address: str) -> str:
+    """BFD configured on its own, as providers do, so it is up before BGP asks for it. FRR 8.4's bgpd still
+    re-registers its BFD session once it knows its local address, which now and then resets the session BIRD
+    watches: BIRD then drops the first BGP session and waits its `error wait time` (5 s) before the next one."""
+    if not peer.bfd:
+        return ""
+    return f"""bfd
+ peer {router_address} local-address {peer.address}
+  receive-interval 100
+  transmit-interval 100
+  detect-multiplier 3
+ exit
+exit
 """
 
 

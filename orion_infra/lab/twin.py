@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from orion_infra.lab import netns
 from orion_infra.lab.netns import LabError
-from orion_infra.lab.peers import bird_peer, frr_peer
+from orion_infra.lab.peers import bird_peer, frr_bfd, frr_peer
 from orion_infra.lab.upstream_dns import UpstreamDns
 from orion_infra.model.bgp import BgpPeer
 from orion_infra.model.stack import OrionStack
@@ -343,7 +343,7 @@ class Twin:
         """FRR as it runs: zebra, bgpd and bfdd (BFD reaches bgpd through zebra), as the frr user."""
         config = directory / "bgpd.conf"
         config.write_text(frr_peer(peer, self.stack.bgp.asn, str(self.router_wan), password))
-        (directory / "bfdd.conf").write_text("")
+        (directory / "bfdd.conf").write_text(frr_bfd(peer, str(self.router_wan)))
         (directory / "zebra.conf").write_text("")
         for path in (directory, *directory.iterdir()):
             shutil.chown(path, FRR_USER, FRR_USER)
@@ -565,6 +565,11 @@ class Twin:
             if len(fields) >= 6 and fields[1] == "BGP":
                 states[fields[0]] = fields[5]
         return states
+
+    def default_route_via(self) -> str:
+        """The router's IPv4 default next hop ('' when it has none)."""
+        route = netns.in_ns(self.router_ns, "ip", "-4", "route", "show", "default").stdout.split()
+        return route[2] if len(route) > 2 else ""
 
     def wait_for_sessions(self, timeout: float = 30.0) -> float:
         """Seconds until every session is Established; LabError with the states after `timeout`."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,10 +17,15 @@ from orion_infra.model.stack import OrionStack
 from tests.fixtures.invalid_cases import DEFAULT_STACK, TODAY
 
 
-def lab_stack(*, extra_peers: Sequence[dict[str, Any]] = (), bgp_secrets: Sequence[str] = ()) -> OrionStack:
+def lab_stack(
+    *,
+    extra_peers: Sequence[dict[str, Any]] = (),
+    bgp_secrets: Sequence[str] = (),
+    peer_changes: Mapping[str, Any] | None = None,
+) -> OrionStack:
     """The default stack with scrapes every second and notifications without batching, so alerts fire and resolve
     within seconds (same renderers, same rules, same addresses); `extra_peers` are added to its BGP peers as the
-    stack file writes them, with the secret keys they refer to."""
+    stack file writes them, with the secret keys they refer to; `peer_changes` are set on every peer."""
     raw = read_stack_file(DEFAULT_STACK)
     operators = raw.values["monitoring"]
     bgp_section = raw.values["bgp"]
@@ -31,7 +36,8 @@ def lab_stack(*, extra_peers: Sequence[dict[str, Any]] = (), bgp_secrets: Sequen
         "scrape_interval_seconds": 1,
         "alert_grouping": {"wait_seconds": 1, "interval_seconds": 2},
     }
-    bgp = {**bgp_section, "peers": [*bgp_section["peers"], *extra_peers]}
+    peers = [{**peer, **(peer_changes or {})} for peer in [*bgp_section["peers"], *extra_peers]]
+    bgp = {**bgp_section, "peers": peers}
     values = {**raw.values, "monitoring": monitoring, "bgp": bgp}
     raw = dataclasses.replace(raw, values=values, secret_keys=raw.secret_keys | set(bgp_secrets))
     stack, _ = load_stack(raw, today=datetime.date.fromisoformat(TODAY))

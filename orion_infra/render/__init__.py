@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orion_agent
 from orion_infra.model.stack import OrionStack
 from orion_infra.render.monitor import render_monitor
 from orion_infra.render.options import RenderOptions
@@ -18,8 +19,15 @@ NIX_FILES = {
         "modules/orion-router.nix",
         "scripts/orion-trial",
     ],
-    "monitor": ["hosts/monitor/configuration.nix", "modules/orion-common.nix", "modules/orion-monitoring.nix"],
+    "monitor": [
+        "hosts/monitor/configuration.nix",
+        "modules/orion-common.nix",
+        "modules/orion-monitoring.nix",
+        "modules/orion-agent.nix",
+    ],
 }
+# The agent's source, shipped to the monitoring VM, whose NixOS module runs it (`orion.agent.source`).
+AGENT_SOURCE = Path(orion_agent.__file__).resolve().parent
 
 
 def render_all(stack: OrionStack, options: RenderOptions | None = None) -> dict[str, str]:
@@ -35,6 +43,8 @@ def render_all(stack: OrionStack, options: RenderOptions | None = None) -> dict[
             files[f"{role}/{Path(nix_file).name if nix_file.startswith('hosts/') else nix_file}"] = (
                 NIX_DIR / nix_file
             ).read_text()
+    for source in sorted(AGENT_SOURCE.rglob("*.py")):
+        files[f"monitor/orion_agent/{source.relative_to(AGENT_SOURCE)}"] = source.read_text()
     return dict(sorted(files.items()))
 
 

@@ -10,6 +10,7 @@ import yaml
 
 from orion_infra.model.hosts import NicPurpose
 from orion_infra.model.stack import OrionStack
+from orion_infra.render.monitor.agent import render_agent_settings
 from orion_infra.render.monitor.dashboards import render_dashboards
 from orion_infra.render.monitor.queries import PromQueries
 from orion_infra.render.options import RenderOptions
@@ -17,6 +18,12 @@ from orion_infra.render.options import RenderOptions
 PROMETHEUS_PORT = 9090
 ALERTMANAGER_PORT = 9093
 AGENT_WEBHOOK_PATH = "/alertmanager"
+# The bird exporter labels a session that is not Established with BIRD's state text ("Active  Error: ..."), which
+# changes while it is down: each change started a new series, and after a Prometheus crash the old ones (never
+# marked stale) kept a recovered session "down" for the 5-minute lookback. One series per session and channel.
+SCRAPE_ADJUSTMENTS: dict[str, dict[str, Any]] = {
+    "bird": {"metric_relabel_configs": [{"action": "labeldrop", "regex": "state"}]},
+}
 GRAFANA_PASSWORD_FILE = "grafana-admin-password"  # noqa: S105 - the name of the file the deploy step writes
 
 
@@ -52,6 +59,7 @@ def render_monitor(stack: OrionStack, options: RenderOptions) -> dict[str, str]:
         "grafana/datasources.yml": render_grafana_datasource(stack),
         "grafana/dashboards.yml": render_grafana_provider(options),
         "host.json": render_monitor_host(stack, options),
+        "agent-settings.json": render_agent_settings(stack, options),
     }
     files.update({f"grafana/dashboards/{name}": text for name, text in render_dashboards(promql).items()})
     return files
@@ -72,7 +80,10 @@ def render_prometheus(stack: OrionStack, options: RenderOptions) -> str:
         "alerting": {
             "alertmanagers": [{"static_configs": [{"targets": [f"{stack.monitor_endpoint()[1]}:{ALERTMANAGER_PORT}"]}]}]
         },
-        "scrape_configs": [{"job_name": job, "static_configs": configs} for job, configs in by_job.items()],
+        "scrape_configs": [
+            {"job_name": job, "static_configs": configs, **SCRAPE_ADJUSTMENTS.get(job, {})}
+            for job, configs in by_job.items()
+        ],
     }
     return _yaml(config)
 

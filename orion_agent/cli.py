@@ -1,0 +1,153 @@
+"""`orion-agent`: run the agent, ask it for a report, clear a frozen runbook, score a CSV file."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import signal
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
+import click
+import requests
+
+from orion_agent.alerts import AlertmanagerClient
+from orion_agent.audit import AuditLog
+from orion_agent.detect import CsvFormatError, score_csv
+from orion_agent.logs import configure_logging
+from orion_agent.runbooks import RUNBOOKS, RunbookState, StateStore, SubprocessRunner
+from orion_agent.server import CLEAR_PREFIX, AgentServer
+from orion_agent.service import Agent
+from orion_agent.settings import Settings, SettingsError, load_settings
+from orion_agent.sources import BirdExporterProbe, PrometheusClient
+
+SETTINGS_OPTION = click.option(
+    "--settings",
+    "settings_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="JSON or TOML settings file (default: $ORION_AGENT_SETTINGS_FILE).",
+)
+AGENT_URL_OPTION = click.option(
+    "--agent-url", default=None, help="The running agent (default: loopback at the settings' listen port)."
+)
+
+
+def _settings(settings_file: Path | None) -> Settings:
+    try:
+        return load_settings(settings_file)
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _agent_url(agent_url: str | None, settings_file: Path | None) -> str:
+    return agent_url or f"http://127.0.0.1:{_settings(settings_file).listen_port}"
+
+
+def build_agent(settings: Settings) -> Agent:
+    """The agent wired to the real sources, Alertmanager, subprocesses and the wall clock."""
+    alertmanager = AlertmanagerClient(str(settings.alertmanager_url), settings.prometheus_timeout_seconds)
+    return Agent(
+        settings,
+        prometheus=PrometheusClient(str(settings.prometheus_url), settings.prometheus_timeout_seconds),
+        bird=BirdExporterProbe(str(settings.router.bird_exporter_url), settings.probe_timeout_seconds),
+        post_alerts=alertmanager.post,
+        runner=SubprocessRunner(),
+        clock=time.time,
+    )
+
+
+@click.group(name="orion-agent")
+def main() -> None:
+    """ORION's autonomous agent on the monitoring VM."""
+
+
+@main.command()
+@SETTINGS_OPTION
+def run(settings_file: Path | None) -> None:
+    """Run the agent until SIGTERM or SIGINT."""
+    settings = _settings(settings_file)
+    configure_logging(settings.log_level, settings.log_file)
+    agent = build_agent(settings)
+    server = AgentServer(agent, str(settings.listen_address), settings.listen_port)
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    server.start()
+    try:
+        agent.run(stop)
+    finally:
+        server.stop()
+
+
+@main.command()
+@SETTINGS_OPTION
+@AGENT_URL_OPTION
+@click.option("--format", "output_format", type=click.Choice(["md", "json"]), default="md", show_default=True)
+def report(settings_file: Path | None, agent_url: str | None, output_format: str) -> None:
+    """Print the running agent's status report."""
+    url = _agent_url(agent_url, settings_file) + "/report"
+    try:
+        response = requests.get(url, params={"format": output_format}, timeout=10)
+    except requests.RequestException as error:
+        raise click.ClickException(f"the agent at {url} did not answer ({type(error).__name__})") from None
+    if response.status_code != 200:
+        raise click.ClickException(f"the agent at {url} answered HTTP {response.status_code}")
+    click.echo(response.text, nl=False)
+
+
+@main.command()
+@click.argument("runbook")
+@SETTINGS_OPTION
+@AGENT_URL_OPTION
+@click.option("--by", default=getpass.getuser, show_default="the current user", help="Who clears it, for the audit.")
+def clear(runbook: str, settings_file: Path | None, agent_url: str | None, by: str) -> None:
+    """Unfreeze RUNBOOK after a human has looked at why it froze."""
+    url = f"{_agent_url(agent_url, settings_file)}{CLEAR_PREFIX}{runbook}/clear"
+    try:
+        response = requests.post(url, json={"by": by}, timeout=10)
+    except requests.ConnectionError:
+        if agent_url is not None:
+            raise click.ClickException(f"the agent at {url} did not answer") from None
+        # Not running: nothing races with editing its state file.
+        _clear_offline(_settings(settings_file), runbook, by)
+        return
+    except requests.RequestException as error:
+        raise click.ClickException(f"the agent at {url} did not answer ({type(error).__name__})") from None
+    if response.status_code != 200:
+        raise click.ClickException(f"the agent refused: HTTP {response.status_code} {response.text.strip()}")
+    was_frozen = response.json().get("was_frozen")
+    click.echo(f"{runbook}: {'cleared' if was_frozen else 'was not frozen'}")
+
+
+def _clear_offline(settings: Settings, runbook: str, by: str) -> None:
+    if runbook not in RUNBOOKS:
+        raise click.ClickException(f"no runbook {runbook!r} (runbooks: {', '.join(RUNBOOKS)})")
+    store = StateStore(settings.state_dir / "runbooks.json")
+    states = store.load() or {}
+    state = states.setdefault(runbook, RunbookState())
+    was = state.frozen
+    state.frozen = None
+    state.frozen_at = None
+    store.save(states)
+    AuditLog(settings.audit_log, time.time).record(runbook, "cleared", by=by, was_frozen=was, agent="not running")
+    click.echo(f"{runbook}: {'cleared' if was else 'was not frozen'} (the agent is not running; state file edited)")
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("destination", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def score(source: Path, destination: Path) -> None:
+    """Score SOURCE (timestamp,value CSV) with the agent's detector into DESTINATION."""
+    try:
+        score_csv(source, destination)
+    except CsvFormatError as error:
+        destination.unlink(missing_ok=True)
+        raise click.ClickException(str(error)) from None
+    click.echo(json.dumps({"scored": str(destination)}))

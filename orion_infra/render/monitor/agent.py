@@ -1,0 +1,59 @@
+"""The agent's settings file (read by `orion_agent.settings`), from the stack model."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from orion_infra.model.hosts import NicPurpose
+from orion_infra.model.stack import OrionStack
+
+# The package, not names from it: its render_monitor includes this file, and names would not exist yet mid-import.
+from orion_infra.render import monitor
+from orion_infra.render.options import RenderOptions
+
+AGENT_SSH_KEY_FILE = "orion-agent-ssh-key"
+AGENT_KNOWN_HOSTS_FILE = "orion-agent-known-hosts"
+DEFAULT_AGENT_PORT = 9110
+
+
+def lan_capacity_bits(stack: OrionStack) -> int:
+    """The slowest physical LAN port of the hosts: the router's LAN traffic crosses one of them."""
+    speeds = [nic.speed_gbps for host in stack.hosts for nic in host.nics if nic.purpose == NicPurpose.LAN]
+    return min(speeds) * 1_000_000_000
+
+
+def render_agent_settings(stack: OrionStack, options: RenderOptions) -> str:
+    """`agent-settings.json`: what the agent watches and where it keeps its state; guard rails keep their defaults."""
+    targets = stack.monitoring.targets
+    bird = next((target for target in targets if target.job == "bird"), None)
+    if bird is None:
+        raise ValueError("monitoring.targets has no bird job: the agent needs the router's bird exporter")
+    agent = next((target for target in targets if target.job == "agent"), None)
+    promql = monitor.queries(stack, options)
+    lan_devices = [
+        options.interface(nic.name) for nic in stack.router.nics if stack.network_of(nic.bridge, nic.vlan) == "lan"
+    ]
+    # The agent runs beside Prometheus and Alertmanager: loopback keeps working whatever the LAN does.
+    settings: dict[str, Any] = {
+        "prometheus_url": f"http://127.0.0.1:{monitor.PROMETHEUS_PORT}",
+        "alertmanager_url": f"http://127.0.0.1:{monitor.ALERTMANAGER_PORT}",
+        "listen_port": agent.port if agent is not None else DEFAULT_AGENT_PORT,
+        "check_interval_seconds": stack.monitoring.scrape_interval_seconds,
+        "router": {
+            "host": promql.router,
+            "address": str(bird.address),
+            "bird_exporter_url": f"http://{bird.address}:{bird.port}/metrics",
+            "wan_device": promql.wan_device,
+            "wan_capacity_bits": monitor.wan_capacity_bits(stack),
+            "lan_devices": lan_devices,
+            "lan_capacity_bits": lan_capacity_bits(stack),
+        },
+        "remediation": {
+            "ssh_key_file": str(options.secret(AGENT_SSH_KEY_FILE)),
+            "known_hosts_file": str(options.secret(AGENT_KNOWN_HOSTS_FILE)),
+        },
+        "state_dir": str(options.state_dir / "orion-agent"),
+        "audit_log": str(options.state_dir / "orion-agent" / "audit.jsonl"),
+    }
+    return json.dumps(settings, indent=2) + "\n"

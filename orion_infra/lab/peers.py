@@ -23,6 +23,7 @@ protocol static default6 {{ ipv6; route ::/0 blackhole; }}
   password "{password}";
   hold time {peer.hold_time};
   connect delay time 1;  # an upstream that is ready calls at once (BIRD waits 5 s by default)
+  error wait time 1, 10;  # and takes a restarted customer back at once (BIRD waits 60 s by default)
   keepalive time {peer.keepalive_time};
 {bfd}  ipv4 {{ import all; export where proto = "default4"; }};
   ipv6 {{ import all; export where proto = "default6"; }};

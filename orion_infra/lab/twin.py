@@ -9,17 +9,21 @@ import ipaddress
 import json
 import secrets
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from orion_infra.lab import netns
 from orion_infra.lab.netns import LabError
 from orion_infra.lab.peers import bird_peer, frr_bfd, frr_peer
 from orion_infra.lab.upstream_dns import UpstreamDns
 from orion_infra.model.bgp import BgpPeer
+from orion_infra.model.services import ScrapeTarget
 from orion_infra.model.stack import OrionStack
-from orion_infra.render.monitor import AGENT_WEBHOOK_PATH, ALERTMANAGER_PORT, PROMETHEUS_PORT, render_monitor
+from orion_infra.render.monitor import ALERTMANAGER_PORT, PROMETHEUS_PORT, render_monitor
+from orion_infra.render.monitor.agent import AGENT_KNOWN_HOSTS_FILE, AGENT_SSH_KEY_FILE, render_agent_settings
 from orion_infra.render.options import RenderOptions
 from orion_infra.render.router import BIRD_EXPORTER_PORT, KEA_EXPORTER_PORT, NODE_EXPORTER_PORT, render_router
 from orion_infra.render.router.facts import router_facts
@@ -47,6 +51,9 @@ REQUIRED_PROGRAMS = (
     "prometheus-node-exporter",
     "prometheus-bird-exporter",
     "kea-exporter",
+    "/usr/sbin/sshd",
+    "ssh",
+    "ssh-keygen",
 )
 UDHCPC_SCRIPT = Path(__file__).with_name("udhcpc-script")
 # The networks behind the router that the twin wires up, each a bridge in the switch namespace.
@@ -55,7 +62,7 @@ INTERNAL = ("lan", "guest", "management")
 TRANSIT = ipaddress.IPv4Network("100.64.0.0/24")
 WEB_SERVER = ipaddress.IPv4Address("203.0.113.80")
 WHOAMI = Path(__file__).with_name("whoami_server.py")
-WEBHOOK_RECORDER = Path(__file__).with_name("webhook_recorder.py")
+RESTART_BGP = Path(__file__).with_name("restart-bgp")
 # The ISP side of the WAN link: what its DHCP(v6) would hand the router. Documentation space for IPv6.
 WAN6_SUBNET = ipaddress.IPv6Network("2001:db8:6939::/64")
 FRR_USER = "frr"
@@ -169,7 +176,7 @@ class Twin:
                 f"missing programs: {', '.join(missing)} "
                 "(Debian: bird2, frr, nftables, kea-dhcp4-server, unbound, openssl, ldnsutils, busybox, iproute2, "
                 "util-linux, procps, prometheus, prometheus-alertmanager, prometheus-node-exporter, "
-                "prometheus-bird-exporter; kea-exporter from this project's environment: `uv sync`)"
+                "prometheus-bird-exporter, openssh-server; kea-exporter from this project's environment: `uv sync`)"
             )
         self.down()
         try:
@@ -463,21 +470,14 @@ class Twin:
 
     def _monitoring(self) -> None:
         """The monitoring VM's Prometheus and Alertmanager with the rendered files, its node exporter, the Proxmox
-        host's node exporter, and the recorder at the agent's webhook."""
+        host's node exporter, and the agent."""
         monitor = self.root / "monitor"
         for name, text in render_monitor(self.stack, self.monitor_options).items():
             (monitor / name).parent.mkdir(parents=True, exist_ok=True)
             (monitor / name).write_text(text)
         self._node_exporter(self.monitor_ns, monitor)
         self._node_exporter(self.host_ns, self.root / "run")
-        netns.start_daemon(
-            self.monitor_ns,
-            "prometheus",
-            f"--config.file={monitor / 'prometheus.yml'}",
-            f"--storage.tsdb.path={monitor / 'state' / 'prometheus'}",
-            f"--web.listen-address=:{PROMETHEUS_PORT}",
-            log=monitor / "prometheus.log",
-        )
+        self.start_prometheus()
         netns.start_daemon(
             self.monitor_ns,
             "prometheus-alertmanager",
@@ -493,22 +493,147 @@ class Twin:
                 log = (monitor / "prometheus.log").read_text()
                 raise LabError(f"Prometheus is not ready after 10 s: {log.strip()[-2000:] or 'no output'}")
             time.sleep(0.1)
-        agent = next((target for target in self.stack.monitoring.targets if target.job == "agent"), None)
-        if agent is not None:
-            netns.start_daemon(
-                self.monitor_ns,
-                "python3",
-                str(WEBHOOK_RECORDER),
-                str(agent.address),
-                str(agent.port),
-                AGENT_WEBHOOK_PATH,
-                str(self.notifications_file),
-                log=monitor / "webhook.log",
-            )
+        self._router_ssh()
+        self.start_agent()
+
+    def start_prometheus(self) -> None:
+        monitor = self.root / "monitor"
+        netns.start_daemon(
+            self.monitor_ns,
+            "prometheus",
+            f"--config.file={monitor / 'prometheus.yml'}",
+            f"--storage.tsdb.path={monitor / 'state' / 'prometheus'}",
+            f"--web.listen-address=:{PROMETHEUS_PORT}",
+            log=monitor / "prometheus.log",
+        )
+
+    def stop_prometheus(self) -> None:
+        """Kills Prometheus (SIGKILL: a crash, not a shutdown)."""
+        self._kill_in(self.monitor_ns, "prometheus")
+
+    def stop_router_bird(self) -> None:
+        """Stops the router's BIRD as an operator's `birdc down` does."""
+        netns.in_ns(self.router_ns, "birdc", "-s", self.socket("router"), "down", check=False)
+        self._kill_in(self.router_ns, "bird", signal="-TERM")
+
+    def restart_router_bird(self) -> None:
+        """What the restart-bgp forced command does, done by hand."""
+        router = self.root / "router"
+        netns.in_ns(
+            self.router_ns,
+            str(RESTART_BGP),
+            str(router / "bird.conf"),
+            self.socket("router"),
+            str(router / "bird.stdout.log"),
+        )
+
+    def _kill_in(self, namespace: str, command: str, signal: str = "-KILL") -> None:
+        """Stops every process named `command` in `namespace` and waits until they are gone."""
+        deadline = time.monotonic() + 10
+        while pids := [
+            pid for pid in netns.run(["ip", "netns", "pids", namespace]).stdout.split() if _command_name(pid) == command
+        ]:
+            for pid in pids:
+                netns.run(["kill", signal, pid], check=False)
+            if time.monotonic() > deadline:
+                raise LabError(f"{command} in {namespace} does not stop")
+            time.sleep(0.05)
+
+    # -- the agent ----------------------------------------------------------------------------------------------
 
     @property
-    def notifications_file(self) -> Path:
-        return self.root / "monitor" / "notifications.jsonl"
+    def agent_target(self) -> ScrapeTarget:
+        agent = next((target for target in self.stack.monitoring.targets if target.job == "agent"), None)
+        if agent is None:
+            raise LabError("monitoring.targets has no agent job")
+        return agent
+
+    def _router_ssh(self) -> None:
+        """The router's SSH with the agent's key limited to the restart-bgp forced command (root here: the lab has
+        no orion-agent user), and the agent's copy of the router's host key."""
+        ssh = self.root / "router" / "ssh"
+        ssh.mkdir(mode=0o700)
+        agent_key = Path(self.monitor_options.secret(AGENT_SSH_KEY_FILE))
+        agent_key.parent.mkdir(parents=True, exist_ok=True)
+        for key in (ssh / "host_key", agent_key):
+            netns.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "orion-lab", "-f", str(key)])
+        router = self.root / "router"
+        restart = f"{RESTART_BGP} {router / 'bird.conf'} {self.socket('router')} {router / 'bird.stdout.log'}"
+        public = Path(f"{agent_key}.pub").read_text().strip()
+        (ssh / "authorized_keys").write_text(f'restrict,command="{restart}" {public}\n')
+        host_key = (ssh / "host_key.pub").read_text().split()[:2]
+        Path(self.monitor_options.secret(AGENT_KNOWN_HOSTS_FILE)).write_text(
+            f"{self.agent_settings['router']['address']} {' '.join(host_key)}\n"
+        )
+        (ssh / "sshd_config").write_text(
+            f"HostKey {ssh / 'host_key'}\n"
+            f"PidFile {router / 'run' / 'sshd.pid'}\n"
+            f"AuthorizedKeysFile {ssh / 'authorized_keys'}\n"
+            "StrictModes no\n"  # the lab's files live under /tmp
+            "PermitRootLogin forced-commands-only\n"
+            "PasswordAuthentication no\n"
+            "KbdInteractiveAuthentication no\n"
+            "UsePAM no\n"
+        )
+        Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
+        netns.start_daemon(
+            self.router_ns, "/usr/sbin/sshd", "-D", "-e", "-f", str(ssh / "sshd_config"), log=ssh / "sshd.log"
+        )
+
+    @property
+    def agent_settings(self) -> dict[str, Any]:
+        settings: dict[str, Any] = json.loads(render_agent_settings(self.stack, self.monitor_options))
+        return settings
+
+    def start_agent(self, *, dry_run: bool = False, **settings: str) -> None:
+        """Runs the agent as the monitoring VM's unit does, with the rendered settings; the lab logs in as root on
+        the router (no orion-agent user here). `settings` are further ORION_AGENT_* overrides."""
+        monitor = self.root / "monitor"
+        overrides = {
+            "ORION_AGENT_SETTINGS_FILE": str(monitor / "agent-settings.json"),
+            "ORION_AGENT_LOG_FILE": str(monitor / "agent.log"),
+            "ORION_AGENT_REMEDIATION__DRY_RUN": str(dry_run).lower(),
+            "ORION_AGENT_REMEDIATION__SSH_USER": "root",
+            **{f"ORION_AGENT_{name.upper()}": value for name, value in settings.items()},
+        }
+        netns.start_daemon(
+            self.monitor_ns,
+            "env",
+            *(f"{name}={value}" for name, value in overrides.items()),
+            sys.executable,
+            "-m",
+            "orion_agent",
+            "run",
+            log=monitor / "agent.stdout.log",
+        )
+        deadline = time.monotonic() + 10
+        while self.agent("health") is None:
+            if time.monotonic() > deadline:
+                log = (monitor / "agent.stdout.log").read_text()
+                raise LabError(f"the agent does not answer after 10 s: {log.strip()[-2000:] or 'no output'}")
+            time.sleep(0.1)
+
+    def stop_agent(self) -> None:
+        for pid in netns.run(["ip", "netns", "pids", self.monitor_ns]).stdout.split():
+            if "orion_agent" in _command_line(pid):
+                netns.run(["kill", "-TERM", pid], check=False)
+        while any(
+            "orion_agent" in _command_line(pid)
+            for pid in netns.run(["ip", "netns", "pids", self.monitor_ns]).stdout.split()
+        ):
+            time.sleep(0.05)
+
+    def agent(self, path: str) -> Any:
+        """The agent's JSON answer to GET `path` (health, report?format=json), or None when it does not answer."""
+        body = self.fetch(self.monitor_ns, f"http://{self.monitor_address}:{self.agent_target.port}/{path}")
+        return None if body is None else json.loads(body)
+
+    def audit(self, audit_log: Path | None = None) -> list[dict[str, Any]]:
+        """The agent's audit log (the rendered one, unless given), oldest first."""
+        audit_log = audit_log or Path(self.agent_settings["audit_log"])
+        if not audit_log.exists():
+            return []
+        return [json.loads(line) for line in audit_log.read_text().splitlines() if line.strip()]
 
     def _resolver(self) -> None:
         # Where NixOS' unbound-anchor would put the real root's anchor: the lab's signed root instead.
@@ -556,6 +681,13 @@ class Twin:
     def birdc(self, name: str, *command: str) -> str:
         namespace = self.router_ns if name == "router" else f"{self.prefix}-{name}"
         return netns.in_ns(namespace, "birdc", "-s", self.socket(name), *command).stdout
+
+    def sessions_or_none(self) -> dict[str, str] | None:
+        """The sessions, or None when the router's BIRD does not answer."""
+        try:
+            return self.sessions()
+        except LabError:
+            return None
 
     def sessions(self) -> dict[str, str]:
         """BGP session state per peer, as the router sees them."""
@@ -660,12 +792,6 @@ class Twin:
                     current.pop(row["address"], None)
         return current
 
-    def notifications(self) -> list[dict[str, object]]:
-        """What Alertmanager delivered to the agent's webhook, oldest first."""
-        if not self.notifications_file.exists():
-            return []
-        return [json.loads(line) for line in self.notifications_file.read_text().splitlines() if line.strip()]
-
     def drop_counter(self, comment: str) -> int:
         """Packets counted by the router's firewall rule with this comment."""
         for line in netns.in_ns(self.router_ns, "nft", "list", "ruleset").stdout.splitlines():
@@ -696,6 +822,13 @@ class Twin:
             for line in output.splitlines()
             if line and not line.startswith((" ", "\t")) and _is_prefix(line.split()[0])
         }
+
+
+def _command_line(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:  # exited meanwhile
+        return ""
 
 
 def _command_name(pid: str) -> str:

@@ -16,10 +16,7 @@ from orion_infra.lab.twin import Twin
 from orion_infra.render.monitor import queries, render_monitor
 
 # Targets whose exporter the lab cannot run, and why; every other target must be up.
-NOT_IN_THE_LAB = {
-    "unbound/orion-router": "no build of the Unbound exporter in Debian 12 or on PyPI",
-    "agent/orion-monitor": "the ORION agent, which answers there, is its own issue",
-}
+NOT_IN_THE_LAB = {"unbound/orion-router": "no build of the Unbound exporter in Debian 12 or on PyPI"}
 
 
 def wait_for(condition: Any, timeout: float, what: str) -> float:
@@ -104,14 +101,11 @@ def test_the_seeds_three_queries_return_data(twin: Twin, scraped: dict[str, str]
 
 
 def firing(twin: Twin, alert: str, session: str) -> str | None:
-    """The status ('firing'/'resolved') of the last notification about `alert` for `session`, if any."""
+    """The status ('firing'/'resolved') of the last notification about `alert` for `session` the agent received."""
     status = None
-    for notification in twin.notifications():
-        alerts = notification["alerts"]
-        assert isinstance(alerts, list)
-        for item in alerts:
-            if item["labels"].get("alertname") == alert and item["labels"].get("name") == session:
-                status = item["status"]
+    for item in twin.agent("report?format=json")["alerts_received"]:
+        if item["alertname"] == alert and item["labels"].get("name") == session:
+            status = item["status"]
     return status
 
 

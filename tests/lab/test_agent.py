@@ -1,0 +1,105 @@
+"""The agent in the twin, with the rendered settings, reaching the router over SSH to its restart-bgp forced command:
+it restarts a stopped BIRD and verifies the sessions, holds back within its cooldown, only says what it would do in
+dry-run, and degrades without acting when Prometheus dies."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from orion_infra.lab.twin import Twin
+
+RUNBOOK = "restart-bgp"
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> float:
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < timeout, f"{what} not within {timeout:g} s"
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+def events(twin: Twin, audit_log: Path | None = None) -> list[str]:
+    return [entry["event"] for entry in twin.audit(audit_log) if entry["runbook"] == RUNBOOK]
+
+
+def bgp_seen(twin: Twin) -> str:
+    health = twin.agent("health")
+    return str(health["bgp"]) if health else "no answer"
+
+
+def restore_bgp(twin: Twin) -> None:
+    twin.restart_router_bird()
+    twin.wait_for_sessions(timeout=60)
+    wait_for(lambda: bgp_seen(twin) == "some_up", 10, "the agent seeing BGP up")
+
+
+def test_in_dry_run_the_agent_only_says_what_it_would_do(twin: Twin, tmp_path: Path) -> None:
+    twin.stop_agent()
+    audit_log = tmp_path / "audit.jsonl"
+    twin.start_agent(dry_run=True, state_dir=str(tmp_path), audit_log=str(audit_log))
+    try:
+        wait_for(lambda: bgp_seen(twin) == "some_up", 10, "the agent seeing BGP up")
+        twin.stop_router_bird()
+        wait_for(lambda: "dry_run" in events(twin, audit_log), 15, "the dry-run decision")
+        time.sleep(3)
+        # It would have acted once and then waited out its cooldown, as the live agent does; it ran nothing.
+        assert events(twin, audit_log) in (["dry_run"], ["dry_run", "held_cooldown"])
+        assert twin.sessions_or_none() is None
+    finally:
+        twin.stop_agent()
+        twin.restart_router_bird()
+        twin.wait_for_sessions(timeout=60)
+        twin.start_agent()
+
+
+def test_a_stopped_bird_is_detected_restarted_and_verified(twin: Twin) -> None:
+    wait_for(lambda: bgp_seen(twin) == "some_up", 10, "the agent seeing BGP up")
+    assert events(twin) == []
+    stopped = time.monotonic()
+    twin.stop_router_bird()
+    detected = wait_for(lambda: bgp_seen(twin) in ("all_down", "bird_unreachable"), 10, "detection")
+    wait_for(lambda: "verified" in events(twin), 60, "the verified restart")
+    restored = time.monotonic() - stopped
+    twin.wait_for_sessions(timeout=60)
+    established = time.monotonic() - stopped
+    print(
+        f"BIRD stopped: seen by the agent after {detected:.2f} s, restarted and verified after {restored:.2f} s, "
+        f"every session Established after {established:.2f} s"
+    )
+    assert detected < 5
+    assert events(twin) == ["acting", "command_finished", "verified"]
+    acting = next(entry for entry in twin.audit() if entry["event"] == "acting")
+    assert acting["command"][0] == "ssh"  # the rendered settings' SSH to the forced command, nothing lab-made
+    assert twin.agent("health")["frozen_runbooks"] == []
+
+
+def test_bgp_falling_again_within_the_cooldown_is_not_restarted_again(twin: Twin) -> None:
+    """What a flapping BIRD meets: the cooldown after the previous test's restart holds the runbook back."""
+    acted_before = events(twin).count("acting")
+    assert acted_before == 1
+    twin.stop_router_bird()
+    try:
+        wait_for(lambda: "held_cooldown" in events(twin), 15, "the cooldown decision")
+        time.sleep(3)
+        assert events(twin).count("acting") == acted_before
+        assert twin.sessions_or_none() is None
+    finally:
+        restore_bgp(twin)
+
+
+def test_with_prometheus_dead_the_agent_degrades_and_recovers_without_acting(twin: Twin) -> None:
+    acted_before = events(twin).count("acting")
+    twin.stop_prometheus()
+    try:
+        wait_for(lambda: "prometheus" in twin.agent("health")["degraded_inputs"], 20, "the degraded report")
+        health = twin.agent("health")
+        assert health["status"] == "degraded"
+        assert health["bgp"] == "some_up"  # its own probe of the router still sees BGP
+    finally:
+        twin.start_prometheus()
+    wait_for(lambda: twin.agent("health")["degraded_inputs"] == [], 30, "the recovery")
+    assert events(twin).count("acting") == acted_before

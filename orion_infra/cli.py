@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from orion_agent.cli import main as agent
 from orion_infra.cli_common import load_or_exit, stack_file_option
 from orion_infra.cli_idrac import idrac
 from orion_infra.cli_lab import lab
@@ -43,6 +44,8 @@ def render(stack_file: Path, out: Path) -> None:
 
 main.add_command(idrac)
 main.add_command(lab)
+# The agent's own CLI (`orion-agent` on the monitoring VM), here too: `orion agent score IN.csv OUT.csv`, ...
+main.add_command(agent, name="agent")
 
 
 @main.command()

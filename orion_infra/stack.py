@@ -3,6 +3,7 @@ outputs. From bare metal: installer -> iDRAC -> Proxmox API -> bridges and image
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 import pulumi
@@ -46,6 +47,7 @@ from orion_infra.outputs import (
 )
 from orion_infra.render import render_all
 from orion_infra.render.monitor import GRAFANA_PASSWORD_FILE
+from orion_infra.render.monitor.agent import AGENT_KNOWN_HOSTS_FILE, AGENT_SSH_KEY_FILE, router_bird_target
 from orion_infra.render.options import RenderOptions
 
 
@@ -191,6 +193,7 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
     secrets_dir = str(RenderOptions().secrets_dir)
     # The router first: the other VMs are reached through it, once its configuration routes.
     routed_through: list[pulumi.Resource] = []
+    router_host_key: command.remote.Command | None = None
     for key, nixos_vm in sorted(vms.items(), key=lambda item: stack.vms[item[0]].role != VmRole.ROUTER):
         vm = stack.vms[key]
         role = "router" if vm.role == VmRole.ROUTER else "monitor"
@@ -205,6 +208,11 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
             }
         else:
             secrets = {GRAFANA_PASSWORD_FILE: grafana_admin.result}
+            if stack.access.agent_key is not None and router_host_key is not None:
+                secrets[AGENT_SSH_KEY_FILE] = secret[stack.access.agent_key.secret].apply(_ends_with_newline)
+                secrets[AGENT_KNOWN_HOSTS_FILE] = router_host_key.stdout.apply(
+                    functools.partial(_known_hosts_line, router_bird_target(stack).address)
+                )
         connection = command.remote.ConnectionArgs(
             host=_ssh_address(stack, vm), user=stack.access.admin_user, private_key=deploy_key, dial_error_limit=20
         )
@@ -221,6 +229,23 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
         )
         if vm.role == VmRole.ROUTER:
             routed_through.append(config.activation)
+        if vm.role == VmRole.ROUTER and stack.access.agent_key is not None:
+            # The agent pins the router's SSH host key: read it from the router itself, over the deploy connection.
+            router_host_key = command.remote.Command(
+                f"{vm.name}-ssh-host-key",
+                connection=connection,
+                create="cat /etc/ssh/ssh_host_ed25519_key.pub",
+                opts=pulumi.ResourceOptions(depends_on=[config.activation]),
+            )
+
+
+def _known_hosts_line(address: object, host_key: str) -> str:
+    return f"{address} {host_key.strip()}\n"
+
+
+def _ends_with_newline(text: str) -> str:
+    # OpenSSH refuses a private key file without its final newline; secrets pasted into config often lose it.
+    return text if text.endswith("\n") else text + "\n"
 
 
 def _export(

@@ -90,3 +90,18 @@ def test_schema_rejects_what_the_model_rejects(default_stack_file: Path, edit: t
     broken = yaml.safe_load(default_stack_file.read_text().replace(*edit, 1))
     with pytest.raises(jsonschema.ValidationError, match=complaint):
         jsonschema.validate(broken, schema)
+
+
+def test_orion_agent_score_writes_a_score_per_row(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("timestamp,value\n" + "".join(f"2014-04-01 00:{m:02d}:00,{m % 7}\n" for m in range(60)))
+    result = CliRunner().invoke(main, ["agent", "score", str(source), str(tmp_path / "out.csv")])
+    assert result.exit_code == 0, result.output
+    rows = (tmp_path / "out.csv").read_text().splitlines()
+    assert rows[0] == "timestamp,value,anomaly_score"
+    assert len(rows) == len(source.read_text().splitlines())
+    bad = tmp_path / "bad.csv"
+    bad.write_text("timestamp,value\n2014-04-01 00:00:00,not-a-number\n")
+    failed = CliRunner().invoke(main, ["agent", "score", str(bad), str(tmp_path / "bad-out.csv")])
+    assert failed.exit_code != 0
+    assert "not-a-number" in failed.output

@@ -3,6 +3,7 @@ which parent, in which order, with which provider, protected where stateful, and
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 from collections import Counter
@@ -155,3 +156,41 @@ def test_every_credential_is_secret_and_no_secret_is_plain(run: ProgramRun) -> N
     for password in ("grafana-admin-password", "orion-pve-proxmox-root-password"):
         assert {"result", "bcryptHash"} <= set(run.by_name(password).additional_secret_outputs)
     assert run.secret_outputs == {"credentials"}
+
+
+AGENT_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ6C0pXhX2G0l0wCg7J1rRkq3tq0o6rj8o9QZf2b4nXk orion-agent"
+
+
+def secret_files(registration: Registration) -> dict[str, str]:
+    """The files a `...-config-secrets` command writes: name -> content, from its (secret) stdin."""
+    lines = str(registration.inputs["stdin"]).splitlines()
+    return {name: base64.b64decode(value).decode() for name, value in (line.split("\t") for line in lines)}
+
+
+def test_the_agents_key_and_the_routers_host_key_reach_the_monitor_as_secrets(
+    default_raw: RawConfig, pulumi_up: PulumiUp
+) -> None:
+    access = {
+        **default_raw.values["access"],  # type: ignore[dict-item]
+        "agent_key": {"secret": "sshAgentKey"},
+        "agent_public_key": AGENT_PUBLIC_KEY,
+    }
+    agent_key = "-----BEGIN OPENSSH PRIVATE KEY-----\nagent\n-----END OPENSSH PRIVATE KEY-----"
+    run = pulumi_up({**default_raw.values, "access": access}, {**SECRETS, "sshAgentKey": agent_key})
+    assert run.error is None, run.log
+    host_key = run.by_name("orion-router-ssh-host-key")
+    assert host_key.inputs["create"] == "cat /etc/ssh/ssh_host_ed25519_key.pub"
+    assert waits_for(run, "orion-router-ssh-host-key", "orion-router-config-confirm")
+    monitor_secrets = run.by_name("orion-monitor-config-secrets")
+    assert "stdin" in monitor_secrets.secret_inputs
+    files = secret_files(monitor_secrets)
+    assert files["orion-agent-ssh-key"] == agent_key + "\n"
+    assert files["orion-agent-known-hosts"] == "192.168.100.1 stdout-of-orion-router-ssh-host-key\n"
+    router_host = json.loads(run.by_name("orion-router-config-files").inputs["source"].assets["host.json"].text)
+    assert router_host["agent_public_key"] == AGENT_PUBLIC_KEY
+
+
+def test_without_an_agent_key_the_agent_gets_no_key(run: ProgramRun) -> None:
+    files = secret_files(run.by_name("orion-monitor-config-secrets"))
+    assert set(files) == {"grafana-admin-password"}
+    assert all(r.name != "orion-router-ssh-host-key" for r in run.registrations)

@@ -4,6 +4,20 @@
 let
   cfg = config.orion.router;
   host = lib.importJSON "${cfg.dataDir}/host.json";
+  # What the agent's key may run: `systemctl restart bird` on the router, and nothing else.
+  restartBgp = pkgs.writeShellApplication {
+    name = "orion-restart-bgp";
+    runtimeInputs = [ pkgs.bird2 pkgs.coreutils ];
+    text = ''
+      /run/wrappers/bin/sudo ${pkgs.systemd}/bin/systemctl restart bird.service
+      for _ in $(seq 50); do
+        if birdc show status >/dev/null 2>&1; then echo "bird restarted"; exit 0; fi
+        sleep 0.1
+      done
+      echo "bird did not come back within 5 s" >&2
+      exit 1
+    '';
+  };
   wan = host.wan;
   internal = builtins.filter (nic: nic.network != "wan") host.interfaces;
 
@@ -93,6 +107,24 @@ in
       # It includes the BGP password files, which exist only on the VM, never in the build sandbox.
       checkConfig = false;
     };
+
+    # The monitoring agent's way in: one key, one command (restart BGP, then wait until BIRD answers), nothing else.
+    users.users.orion-agent = lib.mkIf (host.agent_public_key != null) {
+      isSystemUser = true;
+      group = "orion-agent";
+      extraGroups = [ "bird" ]; # birdc, to see BIRD answer again
+      useDefaultShell = true; # sshd runs the forced command through the login shell
+      openssh.authorizedKeys.keys = [ ''restrict,command="${restartBgp}/bin/orion-restart-bgp" ${host.agent_public_key}'' ];
+    };
+    users.groups.orion-agent = lib.mkIf (host.agent_public_key != null) { };
+    security.sudo.extraRules = lib.mkIf (host.agent_public_key != null) [
+      {
+        users = [ "orion-agent" ];
+        commands = [
+          { command = "${pkgs.systemd}/bin/systemctl restart bird.service"; options = [ "NOPASSWD" ]; }
+        ];
+      }
+    ];
 
     services.kea.dhcp4 = {
       enable = true;

@@ -10,7 +10,7 @@ import yaml
 
 from orion_infra.model.hosts import NicPurpose
 from orion_infra.model.stack import OrionStack
-from orion_infra.render.monitor.agent import render_agent_settings
+from orion_infra.render.monitor.agent import AGENT_KNOWN_HOSTS_FILE, AGENT_SSH_KEY_FILE, render_agent_settings
 from orion_infra.render.monitor.dashboards import render_dashboards
 from orion_infra.render.monitor.queries import PromQueries
 from orion_infra.render.options import RenderOptions
@@ -201,6 +201,12 @@ def render_monitor_host(stack: OrionStack, options: RenderOptions) -> str:
             "port": stack.monitoring.grafana.port,
             "admin_user": stack.monitoring.grafana.admin_user,
             "admin_password_file": str(options.secret(GRAFANA_PASSWORD_FILE)),
+        },
+        # The agent acts only with its key deployed; the files are written by the deploy step, never the store.
+        "agent": {
+            "remediate": stack.access.agent_key is not None,
+            "ssh_key_file": str(options.secret(AGENT_SSH_KEY_FILE)),
+            "known_hosts_file": str(options.secret(AGENT_KNOWN_HOSTS_FILE)),
         },
     }
     return json.dumps(host, indent=2) + "\n"

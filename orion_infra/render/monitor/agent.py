@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from orion_infra.model.hosts import NicPurpose
+from orion_infra.model.services import ScrapeTarget
 from orion_infra.model.stack import OrionStack
 
 # The package, not names from it: its render_monitor includes this file, and names would not exist yet mid-import.
@@ -23,12 +24,18 @@ def lan_capacity_bits(stack: OrionStack) -> int:
     return min(speeds) * 1_000_000_000
 
 
+def router_bird_target(stack: OrionStack) -> ScrapeTarget:
+    """The router's bird exporter: the agent probes it, and reaches the router's SSH at its address."""
+    bird = next((target for target in stack.monitoring.targets if target.job == "bird"), None)
+    if bird is None:
+        raise ValueError("monitoring.targets has no bird job: the agent needs the router's bird exporter")
+    return bird
+
+
 def render_agent_settings(stack: OrionStack, options: RenderOptions) -> str:
     """`agent-settings.json`: what the agent watches and where it keeps its state; guard rails keep their defaults."""
     targets = stack.monitoring.targets
-    bird = next((target for target in targets if target.job == "bird"), None)
-    if bird is None:
-        raise ValueError("monitoring.targets has no bird job: the agent needs the router's bird exporter")
+    bird = router_bird_target(stack)
     agent = next((target for target in targets if target.job == "agent"), None)
     promql = monitor.queries(stack, options)
     lan_devices = [

@@ -269,6 +269,8 @@ def render_router_host(facts: RouterFacts) -> str:
         "domain": stack.dns.domain,
         "admin_user": stack.access.admin_user,
         "authorized_keys": stack.access.authorized_keys,
+        # Accepted for the restart-bgp forced command only (the orion-agent user in the router's module).
+        "agent_public_key": stack.access.agent_public_key,
         "interfaces": interfaces,
         "wan": {
             "interface": facts.wan_interface,

@@ -43,3 +43,4 @@ bench: install  ## benchmarks whose numbers go into closing notes (not part of `
 	$(RUN) python -m bench.program_bench
 	$(RUN) python -m bench.nab_bench
 	$(RUN) python -m bench.lab_bench  # needs root: network namespaces
+	$(RUN) python -m bench.agent_bench  # needs root: network namespaces

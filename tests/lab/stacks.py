@@ -22,8 +22,9 @@ def lab_stack(
     extra_peers: Sequence[dict[str, Any]] = (),
     bgp_secrets: Sequence[str] = (),
     peer_changes: Mapping[str, Any] | None = None,
+    scrape_interval_seconds: int = 1,
 ) -> OrionStack:
-    """The default stack with scrapes every second and notifications without batching, so alerts fire and resolve
+    """The default stack with scrapes every second (unless told) and notifications without batching, so alerts fire and resolve
     within seconds (same renderers, same rules, same addresses); `extra_peers` are added to its BGP peers as the
     stack file writes them, with the secret keys they refer to; `peer_changes` are set on every peer."""
     raw = read_stack_file(DEFAULT_STACK)
@@ -33,7 +34,7 @@ def lab_stack(
     assert isinstance(bgp_section, dict)
     monitoring = {
         **operators,
-        "scrape_interval_seconds": 1,
+        "scrape_interval_seconds": scrape_interval_seconds,
         "alert_grouping": {"wait_seconds": 1, "interval_seconds": 2},
     }
     peers = [{**peer, **(peer_changes or {})} for peer in [*bgp_section["peers"], *extra_peers]]

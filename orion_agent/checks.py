@@ -143,9 +143,12 @@ class Queries:
         return f"(1 - (node_memory_MemAvailable_bytes{{{host}}} / node_memory_MemTotal_bytes{{{host}}})) * 100"
 
     def time_exceeded_rate(self, window: str) -> str:
-        # Sent (the router drops looping packets) and received (its own packets loop upstream) alike.
-        name = '__name__=~"node_netstat_Icmp_(Out|In)TimeExcds"'
-        return f'sum(rate({{{name},host="{self.router.host}"}}[{window}]))'
+        # Sent (the router drops looping packets) and received (its own packets loop upstream) alike. Two rates
+        # added, not one over a name regex: rate() drops the names, and the two series would then collide.
+        host = f'host="{self.router.host}"'
+        return " + ".join(
+            f"sum(rate(node_netstat_Icmp_{direction}TimeExcds{{{host}}}[{window}]))" for direction in ("Out", "In")
+        )
 
 
 def _finite(samples: Sequence[Sample]) -> list[Sample]:

@@ -148,6 +148,10 @@ in
       };
     };
 
+    services.prometheus.exporters.node.extraFlags = [
+      "--collector.netstat.fields=${host.exporters.node_netstat_fields}"
+    ];
+
     services.prometheus.exporters = {
       bird = {
         enable = true;

@@ -32,9 +32,7 @@ protocol static default6 {{ ipv6; route ::/0 blackhole; }}
 
 
 def frr_bfd(peer: BgpPeer, router_address: str) -> str:
-    """BFD configured on its own, as providers do, so it is up before BGP asks for it. FRR 8.4's bgpd still
-    re-registers its BFD session once it knows its local address, which now and then resets the session BIRD
-    watches: BIRD then drops the first BGP session and waits its `error wait time` (5 s) before the next one."""
+    """BFD configured on its own, as providers do: up before BGP, and the session the router's BIRD watches."""
     if not peer.bfd:
         return ""
     return f"""bfd
@@ -48,7 +46,9 @@ exit
 
 
 def frr_peer(peer: BgpPeer, local_asn: int, router_address: str, password: str) -> str:
-    bfd = f" neighbor {router_address} bfd\n" if peer.bfd else ""
+    # No `neighbor ... bfd`: BFD runs as its own session (frr_bfd), which is what the router's BIRD watches. Tied to
+    # BGP, FRR 8.4 re-registers it once the connection's local address is known, and BIRD, seeing the session
+    # restart, drops the first BGP session and waits its `error wait time` before the next.
     return f"""frr defaults traditional
 hostname {peer.name}
 router bgp {peer.asn}
@@ -58,7 +58,7 @@ router bgp {peer.asn}
  neighbor {router_address} remote-as {local_asn}
  neighbor {router_address} password {password}
  neighbor {router_address} timers {peer.keepalive_time} {peer.hold_time}
-{bfd} address-family ipv4 unicast
+ address-family ipv4 unicast
   neighbor {router_address} default-originate
  exit-address-family
  address-family ipv6 unicast

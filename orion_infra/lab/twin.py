@@ -25,7 +25,13 @@ from orion_infra.model.stack import OrionStack
 from orion_infra.render.monitor import ALERTMANAGER_PORT, PROMETHEUS_PORT, render_monitor
 from orion_infra.render.monitor.agent import AGENT_KNOWN_HOSTS_FILE, AGENT_SSH_KEY_FILE, render_agent_settings
 from orion_infra.render.options import RenderOptions
-from orion_infra.render.router import BIRD_EXPORTER_PORT, KEA_EXPORTER_PORT, NODE_EXPORTER_PORT, render_router
+from orion_infra.render.router import (
+    BIRD_EXPORTER_PORT,
+    KEA_EXPORTER_PORT,
+    NODE_EXPORTER_NETSTAT_FIELDS,
+    NODE_EXPORTER_PORT,
+    render_router,
+)
 from orion_infra.render.router.facts import router_facts
 
 REQUIRED_PROGRAMS = (
@@ -104,11 +110,7 @@ class Twin:
         return f"{self.prefix}-{self.stack.hosts[0].name}"
 
     def peer_ns(self, peer: BgpPeer) -> str:
-        return (
-            f"{self.prefix}-{peer.name}"[:15]
-            if len(f"{self.prefix}-{peer.name}") > 64
-            else f"{self.prefix}-{peer.name}"
-        )
+        return f"{self.prefix}-{peer.name}"
 
     def protocol(self, peer: BgpPeer) -> str:
         """The name of `peer`'s session in the router's BIRD (and so in its exporter's labels)."""
@@ -435,7 +437,7 @@ class Twin:
     def _exporters(self) -> None:
         """The router's exporters, as the NixOS module runs them (listening everywhere; the firewall decides)."""
         logs = self.root / "router"
-        self._node_exporter(self.router_ns, logs)
+        self._node_exporter(self.router_ns, logs, f"--collector.netstat.fields={NODE_EXPORTER_NETSTAT_FIELDS}")
         netns.start_daemon(
             self.router_ns,
             "prometheus-bird-exporter",
@@ -458,13 +460,14 @@ class Twin:
             log=logs / "kea-exporter.log",
         )
 
-    def _node_exporter(self, namespace: str, logs: Path) -> None:
+    def _node_exporter(self, namespace: str, logs: Path, *flags: str) -> None:
         # Debian enables the systemd collector, which fails without systemd.
         netns.start_daemon(
             namespace,
             "prometheus-node-exporter",
             f"--web.listen-address=:{NODE_EXPORTER_PORT}",
             "--no-collector.systemd",
+            *flags,
             log=logs / "node-exporter.log",
         )
 

@@ -17,6 +17,14 @@ from orion_infra.render.templating import render_template
 
 # Ports of the router's exporters, as the NixOS module runs them.
 NODE_EXPORTER_PORT = 9100
+# The node exporter's default netstat fields, plus ICMP time-exceeded, the agent's sign of a forwarding loop.
+# No anchors: a trailing `$` would be read by systemd as the start of a variable in ExecStart.
+NODE_EXPORTER_NETSTAT_FIELDS = (
+    "(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)"
+    "|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts)"
+    "|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)"
+    "|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors)|Icmp_(InTimeExcds|OutTimeExcds))"
+)
 BIRD_EXPORTER_PORT = 9324
 KEA_EXPORTER_PORT = 9547
 UNBOUND_EXPORTER_PORT = 9167
@@ -281,6 +289,7 @@ def render_router_host(facts: RouterFacts) -> str:
         },
         "exporters": {
             "node": NODE_EXPORTER_PORT,
+            "node_netstat_fields": NODE_EXPORTER_NETSTAT_FIELDS,
             "bird": BIRD_EXPORTER_PORT,
             "kea": KEA_EXPORTER_PORT,
             "unbound": UNBOUND_EXPORTER_PORT,

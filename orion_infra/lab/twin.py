@@ -1,6 +1,7 @@
-"""The twin's topology and lifecycle: the router running the rendered BIRD, nftables and Kea configuration; the
-upstream peers (BIRD and FRR) at the stack's peer addresses; the internet behind them; the LAN, guest and
-management networks for clients; the exporters, and the monitoring VM's Prometheus and Alertmanager."""
+"""The twin's topology and lifecycle: the router running the rendered BIRD, nftables, Kea and Unbound with its
+exporters and SSH; the upstream peers (BIRD and FRR) at the stack's peer addresses; the internet behind them (a web
+server, DNS-over-TLS upstreams); LAN, guest and management hosts; the monitoring VM's Prometheus, Alertmanager and
+agent with their rendered files."""
 
 from __future__ import annotations
 

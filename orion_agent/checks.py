@@ -10,11 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from orion_agent import promql
 from orion_agent.settings import Router, Thresholds
 from orion_agent.sources import BirdScrape, Sample
-
-# Filesystems that can fill up: not the memory-backed or read-only ones (as the Prometheus rules say).
-REAL_FILESYSTEMS = 'fstype!~"tmpfs|ramfs|squashfs|overlay"'
 
 
 class Severity(StrEnum):
@@ -107,40 +105,18 @@ def check_bgp(view: BgpView) -> list[Finding]:
 
 @dataclass(frozen=True)
 class Queries:
-    """The PromQL of the checks, for one router (the same expressions as the Prometheus rules)."""
+    """The PromQL of the checks, for one router (shared with the Prometheus rules through `promql`)."""
 
     router: Router
 
-    cpu_percent = '100 - (avg by (host) (irate(node_cpu_seconds_total{mode="idle"}[5m])) * 100)'
-    memory_percent = "(1 - (node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)) * 100"
-    disk_percent = (
-        f"(1 - node_filesystem_avail_bytes{{{REAL_FILESYSTEMS}}} / node_filesystem_size_bytes{{{REAL_FILESYSTEMS}}})"
-        " * 100"
-    )
-    disk_available = f"node_filesystem_avail_bytes{{{REAL_FILESYSTEMS}}}"
+    cpu_percent = promql.CPU_USAGE_PERCENT
+    memory_percent = promql.MEMORY_USAGE_PERCENT
+    disk_percent = promql.FILESYSTEM_USED_PERCENT
+    disk_available = promql.FILESYSTEM_AVAILABLE_BYTES
     targets_up = "up"
 
-    def _devices(self, devices: Sequence[str]) -> str:
-        return "|".join(devices)
-
     def link_bits(self, direction: str, devices: Sequence[str]) -> str:
-        selector = f'job="node",host="{self.router.host}",device=~"{self._devices(devices)}"'
-        return f"rate(node_network_{direction}_bytes_total{{{selector}}}[5m]) * 8"
-
-    @property
-    def wan_receive_bits(self) -> str:
-        return self.link_bits("receive", [self.router.wan_device])
-
-    @property
-    def router_cpu_percent(self) -> str:
-        return (
-            f'100 - (avg by (host) (irate(node_cpu_seconds_total{{mode="idle",host="{self.router.host}"}}[5m])) * 100)'
-        )
-
-    @property
-    def router_memory_percent(self) -> str:
-        host = f'host="{self.router.host}"'
-        return f"(1 - (node_memory_MemAvailable_bytes{{{host}}} / node_memory_MemTotal_bytes{{{host}}})) * 100"
+        return promql.link_bits_per_second(direction, self.router.host, "|".join(devices))
 
     def time_exceeded_rate(self, window: str) -> str:
         # Sent (the router drops looping packets) and received (its own packets loop upstream) alike. Two rates

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from orion_agent import promql
+
 CPU_ALERT_PERCENT = 90
 MEMORY_ALERT_PERCENT = 90
 WAN_ALERT_FRACTION = 0.9
@@ -12,8 +14,6 @@ WAN_ALERT_FRACTION = 0.9
 BGP_DOWN_EVALUATIONS = 4
 ALL_BGP_DOWN_EVALUATIONS = 2
 TARGET_DOWN_EVALUATIONS = 8
-# Filesystems that can fill up: not the memory-backed or read-only ones.
-REAL_FILESYSTEMS = 'fstype!~"tmpfs|ramfs|squashfs|overlay"'
 
 
 @dataclass(frozen=True)
@@ -40,18 +40,11 @@ class PromQueries:
             " * 8 / 1000000"
         )
 
-    cpu_usage_percent = '100 - (avg by (host) (irate(node_cpu_seconds_total{mode="idle"}[5m])) * 100)'
-
-    @staticmethod
-    def cpu_usage_of(name: str) -> str:
-        return f'100 - (avg by (host) (irate(node_cpu_seconds_total{{mode="idle",host="{name}"}}[5m])) * 100)'
-
-    memory_usage_percent = "(1 - (node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)) * 100"
+    cpu_usage_percent = promql.CPU_USAGE_PERCENT
+    cpu_usage_of = staticmethod(promql.cpu_usage_of)
+    memory_usage_percent = promql.MEMORY_USAGE_PERCENT
     bgp_session_up = 'bird_protocol_up{proto="BGP"}'
-    filesystem_used_percent = (
-        f"(1 - node_filesystem_avail_bytes{{{REAL_FILESYSTEMS}}}"
-        f" / node_filesystem_size_bytes{{{REAL_FILESYSTEMS}}}) * 100"
-    )
+    filesystem_used_percent = promql.FILESYSTEM_USED_PERCENT
 
     def _evaluations(self, count: int) -> str:
         return f"{count * self.scrape_interval_seconds}s"
@@ -113,7 +106,7 @@ class PromQueries:
                 ),
                 _alert(
                     "FilesystemFullIn24h",
-                    f"predict_linear(node_filesystem_avail_bytes{{{REAL_FILESYSTEMS}}}[6h], 86400) < 0",
+                    f"predict_linear({promql.FILESYSTEM_AVAILABLE_BYTES}[6h], 86400) < 0",
                     "30m",
                     "warning",
                     "{{ $labels.mountpoint }} on {{ $labels.host }} will be full within 24 hours",

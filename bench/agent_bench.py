@@ -6,22 +6,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import statistics
 import time
 from pathlib import Path
 
 from orion_infra.lab import netns
 from orion_infra.lab.twin import Twin
-from orion_infra.model.stack import OrionStack
-from tests.lab.stacks import lab_stack
+from tests.lab.stacks import lab_stack, new_twin
 
 PREFIX = "olabg"
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def fresh_twin(stack: OrionStack) -> Twin:
-    return Twin(stack, Path(f"/tmp/orion-lab-bench-{secrets.token_hex(4)}"), prefix=PREFIX)  # noqa: S108
 
 
 def agent_pid(twin: Twin) -> str:
@@ -45,7 +39,7 @@ def rss_mib(pid: str) -> float:
 
 def at_rest(seconds: float) -> tuple[float, float]:
     # The operator's timing: the default stack with its 15 s scrapes and checks.
-    twin = fresh_twin(lab_stack(scrape_interval_seconds=15))
+    twin = new_twin(lab_stack(scrape_interval_seconds=15), PREFIX)
     try:
         twin.up()
         time.sleep(30)  # past start-up: first checks, detectors warming
@@ -57,24 +51,27 @@ def at_rest(seconds: float) -> tuple[float, float]:
         twin.down()
 
 
-def wait_for(condition: object, timeout: float) -> float:
-    started = time.monotonic()
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() - started > timeout:
-            raise RuntimeError(f"not within {timeout:g} s")
-        time.sleep(0.05)
-    return time.monotonic() - started
-
-
 def remediation() -> tuple[float, float, float]:
-    twin = fresh_twin(lab_stack())
+    twin = new_twin(lab_stack(), PREFIX)
     try:
         twin.up()
-        wait_for(lambda: (twin.agent("health") or {}).get("bgp") == "some_up", 30)
+        netns.wait_until(
+            lambda: (twin.agent("health") or {}).get("bgp") == "some_up",
+            timeout=30,
+            failure="the agent does not see BGP up",
+        )
         stopped = time.monotonic()
         twin.stop_router_bird()
-        seen = wait_for(lambda: twin.agent("health")["bgp"] in ("all_down", "bird_unreachable"), 30)
-        wait_for(lambda: any(entry["event"] == "verified" for entry in twin.audit()), 120)
+        seen = netns.wait_until(
+            lambda: twin.agent("health")["bgp"] in ("all_down", "bird_unreachable"),
+            timeout=30,
+            failure="the agent does not see BGP gone",
+        )
+        netns.wait_until(
+            lambda: any(entry["event"] == "verified" for entry in twin.audit()),
+            timeout=120,
+            failure="no verified restart",
+        )
         verified = time.monotonic() - stopped
         twin.wait_for_sessions(timeout=60)
         return seen, verified, time.monotonic() - stopped

@@ -9,55 +9,28 @@ kernel's default route pointing at the secondary."""
 from __future__ import annotations
 
 import argparse
-import secrets
 import statistics
 import time
-from collections.abc import Callable
-from pathlib import Path
 
-from orion_infra.lab import netns
 from orion_infra.lab.twin import Twin
-from orion_infra.model.stack import OrionStack
-from tests.lab.stacks import lab_stack
+from tests.lab.stacks import lab_stack, new_twin
 
 PREFIX = "olabb"
 
 
-def fresh_twin(stack: OrionStack) -> Twin:
-    return Twin(stack, Path(f"/tmp/orion-lab-bench-{secrets.token_hex(4)}"), prefix=PREFIX)  # noqa: S108
-
-
-def failover(twin: Twin, fault: Callable[[], None], timeout: float) -> float:
-    primary, secondary = twin.stack.bgp.peers[0], twin.stack.bgp.peers[1]
-    assert twin.default_route_via() == str(primary.address)
-    started = time.monotonic()
-    fault()
-    while twin.default_route_via() != str(secondary.address):
-        if time.monotonic() - started > timeout:
-            raise RuntimeError(f"no failover within {timeout:g} s")
-        time.sleep(0.005)
-    return time.monotonic() - started
-
-
 def freeze_failover(twin: Twin, timeout: float) -> float:
-    primary = twin.stack.bgp.peers[0]
-    frozen = twin.speaker_pids(primary)
-
-    def freeze() -> None:
-        for pid in frozen:
-            netns.run(["kill", "-STOP", pid])
-
-    try:
-        return failover(twin, freeze, timeout)
-    finally:
-        for pid in frozen:
-            netns.run(["kill", "-CONT", pid], check=False)
+    primary, secondary = twin.stack.bgp.peers[0], twin.stack.bgp.peers[1]
+    started = time.monotonic()
+    with twin.frozen(primary):
+        return twin.default_route_moves(str(secondary.address), since=started, timeout=timeout)
 
 
 def crash_failover(twin: Twin) -> float:
-    primary = twin.stack.bgp.peers[0]
+    primary, secondary = twin.stack.bgp.peers[0], twin.stack.bgp.peers[1]
+    started = time.monotonic()
+    twin.stop_peer(primary)
     try:
-        return failover(twin, lambda: twin.stop_peer(primary), timeout=10)
+        return twin.default_route_moves(str(secondary.address), since=started, timeout=10)
     finally:
         twin.start_peer(primary)
 
@@ -85,7 +58,7 @@ def main() -> None:
     stack = lab_stack()
     for run in range(arguments.runs):
         print(f"run {run + 1}/{arguments.runs}", flush=True)
-        twin = fresh_twin(stack)
+        twin = new_twin(stack, PREFIX)
         started = time.monotonic()
         try:
             twin.up()
@@ -93,10 +66,7 @@ def main() -> None:
             assert twin.convergence_seconds is not None
             record("BGP convergence (router start -> all Established)", twin.convergence_seconds)
             record("failover, primary crashes (SIGKILL)", crash_failover(twin))
-            twin.wait_for_sessions(timeout=60)
-            deadline = time.monotonic() + 30
-            while twin.default_route_via() != str(stack.bgp.peers[0].address) and time.monotonic() < deadline:
-                time.sleep(0.1)
+            twin.wait_for_primary()
             record("failover, primary freezes, BFD 100 ms x 3", freeze_failover(twin, timeout=10))
         finally:
             started = time.monotonic()
@@ -105,7 +75,7 @@ def main() -> None:
     if not arguments.no_default_timers:
         peer = stack.bgp.peers[0]
         print(f"default timers: BFD off, hold {peer.hold_time} s, keepalive {peer.keepalive_time} s", flush=True)
-        twin = fresh_twin(lab_stack(peer_changes={"bfd": False}))
+        twin = new_twin(lab_stack(peer_changes={"bfd": False}), PREFIX)
         try:
             twin.up()
             record("failover, primary freezes, default timers", freeze_failover(twin, timeout=peer.hold_time + 30))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 NETNS_ETC = Path("/etc/netns")
@@ -73,3 +74,43 @@ def veth_to_switch(namespace: str, interface: str, switch: str, bridge: str, por
     run(["ip", "-n", switch, "link", "set", port, "master", bridge])
     run(["ip", "-n", switch, "link", "set", port, "up"])
     run(["ip", "-n", namespace, "link", "set", interface, "up"])
+
+
+def wait_until(
+    ready: Callable[[], object], *, timeout: float, failure: str, log: Path | None = None, interval: float = 0.05
+) -> float:
+    """Polls `ready` until it holds and returns the seconds that took; after `timeout` seconds, LabError saying
+    `failure` with the end of `log`."""
+    started = time.monotonic()
+    while not ready():
+        if time.monotonic() - started > timeout:
+            output = log.read_text().strip()[-2000:] if log is not None and log.exists() else ""
+            raise LabError(f"{failure} after {timeout:g} s: {output or 'no output'}")
+        time.sleep(interval)
+    return time.monotonic() - started
+
+
+def command_line(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:  # exited meanwhile
+        return ""
+
+
+def command_name(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:  # exited meanwhile
+        return ""
+
+
+def pids(namespace: str, matches: Callable[[str], bool]) -> list[str]:
+    """The processes in `namespace` (only what `ip netns pids` lists there) for which `matches(pid)` holds."""
+    return [pid for pid in run(["ip", "netns", "pids", namespace]).stdout.split() if matches(pid)]
+
+
+def stop(namespace: str, matches: Callable[[str], bool], signal: str = "-KILL", timeout: float = 10) -> None:
+    """Signals the processes of `namespace` that `matches` and waits until none is left."""
+    for pid in pids(namespace, matches):
+        run(["kill", signal, pid], check=False)
+    wait_until(lambda: not pids(namespace, matches), timeout=timeout, failure=f"processes in {namespace} do not stop")

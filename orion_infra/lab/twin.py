@@ -6,12 +6,15 @@ agent with their rendered files."""
 from __future__ import annotations
 
 import csv
+import functools
 import ipaddress
 import json
 import secrets
 import shutil
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -339,13 +342,11 @@ class Twin:
 
     def speaker_pids(self, peer: BgpPeer) -> list[str]:
         """The processes of `peer`'s BGP speaker (BIRD, or FRR's zebra, bfdd and bgpd)."""
-        pids = netns.run(["ip", "netns", "pids", self.peer_ns(peer)]).stdout.split()
-        return [pid for pid in pids if _command_name(pid) in ("bird", "bgpd", "bfdd", "zebra")]
+        return netns.pids(self.peer_ns(peer), _is_speaker)
 
     def stop_peer(self, peer: BgpPeer) -> None:
         """Crashes `peer`'s BGP speaker: SIGKILL, so nothing says goodbye to the router."""
-        for pid in self.speaker_pids(peer):
-            netns.run(["kill", "-KILL", pid], check=False)
+        netns.stop(self.peer_ns(peer), _is_speaker)
         for leftover in (self.root / "peers" / peer.name).glob("*.pid"):
             leftover.unlink()
 
@@ -361,15 +362,12 @@ class Twin:
         common = ["--vty_socket", str(directory), "-u", FRR_USER, "-g", FRR_USER]
         for daemon, extra in (("zebra", []), ("bfdd", ["-z", zebra_socket]), ("bgpd", ["-z", zebra_socket, "-n"])):
             if daemon != "zebra":
-                deadline = time.monotonic() + 5
-                while not Path(zebra_socket).exists():
-                    if time.monotonic() > deadline:
-                        output = (directory / "zebra.stdout.log").read_text().strip()
-                        raise LabError(
-                            f"FRR's zebra did not start for {peer.name} (the {FRR_USER} user must reach "
-                            f"{directory}): {output or 'no output'}"
-                        )
-                    time.sleep(0.02)
+                netns.wait_until(
+                    Path(zebra_socket).exists,
+                    timeout=5,
+                    failure=f"FRR's zebra did not start for {peer.name} (the {FRR_USER} user must reach {directory})",
+                    log=directory / "zebra.stdout.log",
+                )
             netns.start_daemon(
                 self.peer_ns(peer),
                 f"/usr/lib/frr/{daemon}",
@@ -386,12 +384,12 @@ class Twin:
 
     def _wait_for_peers(self, timeout: float = 10.0) -> None:
         """Peers listen before the router starts: BIRD retries a refused connection only after minutes."""
-        deadline = time.monotonic() + timeout
-        for peer in self.stack.bgp.peers:
-            while ":179 " not in netns.in_ns(self.peer_ns(peer), "ss", "-Hltn").stdout:
-                if time.monotonic() > deadline:
-                    raise LabError(f"peer {peer.name} does not listen on tcp/179 after {timeout:g} s")
-                time.sleep(0.05)
+        for namespace in map(self.peer_ns, self.stack.bgp.peers):
+            netns.wait_until(
+                functools.partial(_listens_on_bgp, namespace),
+                timeout=timeout,
+                failure=f"{namespace} does not listen on tcp/179",
+            )
 
     def _router(self) -> None:
         files = render_router(self.stack, self.options, tls_cert_bundle=str(self.upstream_dns.ca_certificate))
@@ -425,14 +423,12 @@ class Twin:
             self.socket("router"),
             log=self.root / "router" / "bird.stdout.log",
         )
-        deadline = time.monotonic() + 5
-        while netns.in_ns(
-            self.router_ns, "birdc", "-s", self.socket("router"), "show", "status", check=False
-        ).returncode:
-            if time.monotonic() > deadline:
-                log = (self.root / "router" / "bird.stdout.log").read_text()
-                raise LabError(f"the router's BIRD does not answer after 5 s: {log.strip() or 'no output'}")
-            time.sleep(0.05)
+        netns.wait_until(
+            lambda: self.sessions_or_none() is not None,
+            timeout=5,
+            failure="the router's BIRD does not answer",
+            log=self.root / "router" / "bird.stdout.log",
+        )
         self._exporters()
 
     def _exporters(self) -> None:
@@ -491,12 +487,12 @@ class Twin:
             "--cluster.listen-address=",  # one Alertmanager: no gossip
             log=monitor / "alertmanager.log",
         )
-        deadline = time.monotonic() + 10
-        while not self.fetch(self.monitor_ns, f"http://{self.monitor_address}:{PROMETHEUS_PORT}/-/ready"):
-            if time.monotonic() > deadline:
-                log = (monitor / "prometheus.log").read_text()
-                raise LabError(f"Prometheus is not ready after 10 s: {log.strip()[-2000:] or 'no output'}")
-            time.sleep(0.1)
+        netns.wait_until(
+            lambda: self.fetch(self.monitor_ns, f"http://{self.monitor_address}:{PROMETHEUS_PORT}/-/ready"),
+            timeout=10,
+            failure="Prometheus is not ready",
+            log=monitor / "prometheus.log",
+        )
         self._router_ssh()
         self.start_agent()
 
@@ -513,12 +509,12 @@ class Twin:
 
     def stop_prometheus(self) -> None:
         """Kills Prometheus (SIGKILL: a crash, not a shutdown)."""
-        self._kill_in(self.monitor_ns, "prometheus")
+        netns.stop(self.monitor_ns, lambda pid: netns.command_name(pid) == "prometheus")
 
     def stop_router_bird(self) -> None:
         """Stops the router's BIRD as an operator's `birdc down` does."""
         netns.in_ns(self.router_ns, "birdc", "-s", self.socket("router"), "down", check=False)
-        self._kill_in(self.router_ns, "bird", signal="-TERM")
+        netns.stop(self.router_ns, lambda pid: netns.command_name(pid) == "bird", signal="-TERM")
 
     def restart_router_bird(self) -> None:
         """What the restart-bgp forced command does, done by hand."""
@@ -530,18 +526,6 @@ class Twin:
             self.socket("router"),
             str(router / "bird.stdout.log"),
         )
-
-    def _kill_in(self, namespace: str, command: str, signal: str = "-KILL") -> None:
-        """Stops every process named `command` in `namespace` and waits until they are gone."""
-        deadline = time.monotonic() + 10
-        while pids := [
-            pid for pid in netns.run(["ip", "netns", "pids", namespace]).stdout.split() if _command_name(pid) == command
-        ]:
-            for pid in pids:
-                netns.run(["kill", signal, pid], check=False)
-            if time.monotonic() > deadline:
-                raise LabError(f"{command} in {namespace} does not stop")
-            time.sleep(0.05)
 
     # -- the agent ----------------------------------------------------------------------------------------------
 
@@ -610,22 +594,15 @@ class Twin:
             "run",
             log=monitor / "agent.stdout.log",
         )
-        deadline = time.monotonic() + 10
-        while self.agent("health") is None:
-            if time.monotonic() > deadline:
-                log = (monitor / "agent.stdout.log").read_text()
-                raise LabError(f"the agent does not answer after 10 s: {log.strip()[-2000:] or 'no output'}")
-            time.sleep(0.1)
+        netns.wait_until(
+            lambda: self.agent("health") is not None,
+            timeout=10,
+            failure="the agent does not answer",
+            log=monitor / "agent.stdout.log",
+        )
 
     def stop_agent(self) -> None:
-        for pid in netns.run(["ip", "netns", "pids", self.monitor_ns]).stdout.split():
-            if "orion_agent" in _command_line(pid):
-                netns.run(["kill", "-TERM", pid], check=False)
-        while any(
-            "orion_agent" in _command_line(pid)
-            for pid in netns.run(["ip", "netns", "pids", self.monitor_ns]).stdout.split()
-        ):
-            time.sleep(0.05)
+        netns.stop(self.monitor_ns, lambda pid: "orion_agent" in netns.command_line(pid), signal="-TERM")
 
     def agent(self, path: str) -> Any:
         """The agent's JSON answer to GET `path` (health, report?format=json), or None when it does not answer."""
@@ -651,12 +628,12 @@ class Twin:
             log=self.root / "router" / "unbound.log",
         )
         control = ["unbound-control", "-c", str(self.root / "router" / "unbound.conf"), "status"]
-        deadline = time.monotonic() + 5
-        while netns.in_ns(self.router_ns, *control, check=False).returncode:
-            if time.monotonic() > deadline:
-                log = (self.root / "router" / "unbound.log").read_text()
-                raise LabError(f"the router's Unbound does not answer after 5 s: {log.strip() or 'no output'}")
-            time.sleep(0.05)
+        netns.wait_until(
+            lambda: netns.in_ns(self.router_ns, *control, check=False).returncode == 0,
+            timeout=5,
+            failure="the router's Unbound does not answer",
+            log=self.root / "router" / "unbound.log",
+        )
 
     def resolve(self, namespace: str, name: str, server: str, record: str = "A") -> tuple[str, set[str], list[str]]:
         """Asks `server` for `name` from `namespace` with DNSSEC records requested: (rcode, header flags,
@@ -706,6 +683,34 @@ class Twin:
         """The router's IPv4 default next hop ('' when it has none)."""
         route = netns.in_ns(self.router_ns, "ip", "-4", "route", "show", "default").stdout.split()
         return route[2] if len(route) > 2 else ""
+
+    def default_route_moves(self, to: str, *, since: float, timeout: float) -> float:
+        """Waits until the router's IPv4 default route points at `to`; returns the seconds since `since` (a
+        `time.monotonic()` taken before the fault)."""
+        netns.wait_until(
+            lambda: self.default_route_via() == to,
+            timeout=timeout,
+            failure=f"the default route does not move to {to} (via {self.default_route_via() or 'nothing'})",
+            interval=0.005,
+        )
+        return time.monotonic() - since
+
+    def wait_for_primary(self) -> None:
+        """Every session back, and the default route via the primary again."""
+        self.wait_for_sessions(timeout=60)
+        self.default_route_moves(str(self.stack.bgp.peers[0].address), since=time.monotonic(), timeout=30)
+
+    @contextmanager
+    def frozen(self, peer: BgpPeer) -> Iterator[None]:
+        """`peer`'s BGP speaker stopped (SIGSTOP) for the block: a hung router, whose TCP and BFD go silent."""
+        frozen = self.speaker_pids(peer)
+        for pid in frozen:
+            netns.run(["kill", "-STOP", pid])
+        try:
+            yield
+        finally:
+            for pid in frozen:
+                netns.run(["kill", "-CONT", pid], check=False)
 
     def wait_for_sessions(self, timeout: float = 30.0) -> float:
         """Seconds until every session is Established; LabError with the states after `timeout`."""
@@ -828,18 +833,12 @@ class Twin:
         }
 
 
-def _command_line(pid: str) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
-    except OSError:  # exited meanwhile
-        return ""
+def _is_speaker(pid: str) -> bool:
+    return netns.command_name(pid) in ("bird", "bgpd", "bfdd", "zebra")
 
 
-def _command_name(pid: str) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:  # exited meanwhile
-        return ""
+def _listens_on_bgp(namespace: str) -> bool:
+    return ":179 " in netns.in_ns(namespace, "ss", "-Hltn").stdout
 
 
 def _is_prefix(text: str) -> bool:

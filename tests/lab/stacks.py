@@ -45,12 +45,17 @@ def lab_stack(
     return stack
 
 
+def new_twin(stack: OrionStack, prefix: str) -> Twin:
+    """A twin (not up yet) with its state in a fresh directory, which its `down` removes."""
+    # Not under pytest's 0700 temporary directories: FRR's daemons run as the frr user and must reach their files.
+    return Twin(stack, Path(f"/tmp/orion-lab-{prefix}-{secrets.token_hex(4)}"), prefix=prefix)  # noqa: S108
+
+
 @contextmanager
 def running_twin(stack: OrionStack, prefix: str) -> Iterator[Twin]:
     """A twin that is up with every session Established, and is gone (namespaces and files) afterwards."""
-    # Not under pytest's 0700 temporary directories: FRR's daemons run as the frr user and must reach their files.
-    root = Path(f"/tmp/orion-lab-test-{secrets.token_hex(4)}")  # noqa: S108 - fresh name, removed by down()
-    lab = Twin(stack, root, prefix=prefix)
+    lab = new_twin(stack, prefix)
+    root = lab.root
     try:
         lab.up()
         lab.wait_for_sessions(timeout=40)

@@ -5,21 +5,12 @@ dry-run, and degrades without acting when Prometheus dies."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from orion_infra.lab import netns
 from orion_infra.lab.twin import Twin
 
 RUNBOOK = "restart-bgp"
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> float:
-    started = time.monotonic()
-    while not condition():
-        assert time.monotonic() - started < timeout, f"{what} not within {timeout:g} s"
-        time.sleep(0.1)
-    return time.monotonic() - started
 
 
 def events(twin: Twin, audit_log: Path | None = None) -> list[str]:
@@ -34,7 +25,7 @@ def bgp_seen(twin: Twin) -> str:
 def restore_bgp(twin: Twin) -> None:
     twin.restart_router_bird()
     twin.wait_for_sessions(timeout=60)
-    wait_for(lambda: bgp_seen(twin) == "some_up", 10, "the agent seeing BGP up")
+    netns.wait_until(lambda: bgp_seen(twin) == "some_up", timeout=10, failure="the agent does not see BGP up")
 
 
 def test_in_dry_run_the_agent_only_says_what_it_would_do(twin: Twin, tmp_path: Path) -> None:
@@ -42,9 +33,9 @@ def test_in_dry_run_the_agent_only_says_what_it_would_do(twin: Twin, tmp_path: P
     audit_log = tmp_path / "audit.jsonl"
     twin.start_agent(dry_run=True, state_dir=str(tmp_path), audit_log=str(audit_log))
     try:
-        wait_for(lambda: bgp_seen(twin) == "some_up", 10, "the agent seeing BGP up")
+        netns.wait_until(lambda: bgp_seen(twin) == "some_up", timeout=10, failure="the agent does not see BGP up")
         twin.stop_router_bird()
-        wait_for(lambda: "dry_run" in events(twin, audit_log), 15, "the dry-run decision")
+        netns.wait_until(lambda: "dry_run" in events(twin, audit_log), timeout=15, failure="no dry-run decision")
         time.sleep(3)
         # It would have acted once and then waited out its cooldown, as the live agent does; it ran nothing.
         assert events(twin, audit_log) in (["dry_run"], ["dry_run", "held_cooldown"])
@@ -57,12 +48,16 @@ def test_in_dry_run_the_agent_only_says_what_it_would_do(twin: Twin, tmp_path: P
 
 
 def test_a_stopped_bird_is_detected_restarted_and_verified(twin: Twin) -> None:
-    wait_for(lambda: bgp_seen(twin) == "some_up", 10, "the agent seeing BGP up")
+    netns.wait_until(lambda: bgp_seen(twin) == "some_up", timeout=10, failure="the agent does not see BGP up")
     assert events(twin) == []
     stopped = time.monotonic()
     twin.stop_router_bird()
-    detected = wait_for(lambda: bgp_seen(twin) in ("all_down", "bird_unreachable"), 10, "detection")
-    wait_for(lambda: "verified" in events(twin), 60, "the verified restart")
+    detected = netns.wait_until(
+        lambda: bgp_seen(twin) in ("all_down", "bird_unreachable"),
+        timeout=10,
+        failure="the agent does not see BGP gone",
+    )
+    netns.wait_until(lambda: "verified" in events(twin), timeout=60, failure="no verified restart")
     restored = time.monotonic() - stopped
     twin.wait_for_sessions(timeout=60)
     established = time.monotonic() - stopped
@@ -86,7 +81,7 @@ def test_bgp_falling_again_within_the_cooldown_is_not_restarted_again(twin: Twin
     assert acted_before == 1
     twin.stop_router_bird()
     try:
-        wait_for(lambda: "held_cooldown" in events(twin), 15, "the cooldown decision")
+        netns.wait_until(lambda: "held_cooldown" in events(twin), timeout=15, failure="no cooldown decision")
         time.sleep(3)
         assert events(twin).count("acting") == acted_before
         assert twin.sessions_or_none() is None
@@ -98,13 +93,19 @@ def test_with_prometheus_dead_the_agent_degrades_and_recovers_without_acting(twi
     acted_before = events(twin).count("acting")
     twin.stop_prometheus()
     try:
-        wait_for(lambda: "prometheus" in twin.agent("health")["degraded_inputs"], 20, "the degraded report")
+        netns.wait_until(
+            lambda: "prometheus" in twin.agent("health")["degraded_inputs"],
+            timeout=20,
+            failure="the agent does not report Prometheus degraded",
+        )
         health = twin.agent("health")
         assert health["status"] == "degraded"
         assert health["bgp"] == "some_up"  # its own probe of the router still sees BGP
     finally:
         twin.start_prometheus()
-    wait_for(lambda: twin.agent("health")["degraded_inputs"] == [], 30, "the recovery")
+    netns.wait_until(
+        lambda: twin.agent("health")["degraded_inputs"] == [], timeout=30, failure="the agent does not recover"
+    )
     assert events(twin).count("acting") == acted_before
 
 
@@ -116,6 +117,6 @@ def test_every_check_has_its_data_in_the_twin(twin: Twin) -> None:
         report = twin.agent("report?format=json")
         return {finding["check"] for finding in report["findings"] if finding["severity"] == "unknown"}
 
-    wait_for(lambda: not unknown(), 30, "every check with data")
+    netns.wait_until(lambda: not unknown(), timeout=30, failure="some check has no data")
     checks = {finding["check"] for finding in twin.agent("report?format=json")["findings"]}
     assert {"bgp", "cpu", "memory", "disk", "routing_loop", "target"} <= checks

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import subprocess
 from pathlib import Path
 
@@ -10,8 +9,7 @@ import pytest
 
 from orion_infra.lab import netns
 from orion_infra.lab.netns import LabError
-from orion_infra.lab.twin import Twin
-from tests.lab.stacks import lab_stack
+from tests.lab.stacks import lab_stack, new_twin
 
 
 def processes_mentioning(text: str) -> list[str]:
@@ -20,8 +18,8 @@ def processes_mentioning(text: str) -> list[str]:
 
 
 def test_a_failed_up_is_undone(monkeypatch: pytest.MonkeyPatch) -> None:
-    root = Path(f"/tmp/orion-lab-test-{secrets.token_hex(4)}")  # noqa: S108 - fresh name, removed by down()
-    twin = Twin(lab_stack(), root, prefix="olabf")
+    twin = new_twin(lab_stack(), prefix="olabf")
+    root = twin.root
     started: list[str] = []
 
     def resolver_fails() -> None:

@@ -12,19 +12,12 @@ from typing import Any
 
 import pytest
 
+from orion_infra.lab import netns
 from orion_infra.lab.twin import Twin
 from orion_infra.render.monitor import queries, render_monitor
 
 # Targets whose exporter the lab cannot run, and why; every other target must be up.
 NOT_IN_THE_LAB = {"unbound/orion-router": "no build of the Unbound exporter in Debian 12 or on PyPI"}
-
-
-def wait_for(condition: Any, timeout: float, what: str) -> float:
-    started = time.monotonic()
-    while not condition():
-        assert time.monotonic() - started < timeout, f"{what} not within {timeout:g} s"
-        time.sleep(0.25)
-    return time.monotonic() - started
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +28,7 @@ def scraped(twin: Twin) -> dict[str, str]:
         health = twin.targets()
         return bool(health) and "unknown" not in health.values()
 
-    wait_for(settled, 30, "the first scrape of every target")
+    netns.wait_until(settled, timeout=30, failure="not every target scraped")
     time.sleep(2 * twin.stack.monitoring.scrape_interval_seconds + 1)
     return twin.targets()
 
@@ -115,10 +108,18 @@ def test_a_dead_peer_is_alerted_to_the_agent_and_resolved_when_it_returns(twin: 
     assert firing(twin, "BgpSessionDown", session) is None
     twin.stop_peer(peer)
     try:
-        fired = wait_for(lambda: firing(twin, "BgpSessionDown", session) == "firing", 60, "the alert")
+        fired = netns.wait_until(
+            lambda: firing(twin, "BgpSessionDown", session) == "firing",
+            timeout=60,
+            failure="BgpSessionDown not delivered to the agent",
+        )
         print(f"BgpSessionDown delivered {fired:.1f} s after {peer.name} died")
     finally:
         twin.start_peer(peer)
     twin.wait_for_sessions(timeout=60)
-    resolved = wait_for(lambda: firing(twin, "BgpSessionDown", session) == "resolved", 60, "the resolution")
+    resolved = netns.wait_until(
+        lambda: firing(twin, "BgpSessionDown", session) == "resolved",
+        timeout=60,
+        failure="its resolution not delivered to the agent",
+    )
     print(f"resolved {resolved:.1f} s after the session came back")

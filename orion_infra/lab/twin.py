@@ -413,22 +413,7 @@ class Twin:
             str(self.root / "router" / "kea-dhcp4.json"),
             log=self.root / "router" / "kea.log",
         )
-        netns.start_daemon(
-            self.router_ns,
-            "bird",
-            "-f",
-            "-c",
-            str(self.root / "router" / "bird.conf"),
-            "-s",
-            self.socket("router"),
-            log=self.root / "router" / "bird.stdout.log",
-        )
-        netns.wait_until(
-            lambda: self.sessions_or_none() is not None,
-            timeout=5,
-            failure="the router's BIRD does not answer",
-            log=self.root / "router" / "bird.stdout.log",
-        )
+        self.restart_router_bird()
         self._exporters()
 
     def _exporters(self) -> None:
@@ -516,16 +501,19 @@ class Twin:
         netns.in_ns(self.router_ns, "birdc", "-s", self.socket("router"), "down", check=False)
         netns.stop(self.router_ns, lambda pid: netns.command_name(pid) == "bird", signal="-TERM")
 
-    def restart_router_bird(self) -> None:
-        """What the restart-bgp forced command does, done by hand."""
+    @property
+    def restart_bgp_command(self) -> list[str]:
+        """The router's restart-bgp, the lab's way: (re)starts BIRD and returns once it answers."""
         router = self.root / "router"
-        netns.in_ns(
-            self.router_ns,
-            str(RESTART_BGP),
-            str(router / "bird.conf"),
-            self.socket("router"),
-            str(router / "bird.stdout.log"),
-        )
+        return [str(RESTART_BGP), str(router / "bird.conf"), self.socket("router"), str(router / "bird.stdout.log")]
+
+    def restart_router_bird(self) -> None:
+        """Starts the router's BIRD, or restarts it, as the restart-bgp forced command does."""
+        try:
+            netns.in_ns(self.router_ns, *self.restart_bgp_command)
+        except LabError as error:
+            log = (self.root / "router" / "bird.stdout.log").read_text().strip()[-2000:]
+            raise LabError(f"{error}; BIRD said: {log or 'nothing'}") from None
 
     # -- the agent ----------------------------------------------------------------------------------------------
 
@@ -546,9 +534,8 @@ class Twin:
         for key in (ssh / "host_key", agent_key):
             netns.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "orion-lab", "-f", str(key)])
         router = self.root / "router"
-        restart = f"{RESTART_BGP} {router / 'bird.conf'} {self.socket('router')} {router / 'bird.stdout.log'}"
         public = Path(f"{agent_key}.pub").read_text().strip()
-        (ssh / "authorized_keys").write_text(f'restrict,command="{restart}" {public}\n')
+        (ssh / "authorized_keys").write_text(f'restrict,command="{" ".join(self.restart_bgp_command)}" {public}\n')
         host_key = (ssh / "host_key.pub").read_text().split()[:2]
         Path(self.monitor_options.secret(AGENT_KNOWN_HOSTS_FILE)).write_text(
             f"{self.agent_settings['router']['address']} {' '.join(host_key)}\n"

@@ -49,6 +49,7 @@ from orion_infra.render import render_all
 from orion_infra.render.monitor import GRAFANA_PASSWORD_FILE
 from orion_infra.render.monitor.agent import AGENT_KNOWN_HOSTS_FILE, AGENT_SSH_KEY_FILE, router_bird_target
 from orion_infra.render.options import RenderOptions
+from orion_infra.render.router import AGENT_PUBLIC_KEY_FILE
 
 
 def _generated_password(name: str, *, special: bool) -> random.RandomPassword:
@@ -194,6 +195,7 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
     # The router first: the other VMs are reached through it, once its configuration routes.
     routed_through: list[pulumi.Resource] = []
     router_host_key: command.remote.Command | None = None
+    agent_key = secret[stack.access.agent_key.secret] if stack.access.agent_key is not None else None
     for key, nixos_vm in sorted(vms.items(), key=lambda item: stack.vms[item[0]].role != VmRole.ROUTER):
         vm = stack.vms[key]
         role = "router" if vm.role == VmRole.ROUTER else "monitor"
@@ -206,10 +208,13 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
                 for peer in stack.bgp.peers
                 if peer.password is not None
             }
+            if agent_key is not None:
+                agent_public_key = local_script("agent-public-key", "public-key.sh", stdin=agent_key)
+                secrets[AGENT_PUBLIC_KEY_FILE] = agent_public_key.stdout
         else:
             secrets = {GRAFANA_PASSWORD_FILE: grafana_admin.result}
-            if stack.access.agent_key is not None and router_host_key is not None:
-                secrets[AGENT_SSH_KEY_FILE] = secret[stack.access.agent_key.secret].apply(_ends_with_newline)
+            if agent_key is not None and router_host_key is not None:
+                secrets[AGENT_SSH_KEY_FILE] = agent_key.apply(_ends_with_newline)
                 secrets[AGENT_KNOWN_HOSTS_FILE] = router_host_key.stdout.apply(
                     functools.partial(_known_hosts_line, router_bird_target(stack).address)
                 )
@@ -229,7 +234,7 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
         )
         if vm.role == VmRole.ROUTER:
             routed_through.append(config.activation)
-        if vm.role == VmRole.ROUTER and stack.access.agent_key is not None:
+        if vm.role == VmRole.ROUTER and agent_key is not None:
             # The agent pins the router's SSH host key: read it from the router itself, over the deploy connection.
             router_host_key = command.remote.Command(
                 f"{vm.name}-ssh-host-key",

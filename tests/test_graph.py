@@ -158,9 +158,6 @@ def test_every_credential_is_secret_and_no_secret_is_plain(run: ProgramRun) -> N
     assert run.secret_outputs == {"credentials"}
 
 
-AGENT_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ6C0pXhX2G0l0wCg7J1rRkq3tq0o6rj8o9QZf2b4nXk orion-agent"
-
-
 def secret_files(registration: Registration) -> dict[str, str]:
     """The files a `...-config-secrets` command writes: name -> content, from its (secret) stdin."""
     lines = str(registration.inputs["stdin"]).splitlines()
@@ -170,11 +167,7 @@ def secret_files(registration: Registration) -> dict[str, str]:
 def test_the_agents_key_and_the_routers_host_key_reach_the_monitor_as_secrets(
     default_raw: RawConfig, pulumi_up: PulumiUp
 ) -> None:
-    access = {
-        **default_raw.values["access"],  # type: ignore[dict-item]
-        "agent_key": {"secret": "sshAgentKey"},
-        "agent_public_key": AGENT_PUBLIC_KEY,
-    }
+    access = {**default_raw.values["access"], "agent_key": {"secret": "sshAgentKey"}}  # type: ignore[dict-item]
     agent_key = "-----BEGIN OPENSSH PRIVATE KEY-----\nagent\n-----END OPENSSH PRIVATE KEY-----"
     run = pulumi_up({**default_raw.values, "access": access}, {**SECRETS, "sshAgentKey": agent_key})
     assert run.error is None, run.log
@@ -186,11 +179,16 @@ def test_the_agents_key_and_the_routers_host_key_reach_the_monitor_as_secrets(
     files = secret_files(monitor_secrets)
     assert files["orion-agent-ssh-key"] == agent_key + "\n"
     assert files["orion-agent-known-hosts"] == "192.168.100.1 stdout-of-orion-router-ssh-host-key\n"
+    # The router gets the public half, derived from the private key as the deploy key's is.
+    derive = run.by_name("agent-public-key")
+    assert "stdin" in derive.secret_inputs
+    assert secret_files(run.by_name("orion-router-config-secrets"))["orion-agent.pub"] == "stdout-of-agent-public-key"
     router_host = json.loads(run.by_name("orion-router-config-files").inputs["source"].assets["host.json"].text)
-    assert router_host["agent_public_key"] == AGENT_PUBLIC_KEY
+    assert router_host["agent_public_key_file"] == "/var/lib/orion/secrets/orion-agent.pub"
 
 
 def test_without_an_agent_key_the_agent_gets_no_key(run: ProgramRun) -> None:
     files = secret_files(run.by_name("orion-monitor-config-secrets"))
     assert set(files) == {"grafana-admin-password"}
-    assert all(r.name != "orion-router-ssh-host-key" for r in run.registrations)
+    assert "orion-agent.pub" not in secret_files(run.by_name("orion-router-config-secrets"))
+    assert all(r.name not in ("orion-router-ssh-host-key", "agent-public-key") for r in run.registrations)

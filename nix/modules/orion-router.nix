@@ -109,15 +109,18 @@ in
     };
 
     # The monitoring agent's way in: one key, one command (restart BGP, then wait until BIRD answers), nothing else.
-    users.users.orion-agent = lib.mkIf (host.agent_public_key != null) {
+    users.users.orion-agent = lib.mkIf (host.agent_public_key_file != null) {
       isSystemUser = true;
       group = "orion-agent";
       extraGroups = [ "bird" ]; # birdc, to see BIRD answer again
       useDefaultShell = true; # sshd runs the forced command through the login shell
-      openssh.authorizedKeys.keys = [ ''restrict,command="${restartBgp}/bin/orion-restart-bgp" ${host.agent_public_key}'' ];
+      # Read at evaluation on the router (nixos-rebuild runs there as root); a public key, fine in the store.
+      openssh.authorizedKeys.keys = [
+        ''restrict,command="${restartBgp}/bin/orion-restart-bgp" ${lib.fileContents host.agent_public_key_file}''
+      ];
     };
-    users.groups.orion-agent = lib.mkIf (host.agent_public_key != null) { };
-    security.sudo.extraRules = lib.mkIf (host.agent_public_key != null) [
+    users.groups.orion-agent = lib.mkIf (host.agent_public_key_file != null) { };
+    security.sudo.extraRules = lib.mkIf (host.agent_public_key_file != null) [
       {
         users = [ "orion-agent" ];
         commands = [

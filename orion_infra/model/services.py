@@ -112,21 +112,9 @@ class Access(Facts):
     deploy_key: Secret = Field(description="private key Pulumi uses to push configuration over SSH")
     agent_key: Secret | None = Field(
         default=None,
-        description="private key the monitoring agent uses for the router's restart-bgp forced command; without it "
-        "the agent runs in dry-run (decides and audits, never acts)",
+        description="private key the monitoring agent uses for the router's restart-bgp forced command (the router "
+        "gets its public half); without it the agent runs in dry-run (decides and audits, never acts)",
     )
-    agent_public_key: SshPublicKey | None = Field(
-        default=None, description="its public half, which the router accepts for restart-bgp only"
-    )
-
-    @model_validator(mode="after")
-    def _agent_key_pair(self) -> Self:
-        if (self.agent_key is None) != (self.agent_public_key is None):
-            given, missing = ("agent_key", "agent_public_key") if self.agent_key else ("agent_public_key", "agent_key")
-            problems = Problems()
-            problems.add((missing,), f"needed with {given}: the agent's key pair comes as both halves or not at all")
-            problems.raise_if_any("Access")
-        return self
 
 
 class Bootstrap(Facts):

@@ -1,4 +1,4 @@
-# Prints the public half of the deploy key read from stdin; the private key only touches a 0600 temporary file.
+# Prints the public half of the private SSH key read from stdin; the private key only touches a 0600 temporary file.
 set -eu
 umask 077
 key=$(mktemp)

@@ -30,6 +30,7 @@ KEA_EXPORTER_PORT = 9547
 UNBOUND_EXPORTER_PORT = 9167
 SSH_PORT = 22
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+AGENT_PUBLIC_KEY_FILE = "orion-agent.pub"
 
 
 def render_router(stack: OrionStack, options: RenderOptions, tls_cert_bundle: str = CA_BUNDLE) -> dict[str, str]:
@@ -277,8 +278,8 @@ def render_router_host(facts: RouterFacts) -> str:
         "domain": stack.dns.domain,
         "admin_user": stack.access.admin_user,
         "authorized_keys": stack.access.authorized_keys,
-        # Accepted for the restart-bgp forced command only (the orion-agent user in the router's module).
-        "agent_public_key": stack.access.agent_public_key,
+        # The agent's public key, written there by the deploy step; accepted for restart-bgp only.
+        "agent_public_key_file": str(facts.options.secret(AGENT_PUBLIC_KEY_FILE)) if stack.access.agent_key else None,
         "interfaces": interfaces,
         "wan": {
             "interface": facts.wan_interface,

@@ -12,6 +12,7 @@ from orion_infra.cli_common import load_or_exit, stack_file_option
 from orion_infra.cli_idrac import idrac
 from orion_infra.cli_lab import lab
 from orion_infra.render import render_all, write_tree
+from orion_infra.render.options import PublicKeys
 from orion_infra.schema import stack_file_schema
 
 
@@ -35,10 +36,18 @@ def validate(stack_file: Path, require_secrets: bool) -> None:
 @main.command()
 @stack_file_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="where to write")
-def render(stack_file: Path, out: Path) -> None:
-    """Write every VM's configuration files under OUT (router/, monitor/), for review and for deployment."""
+@click.option(
+    "--deploy-public-key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="the deploy key's public half (e.g. ~/.ssh/orion_deploy.pub): the systems keep accepting it; `pulumi up` "
+    "derives it from the sshDeployKey secret",
+)
+def render(stack_file: Path, out: Path, deploy_public_key: Path | None) -> None:
+    """Write each system's flake under OUT (base/, router/, monitor/), for review: `nix flake check OUT/router`
+    evaluates it, `nixos-rebuild build --flake OUT/router#orion` builds it."""
     stack, _ = load_or_exit(stack_file)
-    written = write_tree(render_all(stack), out)
+    deploy = deploy_public_key.read_text().strip() if deploy_public_key else None
+    written = write_tree(render_all(stack, keys=PublicKeys(deploy=deploy)), out)
     click.echo(f"wrote {len(written)} files under {out}")
 
 

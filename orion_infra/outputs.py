@@ -13,8 +13,8 @@ from __future__ import annotations
 import ipaddress
 from typing import TypedDict
 
+from orion_infra.model import ports
 from orion_infra.model.stack import OrionStack
-from orion_infra.render.monitor import ALERTMANAGER_PORT, PROMETHEUS_PORT
 
 OUTPUT_ENDPOINTS = "endpoints"
 OUTPUT_VMS = "vms"
@@ -86,8 +86,8 @@ def endpoints(stack: OrionStack) -> Endpoints:
         proxmox_api={host.proxmox.node: str(host.proxmox.api_endpoint) for host in stack.hosts},
         router=str(stack.networks.lan.gateway),
         grafana=f"http://{monitor}:{stack.monitoring.grafana.port}",
-        prometheus=f"http://{monitor}:{PROMETHEUS_PORT}",
-        alertmanager=f"http://{monitor}:{ALERTMANAGER_PORT}",
+        prometheus=f"http://{monitor}:{ports.PROMETHEUS}",
+        alertmanager=f"http://{monitor}:{ports.ALERTMANAGER}",
     )
 
 

@@ -45,11 +45,9 @@ from orion_infra.outputs import (
     network_facts,
     vm_facts,
 )
-from orion_infra.render import render_all
-from orion_infra.render.monitor import GRAFANA_PASSWORD_FILE
-from orion_infra.render.monitor.agent import AGENT_KNOWN_HOSTS_FILE, AGENT_SSH_KEY_FILE, router_bird_target
-from orion_infra.render.options import RenderOptions
-from orion_infra.render.router import AGENT_PUBLIC_KEY_FILE
+from orion_infra.render import render_all, secret_files, system_files
+from orion_infra.render.monitor.agent import router_bird_target
+from orion_infra.render.options import PublicKeys, RenderOptions
 
 
 def _generated_password(name: str, *, special: bool) -> random.RandomPassword:
@@ -72,18 +70,31 @@ def _ssh_address(stack: OrionStack, vm: Vm) -> str:
     return str(next((address for network, address in fixed if network == "management"), fixed[0][1]))
 
 
+def _public_key(name: str, private_key: pulumi.Output[str]) -> pulumi.Output[str]:
+    return local_script(name, "public-key.sh", stdin=private_key).stdout.apply(str.strip)
+
+
 def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]]) -> None:
     """Every resource of a validated stack. `secret` maps each secret config key the stack names to its value."""
     deploy_key = secret[stack.access.deploy_key.secret]
-    public_key = local_script("deploy-public-key", "public-key.sh", stdin=deploy_key)
-    ssh_keys = public_key.stdout.apply(lambda key: [key.strip(), *stack.access.authorized_keys])
+    agent_key = secret[stack.access.agent_key.secret] if stack.access.agent_key is not None else None
+    deploy_public = _public_key("deploy-public-key", deploy_key)
+    ssh_keys = deploy_public.apply(lambda key: [key, *stack.access.authorized_keys])
+    # The systems carry the public halves of the stack's keys, derived here; nothing else of them.
+    keys = pulumi.Output.all(
+        deploy_public, _public_key("agent-public-key", agent_key) if agent_key is not None else None
+    ).apply(lambda halves: PublicKeys(deploy=halves[0], agent=halves[1]))
+    rendered = keys.apply(lambda public: render_all(stack, keys=public))
     grafana_admin = _generated_password("grafana-admin-password", special=False)
+    grafana_secret_key = _generated_password("grafana-secret-key", special=False)
     proxmox_root = {
         host.proxmox.node: _generated_password(f"{host.proxmox.node}-proxmox-root-password", special=True)
         for host in stack.hosts
         if host.proxmox.install
     }
-    base_image = nixos_image(stack.bootstrap, pulumi.ResourceOptions())
+    base_image = nixos_image(
+        stack.bootstrap, rendered.apply(lambda files: system_files(files, "base")), pulumi.ResourceOptions()
+    )
 
     idracs: dict[str, IdracHost] = {}
     nodes: dict[str, ProxmoxNode] = {}
@@ -133,7 +144,6 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]]) -> None:
         )
         images[node_name] = image.id
 
-    rendered = render_all(stack)
     configs: dict[str, NixosVm] = {}
     for key, vm in stack.vms.items():
         node = nodes[vm.node]
@@ -148,7 +158,7 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]]) -> None:
 
     first_node = nodes[stack.hosts[0].proxmox.node]
     backup_job(stack.backup, first_node.provider, pulumi.ResourceOptions(depends_on=[c.vm for c in configs.values()]))
-    _push_configuration(stack, rendered, configs, deploy_key, secret, grafana_admin)
+    _push_configuration(stack, rendered, configs, deploy_key, secret, (grafana_admin, grafana_secret_key))
     _export(stack, idracs, proxmox_root, grafana_admin)
 
 
@@ -185,11 +195,11 @@ def _macos(stack: OrionStack, vm: Vm, node: ProxmoxNode, root_password: pulumi.O
 
 def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named at the call
     stack: OrionStack,
-    rendered: dict[str, str],
+    rendered: pulumi.Output[dict[str, str]],
     vms: dict[str, NixosVm],
     deploy_key: pulumi.Output[str],
     secret: dict[str, pulumi.Output[str]],
-    grafana_admin: random.RandomPassword,
+    grafana: tuple[random.RandomPassword, random.RandomPassword],
 ) -> None:
     secrets_dir = str(RenderOptions().secrets_dir)
     # The router first: the other VMs are reached through it, once its configuration routes.
@@ -199,23 +209,23 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
     for key, nixos_vm in sorted(vms.items(), key=lambda item: stack.vms[item[0]].role != VmRole.ROUTER):
         vm = stack.vms[key]
         role = "router" if vm.role == VmRole.ROUTER else "monitor"
-        files = {path.removeprefix(f"{role}/"): text for path, text in rendered.items() if path.startswith(f"{role}/")}
         if vm.role == VmRole.ROUTER:
             secrets: dict[str, pulumi.Input[str]] = {
-                f"bgp-{peer.name}.conf": secret[peer.password.secret].apply(
-                    lambda password: f'password "{password}";\n'
+                secret_files.bgp_password(peer.name): secret[peer.password.secret].apply(
+                    secret_files.bird_password_statement
                 )
                 for peer in stack.bgp.peers
                 if peer.password is not None
             }
-            if agent_key is not None:
-                agent_public_key = local_script("agent-public-key", "public-key.sh", stdin=agent_key)
-                secrets[AGENT_PUBLIC_KEY_FILE] = agent_public_key.stdout
         else:
-            secrets = {GRAFANA_PASSWORD_FILE: grafana_admin.result}
+            admin_password, secret_key = grafana
+            secrets = {
+                secret_files.GRAFANA_ADMIN_PASSWORD: admin_password.result,
+                secret_files.GRAFANA_SECRET_KEY: secret_key.result,
+            }
             if agent_key is not None and router_host_key is not None:
-                secrets[AGENT_SSH_KEY_FILE] = agent_key.apply(_ends_with_newline)
-                secrets[AGENT_KNOWN_HOSTS_FILE] = router_host_key.stdout.apply(
+                secrets[secret_files.AGENT_SSH_KEY] = agent_key.apply(_ends_with_newline)
+                secrets[secret_files.AGENT_KNOWN_HOSTS] = router_host_key.stdout.apply(
                     functools.partial(_known_hosts_line, router_bird_target(stack).address)
                 )
         connection = command.remote.ConnectionArgs(
@@ -224,7 +234,7 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
         config = NixosConfig(
             f"{vm.name}-config",
             NixosConfigArgs(
-                files=files,
+                flake=rendered.apply(functools.partial(system_files, role=role)),
                 secrets=secrets,
                 secrets_dir=secrets_dir,
                 connection=connection,

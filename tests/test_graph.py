@@ -10,22 +10,22 @@ from collections import Counter
 
 import pytest
 
-from orion_infra.components.vms import content_hash
+from orion_infra.components.scripts import digest
 from orion_infra.model import RawConfig, load_stack
-from orion_infra.render import render_all
+from orion_infra.render import render_all, system_files
+from orion_infra.render.options import PublicKeys
 from tests.pulumi_harness import ProgramRun, PulumiUp, Registration
 from tests.test_program import SECRETS
 
 EXPECTED_COUNTS = {
     "command:local:Command": 6,  # deploy public key, installer ISO, Proxmox ready, NixOS image, 2 macOS checksums
-    "command:remote:Command": 5,  # secrets x2, router trial + confirm, monitor switch
-    "command:remote:CopyToRemote": 2,
+    "command:remote:Command": 8,  # per NixOS VM: secrets, files, trial, confirm
     "proxmoxve:network/linux/bridge:Bridge": 5,
     "proxmoxve:download/file:File": 3,
     "proxmoxve:index/vmLegacy:VmLegacy": 3,
     "proxmoxve:backup/job:Job": 1,
     "pulumi:providers:proxmoxve": 2,
-    "random:index/randomPassword:RandomPassword": 3,
+    "random:index/randomPassword:RandomPassword": 4,  # iDRAC root, Proxmox root, Grafana admin and secret key
     "orion:idrac:IdracHost": 1,
     "orion:proxmox:Installer": 1,
     "orion:proxmox:Node": 1,
@@ -89,10 +89,12 @@ def test_parents(run: ProgramRun) -> None:
         ("orion-router-vm", "orion-pve-proxmox-vmbr4"),  # bridges before VMs
         ("hack-sequoia-01-vm", "orion-pve-proxmox-vmbr1"),
         ("orion-router-config-files", "orion-router-vm"),  # VMs before the configuration push
-        ("orion-router-config-trial", "orion-router-config-files"),  # copies before the rebuild
+        ("orion-router-config-trial", "orion-router-config-files"),  # the flake is staged before the build
         ("orion-router-config-trial", "orion-router-config-secrets"),
         ("orion-router-config-confirm", "orion-router-config-trial"),
-        ("orion-monitor-config-switch", "orion-monitor-config-files"),
+        ("orion-monitor-config-trial", "orion-monitor-config-files"),
+        ("orion-monitor-config-confirm", "orion-monitor-config-trial"),
+        ("nixos-base-image", "deploy-public-key"),  # the image carries the deploy key's public half
         ("orion-monitor-config-files", "orion-router-config-confirm"),  # the monitor is reached through the router
         ("backup", "orion-router-vm"),
     ],
@@ -126,20 +128,53 @@ def test_the_installer_bridge_is_adopted(run: ProgramRun) -> None:
     assert run.by_name("orion-pve-proxmox-vmbr0").inputs["address"] == "192.168.1.10/24"
 
 
-def test_triggers_are_content_hashes(run: ProgramRun, default_stack_hash: dict[str, str]) -> None:
+def test_triggers_are_content_hashes(run: ProgramRun, default_flakes: dict[str, dict[str, str]]) -> None:
     for role, vm in (("router", "orion-router"), ("monitor", "orion-monitor")):
-        assert run.by_name(f"{vm}-config-files").inputs["triggers"] == [default_stack_hash[role]]
-    assert run.by_name("orion-router-config-trial").inputs["triggers"] == [default_stack_hash["router"]]
+        for step in ("files", "trial", "confirm"):
+            assert run.by_name(f"{vm}-config-{step}").inputs["triggers"] == [digest(default_flakes[role])]
+    assert run.by_name("nixos-base-image").inputs["triggers"] == [digest(default_flakes["base"])]
 
 
 @pytest.fixture
-def default_stack_hash(default_raw: RawConfig, today: datetime.date) -> dict[str, str]:
+def default_flakes(default_raw: RawConfig, today: datetime.date) -> dict[str, dict[str, str]]:
+    """Each system's flake as the program renders it (under mocks the deploy key's public half is the command's
+    stand-in stdout)."""
     stack, _ = load_stack(default_raw, today=today)
-    files = render_all(stack)
-    return {
-        role: content_hash({p.removeprefix(f"{role}/"): t for p, t in files.items() if p.startswith(f"{role}/")})
-        for role in ("router", "monitor")
+    files = render_all(stack, keys=PublicKeys(deploy="stdout-of-deploy-public-key"))
+    return {role: system_files(files, role) for role in ("base", "router", "monitor")}
+
+
+def staged_files(registration: Registration) -> dict[str, str]:
+    """The files a `...-config-files` (or image) command receives on stdin: path -> content."""
+    return secret_files(registration)
+
+
+def test_each_vm_receives_its_flake_whole(run: ProgramRun, default_flakes: dict[str, dict[str, str]]) -> None:
+    for role, vm in (("router", "orion-router"), ("monitor", "orion-monitor")):
+        assert staged_files(run.by_name(f"{vm}-config-files")) == default_flakes[role]
+    assert staged_files(run.by_name("nixos-base-image")) == default_flakes["base"]
+    assert {"flake.nix", "flake.lock", "host/host.json", "nix/hosts/router/configuration.nix"} <= set(
+        default_flakes["router"]
+    )
+
+
+def test_every_system_keeps_accepting_the_deploy_key(default_flakes: dict[str, dict[str, str]]) -> None:
+    """With users.mutableUsers = false, the admin user's keys are exactly the configured ones: without the deploy
+    key NixOS refuses the system (no way to log in) or, worse, the next rebuild locks the deploy step out."""
+    for flake in default_flakes.values():
+        assert json.loads(flake["host/host.json"])["authorized_keys"] == ["stdout-of-deploy-public-key"]
+
+
+def test_grafana_gets_a_generated_secret_key_as_a_credential(run: ProgramRun) -> None:
+    files = secret_files(run.by_name("orion-monitor-config-secrets"))
+    assert files == {
+        "grafana-admin-password": "generated-for-grafana-admin-password",
+        "grafana-secret-key": "generated-for-grafana-secret-key",
     }
+    assert {"result", "bcryptHash"} <= set(run.by_name("grafana-secret-key").additional_secret_outputs)
+    host = json.loads(staged_files(run.by_name("orion-monitor-config-files"))["host/host.json"])
+    assert host["credentials"] == {"grafana": ["grafana-admin-password", "grafana-secret-key"]}
+    assert host["grafana"]["secret_key_file"] == "/run/credentials/grafana.service/grafana-secret-key"
 
 
 def test_every_credential_is_secret_and_no_secret_is_plain(run: ProgramRun) -> None:
@@ -153,7 +188,7 @@ def test_every_credential_is_secret_and_no_secret_is_plain(run: ProgramRun) -> N
     assert "stdin" in run.by_name("orion-pve-installer-iso").secret_inputs
     assert "stdin" in run.by_name("orion-router-config-secrets").secret_inputs
     assert "connection" in run.by_name("orion-router-config-files").secret_inputs
-    for password in ("grafana-admin-password", "orion-pve-proxmox-root-password"):
+    for password in ("grafana-admin-password", "grafana-secret-key", "orion-pve-proxmox-root-password"):
         assert {"result", "bcryptHash"} <= set(run.by_name(password).additional_secret_outputs)
     assert run.secret_outputs == {"credentials"}
 
@@ -182,13 +217,13 @@ def test_the_agents_key_and_the_routers_host_key_reach_the_monitor_as_secrets(
     # The router gets the public half, derived from the private key as the deploy key's is.
     derive = run.by_name("agent-public-key")
     assert "stdin" in derive.secret_inputs
-    assert secret_files(run.by_name("orion-router-config-secrets"))["orion-agent.pub"] == "stdout-of-agent-public-key"
-    router_host = json.loads(run.by_name("orion-router-config-files").inputs["source"].assets["host.json"].text)
-    assert router_host["agent_public_key_file"] == "/var/lib/orion/secrets/orion-agent.pub"
+    router_host = json.loads(staged_files(run.by_name("orion-router-config-files"))["host/host.json"])
+    assert router_host["agent_public_key"] == "stdout-of-agent-public-key"
 
 
 def test_without_an_agent_key_the_agent_gets_no_key(run: ProgramRun) -> None:
     files = secret_files(run.by_name("orion-monitor-config-secrets"))
-    assert set(files) == {"grafana-admin-password"}
-    assert "orion-agent.pub" not in secret_files(run.by_name("orion-router-config-secrets"))
+    assert set(files) == {"grafana-admin-password", "grafana-secret-key"}
+    router_host = json.loads(staged_files(run.by_name("orion-router-config-files"))["host/host.json"])
+    assert router_host["agent_public_key"] is None
     assert all(r.name not in ("orion-router-ssh-host-key", "agent-public-key") for r in run.registrations)

@@ -1,23 +1,14 @@
-# What every ORION NixOS VM has: interfaces named by MAC, key-only SSH, the guest agent, a node exporter, time
-# sync, bounded logs and store.
-{ config, lib, pkgs, ... }:
+# What the router and the monitoring VM share beyond the base (orion-vm.nix): their name, interfaces named by
+# MAC, a node exporter, time sync, bounded logs and store. Everything comes from host.json.
+{ config, lib, ... }:
 let
   cfg = config.orion.common;
-  host = lib.importJSON "${cfg.dataDir}/host.json";
+  host = lib.importJSON "${config.orion.dataDir}/host.json";
 in
 {
-  options.orion.common = {
-    enable = lib.mkEnableOption "the settings every ORION VM shares";
-    dataDir = lib.mkOption {
-      type = lib.types.path;
-      description = "Directory with the files `orion render` wrote for this VM (host.json among them).";
-    };
-    nodeExporterPort = lib.mkOption {
-      type = lib.types.port;
-      default = 9100;
-      description = "Port of the Prometheus node exporter.";
-    };
-  };
+  imports = [ ./orion-vm.nix ];
+
+  options.orion.common.enable = lib.mkEnableOption "the settings the router and the monitoring VM share";
 
   config = lib.mkIf cfg.enable {
     networking.hostName = host.hostname;
@@ -34,30 +25,11 @@ in
       })
       host.interfaces);
 
-    users.mutableUsers = false;
-    users.users.${host.admin_user} = {
-      isNormalUser = true;
-      extraGroups = [ "wheel" ];
-      openssh.authorizedKeys.keys = host.authorized_keys;
-    };
-    # Key-only logins: there is no password to sudo with, so wheel needs none.
-    security.sudo.wheelNeedsPassword = false;
-
-    services.openssh = {
-      enable = true;
-      settings = {
-        PasswordAuthentication = false;
-        KbdInteractiveAuthentication = false;
-        PermitRootLogin = "no";
-      };
-    };
-
-    services.qemuGuest.enable = true;
     services.timesyncd.enable = lib.mkDefault true;
 
     services.prometheus.exporters.node = {
       enable = true;
-      port = cfg.nodeExporterPort;
+      port = host.exporters.node;
       enabledCollectors = [ "systemd" "conntrack" ];
     };
 

@@ -1,27 +1,20 @@
 # The ORION monitoring VM: Prometheus, Alertmanager and Grafana with the files `orion render` wrote.
-# Grafana's admin password is read from a file the deploy step writes from a generated secret.
-{ config, lib, pkgs, ... }:
+# Grafana's admin password and secret key are generated secrets the deploy step writes; Grafana reads them as
+# systemd credentials, never from the Nix store.
+{ config, lib, ... }:
 let
   cfg = config.orion.monitoring;
-  host = lib.importJSON "${cfg.dataDir}/host.json";
+  data = config.orion.dataDir;
+  host = lib.importJSON "${data}/host.json";
   nic = builtins.head host.interfaces;
 in
 {
   imports = [ ./orion-common.nix ];
 
-  options.orion.monitoring = {
-    enable = lib.mkEnableOption "the ORION monitoring VM (Prometheus, Alertmanager, Grafana)";
-    dataDir = lib.mkOption {
-      type = lib.types.path;
-      description = "Directory with the files `orion render` wrote for the monitoring VM.";
-    };
-  };
+  options.orion.monitoring.enable = lib.mkEnableOption "the ORION monitoring VM (Prometheus, Alertmanager, Grafana)";
 
   config = lib.mkIf cfg.enable {
-    orion.common = {
-      enable = true;
-      dataDir = cfg.dataDir;
-    };
+    orion.common.enable = true;
 
     systemd.network.networks."20-${nic.name}" = {
       matchConfig.Name = nic.name;
@@ -35,25 +28,25 @@ in
       host.prometheus.port
       host.alertmanager.port
       host.grafana.port
-      config.orion.common.nodeExporterPort
+      host.exporters.node
     ];
 
     # Prometheus reads the rule file by this path, as prometheus.yml names it.
-    environment.etc."orion/alert-rules.yml".source = "${cfg.dataDir}/alert-rules.yml";
-    environment.etc."orion/grafana/dashboards".source = "${cfg.dataDir}/grafana/dashboards";
+    environment.etc."orion/alert-rules.yml".source = "${data}/alert-rules.yml";
+    environment.etc."orion/grafana/dashboards".source = "${data}/grafana/dashboards";
 
     services.prometheus = {
       enable = true;
       port = host.prometheus.port;
       retentionTime = "${toString host.prometheus.retention_days}d";
-      configText = builtins.readFile "${cfg.dataDir}/prometheus.yml";
+      configText = builtins.readFile "${data}/prometheus.yml";
       # The rule file is outside the store-built config; check it with promtool at render time instead.
       checkConfig = "syntax-only";
 
       alertmanager = {
         enable = true;
         port = host.alertmanager.port;
-        configText = builtins.readFile "${cfg.dataDir}/alertmanager.yml";
+        configText = builtins.readFile "${data}/alertmanager.yml";
       };
     };
 
@@ -67,13 +60,15 @@ in
         security = {
           admin_user = host.grafana.admin_user;
           admin_password = "$__file{${host.grafana.admin_password_file}}";
+          # Encrypts what Grafana keeps in its database; it has no default since NixOS 26.05.
+          secret_key = "$__file{${host.grafana.secret_key_file}}";
         };
         analytics.reporting_enabled = false;
       };
       provision = {
         enable = true;
-        datasources.path = "${cfg.dataDir}/grafana/datasources.yml";
-        dashboards.path = "${cfg.dataDir}/grafana/dashboards.yml";
+        datasources.path = "${data}/grafana/datasources.yml";
+        dashboards.path = "${data}/grafana/dashboards.yml";
       };
     };
   };

@@ -3,36 +3,41 @@ activation) and the macOS VM (the OSX-PROXMOX settings, on its own root provider
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import ipaddress
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pulumi
 import pulumi_command as command
 import pulumi_proxmoxve as proxmoxve
 
-from orion_infra.components.scripts import local_script, script
+from orion_infra.components.scripts import UNPACK_FILES, digest, file_lines, local_script, shell_command
 from orion_infra.model.services import Bootstrap
 from orion_infra.model.stack import OrionStack
 from orion_infra.model.vms import MacOs, Vm, VmRole
 
 NIXOS_IMAGE = "orion-nixos-base.qcow2"
-BASE_CONFIG = Path(__file__).resolve().parents[2] / "nix" / "images" / "base.nix"
-REMOTE_CONFIG_DIR = "/etc/nixos/orion"
 TRIAL_SECONDS = 180
 HEALTH_SECONDS = 120
 GIB = 1024
 
 
-def nixos_image(bootstrap: Bootstrap, opts: pulumi.ResourceOptions) -> command.local.Command:
-    """Builds the first system of the NixOS VMs on the operator's machine; stdout is the image's SHA-256."""
+def nixos_image(
+    bootstrap: Bootstrap, base_flake: pulumi.Output[dict[str, str]], opts: pulumi.ResourceOptions
+) -> command.local.Command:
+    """Builds the first system of the NixOS VMs on the operator's machine from the base system's flake (`orion
+    render`'s base/); stdout is the image's SHA-256."""
     return local_script(
         "nixos-base-image",
         "build-nixos-image.sh",
-        environment={"BASE_CONFIG": str(BASE_CONFIG), "SERVE_DIR": bootstrap.serve_dir, "FILE_NAME": NIXOS_IMAGE},
-        triggers=[hashlib.sha256(BASE_CONFIG.read_bytes()).hexdigest()],
+        prelude=(UNPACK_FILES,),
+        environment={
+            "SERVE_DIR": bootstrap.serve_dir,
+            "FILE_NAME": NIXOS_IMAGE,
+            "DIGEST": base_flake.apply(digest),
+        },
+        stdin=base_flake.apply(file_lines),
+        triggers=[base_flake.apply(digest)],
         opts=opts,
     )
 
@@ -162,84 +167,70 @@ class NixosVm(pulumi.ComponentResource):
 
 @dataclass(frozen=True)
 class NixosConfigArgs:
-    files: dict[str, str]
-    """The VM's rendered files, by path relative to its directory (`orion render` output for its role)."""
+    flake: pulumi.Input[dict[str, str]]
+    """The system's flake, by path inside it (`orion render`'s directory for its role)."""
     secrets: dict[str, pulumi.Input[str]]
     """Secret files by name, written to the VM's secrets directory."""
     secrets_dir: str
     connection: command.remote.ConnectionArgs
     router_name: str | None = None
-    """For the router: its DNS name, resolved by the health check. None for other VMs."""
+    """For the router: its DNS name, which must resolve before the trial is confirmed. None for other VMs."""
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 class NixosConfig(pulumi.ComponentResource):
-    """Pushes a VM's configuration and activates it: on probation for the router, directly elsewhere.
+    """Pushes a VM's configuration and switches to it on probation: the secrets, then the flake (staged under its
+    digest), then a trial of the system built from it, confirmed over a fresh connection.
 
     Each step is re-run exactly when the content it carries changes (triggers are content hashes)."""
 
     def __init__(self, name: str, args: NixosConfigArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orion:nixos:Config", name, None, opts)
-        digest = content_hash(args.files)
-        secret_lines = pulumi.Output.all(*args.secrets.values()).apply(
-            lambda values: "".join(
-                f"{file_name}\t{base64.b64encode(str(value).encode()).decode()}\n"
-                for file_name, value in zip(args.secrets, values, strict=True)
+        flake = pulumi.Output.from_input(args.flake)
+        flake_digest = flake.apply(digest)
+        names = list(args.secrets)
+        secrets_text: pulumi.Output[str] = pulumi.Output.secret(
+            pulumi.Output.all(*args.secrets.values()).apply(
+                lambda values: file_lines(dict(zip(names, map(str, values), strict=True)))
             )
         )
-        secrets_text: pulumi.Output[str] = pulumi.Output.secret(secret_lines)
         secrets = command.remote.Command(
             f"{name}-secrets",
             connection=args.connection,
-            create=f"SECRETS_DIR={args.secrets_dir}\n{script('write-secrets.sh')}",
+            create=shell_command("write-secrets.sh", SECRETS_DIR=args.secrets_dir),
             stdin=secrets_text,
             triggers=[secrets_text.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())],
             opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
         )
-        copy = command.remote.CopyToRemote(
+        staged = command.remote.Command(
             f"{name}-files",
             connection=args.connection,
-            source=pulumi.AssetArchive({path: pulumi.StringAsset(text) for path, text in args.files.items()}),
-            remote_path=REMOTE_CONFIG_DIR,
-            triggers=[digest],
+            create=flake_digest.apply(lambda value: shell_command(UNPACK_FILES, "receive-config.sh", DIGEST=value)),
+            stdin=flake.apply(file_lines),
+            triggers=[flake_digest],
             opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
         )
-        after_push = pulumi.ResourceOptions(parent=self, depends_on=[secrets, copy])
-        if args.router_name is None:
-            activate = command.remote.Command(
-                f"{name}-switch",
-                connection=args.connection,
-                create=f"sudo nixos-rebuild switch -I nixos-config={REMOTE_CONFIG_DIR}/configuration.nix",
-                triggers=[digest],
-                opts=after_push,
-            )
-        else:
-            trial = command.remote.Command(
-                f"{name}-trial",
-                connection=args.connection,
-                create=f"TRIAL_SECONDS={TRIAL_SECONDS}\n{script('activate-router.sh')}",
-                triggers=[digest],
-                opts=after_push,
-            )
-            # A new connection: if the new configuration cut management access, this cannot connect, the
-            # deploy fails, and orion-trial restores the previous configuration by itself.
-            activate = command.remote.Command(
-                f"{name}-confirm",
-                connection=args.connection,
-                create=f"HEALTH_SECONDS={HEALTH_SECONDS} ROUTER_NAME={args.router_name}\n{script('confirm-router.sh')}",
-                triggers=[digest],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[trial]),
-            )
-        self.activation = activate
-        self.register_outputs({"content_hash": digest})
-
-
-def content_hash(files: dict[str, str]) -> str:
-    """One SHA-256 over every file's path and content: equal exactly when the configuration is."""
-    digest = hashlib.sha256()
-    for path in sorted(files):
-        digest.update(path.encode() + b"\0" + files[path].encode() + b"\0")
-    return digest.hexdigest()
+        trial = command.remote.Command(
+            f"{name}-trial",
+            connection=args.connection,
+            create=flake_digest.apply(
+                lambda value: shell_command("activate.sh", DIGEST=value, TRIAL_SECONDS=TRIAL_SECONDS)
+            ),
+            triggers=[flake_digest],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[secrets, staged]),
+        )
+        # A new connection: if the new configuration cut management access, this cannot connect, the deploy
+        # fails, and orion-trial switches back to the previous system by itself.
+        checks = ("router-health.sh",) if args.router_name is not None else ()
+        health = {"HEALTH_SECONDS": HEALTH_SECONDS, "ROUTER_NAME": args.router_name} if args.router_name else {}
+        self.activation = command.remote.Command(
+            f"{name}-confirm",
+            connection=args.connection,
+            create=flake_digest.apply(lambda value: shell_command(*checks, "confirm.sh", DIGEST=value, **health)),
+            triggers=[flake_digest],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[trial]),
+        )
+        self.register_outputs({"digest": flake_digest})
 
 
 # The Apple SMC key and CPU flags OSX-PROXMOX gives QEMU: macOS refuses to boot without them.

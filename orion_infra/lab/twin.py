@@ -23,19 +23,15 @@ from orion_infra.lab import netns
 from orion_infra.lab.netns import LabError
 from orion_infra.lab.peers import bird_peer, frr_bfd, frr_peer
 from orion_infra.lab.upstream_dns import UpstreamDns
+from orion_infra.model import ports
 from orion_infra.model.bgp import BgpPeer
 from orion_infra.model.services import ScrapeTarget
 from orion_infra.model.stack import OrionStack
-from orion_infra.render.monitor import ALERTMANAGER_PORT, PROMETHEUS_PORT, render_monitor
-from orion_infra.render.monitor.agent import AGENT_KNOWN_HOSTS_FILE, AGENT_SSH_KEY_FILE, render_agent_settings
+from orion_infra.render import NO_KEYS, secret_files
+from orion_infra.render.monitor import render_monitor
+from orion_infra.render.monitor.agent import render_agent_settings
 from orion_infra.render.options import RenderOptions
-from orion_infra.render.router import (
-    BIRD_EXPORTER_PORT,
-    KEA_EXPORTER_PORT,
-    NODE_EXPORTER_NETSTAT_FIELDS,
-    NODE_EXPORTER_PORT,
-    render_router,
-)
+from orion_infra.render.router import NODE_EXPORTER_NETSTAT_FIELDS, render_router
 from orion_infra.render.router.facts import router_facts
 
 REQUIRED_PROGRAMS = (
@@ -392,7 +388,7 @@ class Twin:
             )
 
     def _router(self) -> None:
-        files = render_router(self.stack, self.options, tls_cert_bundle=str(self.upstream_dns.ca_certificate))
+        files = render_router(self.stack, self.options, NO_KEYS, tls_cert_bundle=str(self.upstream_dns.ca_certificate))
         for name, text in files.items():
             (self.root / "router" / name).write_text(text)
         for peer in self.stack.bgp.peers:
@@ -428,7 +424,7 @@ class Twin:
             "-bird.v2",
             "-format.new",
             "-web.listen-address",
-            f":{BIRD_EXPORTER_PORT}",
+            f":{ports.BIRD_EXPORTER}",
             log=logs / "bird-exporter.log",
         )
         netns.start_daemon(
@@ -437,7 +433,7 @@ class Twin:
             "-a",
             "0.0.0.0",  # noqa: S104 - inside the router's namespace; its firewall admits the monitoring VM only
             "-p",
-            str(KEA_EXPORTER_PORT),
+            str(ports.KEA_EXPORTER),
             str(self.options.run_dir / "kea" / "dhcp4.sock"),
             log=logs / "kea-exporter.log",
         )
@@ -447,7 +443,7 @@ class Twin:
         netns.start_daemon(
             namespace,
             "prometheus-node-exporter",
-            f"--web.listen-address=:{NODE_EXPORTER_PORT}",
+            f"--web.listen-address=:{ports.NODE_EXPORTER}",
             "--no-collector.systemd",
             *flags,
             log=logs / "node-exporter.log",
@@ -457,7 +453,7 @@ class Twin:
         """The monitoring VM's Prometheus and Alertmanager with the rendered files, its node exporter, the Proxmox
         host's node exporter, and the agent."""
         monitor = self.root / "monitor"
-        for name, text in render_monitor(self.stack, self.monitor_options).items():
+        for name, text in render_monitor(self.stack, self.monitor_options, NO_KEYS).items():
             (monitor / name).parent.mkdir(parents=True, exist_ok=True)
             (monitor / name).write_text(text)
         self._node_exporter(self.monitor_ns, monitor)
@@ -468,12 +464,12 @@ class Twin:
             "prometheus-alertmanager",
             f"--config.file={monitor / 'alertmanager.yml'}",
             f"--storage.path={monitor / 'state' / 'alertmanager'}",
-            f"--web.listen-address=:{ALERTMANAGER_PORT}",
+            f"--web.listen-address=:{ports.ALERTMANAGER}",
             "--cluster.listen-address=",  # one Alertmanager: no gossip
             log=monitor / "alertmanager.log",
         )
         netns.wait_until(
-            lambda: self.fetch(self.monitor_ns, f"http://{self.monitor_address}:{PROMETHEUS_PORT}/-/ready"),
+            lambda: self.fetch(self.monitor_ns, f"http://{self.monitor_address}:{ports.PROMETHEUS}/-/ready"),
             timeout=10,
             failure="Prometheus is not ready",
             log=monitor / "prometheus.log",
@@ -488,7 +484,7 @@ class Twin:
             "prometheus",
             f"--config.file={monitor / 'prometheus.yml'}",
             f"--storage.tsdb.path={monitor / 'state' / 'prometheus'}",
-            f"--web.listen-address=:{PROMETHEUS_PORT}",
+            f"--web.listen-address=:{ports.PROMETHEUS}",
             log=monitor / "prometheus.log",
         )
 
@@ -519,17 +515,14 @@ class Twin:
 
     @property
     def agent_target(self) -> ScrapeTarget:
-        agent = next((target for target in self.stack.monitoring.targets if target.job == "agent"), None)
-        if agent is None:
-            raise LabError("monitoring.targets has no agent job")
-        return agent
+        return self.stack.target(self.stack.monitor.name, "agent")
 
     def _router_ssh(self) -> None:
         """The router's SSH with the agent's key limited to the restart-bgp forced command (root here: the lab has
         no orion-agent user), and the agent's copy of the router's host key."""
         ssh = self.root / "router" / "ssh"
         ssh.mkdir(mode=0o700)
-        agent_key = Path(self.monitor_options.secret(AGENT_SSH_KEY_FILE))
+        agent_key = Path(self.monitor_options.secret(secret_files.AGENT_SSH_KEY))
         agent_key.parent.mkdir(parents=True, exist_ok=True)
         for key in (ssh / "host_key", agent_key):
             netns.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "orion-lab", "-f", str(key)])
@@ -537,7 +530,7 @@ class Twin:
         public = Path(f"{agent_key}.pub").read_text().strip()
         (ssh / "authorized_keys").write_text(f'restrict,command="{" ".join(self.restart_bgp_command)}" {public}\n')
         host_key = (ssh / "host_key.pub").read_text().split()[:2]
-        Path(self.monitor_options.secret(AGENT_KNOWN_HOSTS_FILE)).write_text(
+        Path(self.monitor_options.secret(secret_files.AGENT_KNOWN_HOSTS)).write_text(
             f"{self.agent_settings['router']['address']} {' '.join(host_key)}\n"
         )
         (ssh / "sshd_config").write_text(
@@ -756,7 +749,7 @@ class Twin:
 
     def prometheus(self, path: str) -> object:
         """The `data` of a Prometheus API answer (`path` like `query?query=up`), asked from the monitoring VM."""
-        body = self.fetch(self.monitor_ns, f"http://{self.monitor_address}:{PROMETHEUS_PORT}/api/v1/{path}")
+        body = self.fetch(self.monitor_ns, f"http://{self.monitor_address}:{ports.PROMETHEUS}/api/v1/{path}")
         if body is None:
             raise LabError(f"Prometheus does not answer /api/v1/{path}")
         answer = json.loads(body)

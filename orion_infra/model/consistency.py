@@ -176,6 +176,13 @@ def _check_vms(stack: OrionStack, problems: Problems, today: datetime.date) -> N
     for key, vm in vms:
         if isinstance(vm.os, NixOs) and (why := nixos_release_problem(vm.os.release, today)):
             problems.add(("vms", key, "os", "release"), why, vm.os.release)
+        if isinstance(vm.os, NixOs) and _release_order(vm.os.installed_with) > _release_order(vm.os.release):
+            problems.add(
+                ("vms", key, "os", "state_version"),
+                f"a VM cannot have been installed with NixOS {vm.os.installed_with}, newer than the release it runs "
+                f"({vm.os.release})",
+                vm.os.installed_with,
+            )
         host = stack.host(vm.node)
         if host is None:
             problems.add(("vms", key, "node"), f"node {vm.node!r} is not defined (nodes: {nodes})", vm.node)
@@ -366,7 +373,18 @@ def _check_monitoring(stack: OrionStack, addresses: list[StaticAddress], problem
     targets = list(enumerate(stack.monitoring.targets))
     problems.require_unique((("monitoring", "targets", index), f"{t.address}:{t.port}") for index, t in targets)
     problems.require_unique((("monitoring", "targets", index, "name"), f"{t.job}/{t.name}") for index, t in targets)
+    try:
+        own = {(target.address, target.port): target for target in stack.own_targets()}
+    except (ValueError, IndexError):  # no router or monitoring VM address to derive them from: see _check_roles
+        own = {}
     for index, target in targets:
+        listed = own.get((target.address, target.port))
+        if listed is not None:
+            problems.add(
+                ("monitoring", "targets", index),
+                f"{target.address}:{target.port} is {listed.name}'s {listed.job} target, which ORION runs and "
+                "scrapes by itself; remove this entry",
+            )
         if target.address not in known:
             problems.add(
                 ("monitoring", "targets", index, "address"),
@@ -407,3 +425,8 @@ def _check_dns(stack: OrionStack, problems: Problems) -> None:
                 record.name,
             )
     problems.require_unique((("dns", "records", index, "name"), r.name) for index, r in enumerate(stack.dns.records))
+
+
+def _release_order(release: str) -> tuple[int, int]:
+    year, month = release.split(".")
+    return int(year), int(month)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import functools
+import json
+import re
+from pathlib import Path
 
 # NixOS supports each release for seven months: until the end of June (for .11) or December (for .05).
 NIXOS_END_OF_LIFE = {
@@ -17,15 +21,33 @@ NIXOS_END_OF_LIFE = {
 # Days before the end of life at which `orion validate` starts warning.
 END_OF_LIFE_WARNING_DAYS = 60
 
+# Every NixOS system ORION builds comes from the one nixpkgs this lock pins (decision 0021).
+FLAKE_LOCK = Path(__file__).resolve().parents[2] / "flake.lock"
+
+
+@functools.cache
+def pinned_nixos_release(lock: Path = FLAKE_LOCK) -> str:
+    """The NixOS release of the nixpkgs flake.lock pins, read from its `original` (a branch or a channel URL)."""
+    original = json.loads(lock.read_text())["nodes"]["nixpkgs"]["original"]
+    found = re.search(r"nixos-([0-9]{2}\.[0-9]{2})", json.dumps(original))
+    if found is None:
+        raise ValueError(f"{lock}: the nixpkgs input names no NixOS release (nixos-YY.MM): {original}")
+    return found.group(1)
+
 
 def nixos_release_problem(release: str, today: datetime.date) -> str | None:
     """Why `release` must not be deployed on `today`, or None when it may."""
     supported = [name for name, end in NIXOS_END_OF_LIFE.items() if end >= today]
     end = NIXOS_END_OF_LIFE.get(release)
     if end is None:
-        return f"unknown NixOS release {release!r}; supported: {', '.join(supported)}"
+        return f"unknown NixOS release {release!r}; supported: {', '.join(supported) or 'none'}"
     if end < today:
-        return f"NixOS {release} reached its end of life on {end.isoformat()}; supported: {', '.join(supported)}"
+        return (
+            f"NixOS {release} reached its end of life on {end.isoformat()}; supported: {', '.join(supported) or 'none'}"
+        )
+    pinned = pinned_nixos_release()
+    if release != pinned:
+        return f"NixOS {release} is not the release flake.lock pins ({pinned}); every NixOS VM is built from it"
     return None
 
 

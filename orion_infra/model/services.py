@@ -7,6 +7,7 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, HttpUrl, model_validator
 
 from orion_infra.model.hosts import DatastoreName
+from orion_infra.model.ports import ScrapeJob
 from orion_infra.model.problems import Problems
 from orion_infra.model.secrets import Secret
 from orion_infra.model.types import DomainName, Facts, Hostname, IPAny, IPv4, Port, SshPublicKey, VmId
@@ -35,8 +36,10 @@ class Dns(Facts):
 
 
 class ScrapeTarget(Facts):
+    """A Prometheus target: `name` becomes its `host` label."""
+
     name: Hostname
-    job: Literal["node", "bird", "kea", "unbound", "proxmox", "agent", "prometheus", "alertmanager"]
+    job: ScrapeJob
     address: IPv4
     port: Port
 
@@ -70,7 +73,11 @@ class Monitoring(Facts):
         default=15, description="also the rule evaluation interval; availability alerts count missed scrapes"
     )
     retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
-    targets: Annotated[list[ScrapeTarget], Field(min_length=1)]
+    targets: list[ScrapeTarget] = Field(
+        default_factory=list,
+        description="targets besides ORION's own services, e.g. the Proxmox hosts' node exporters; the router's and "
+        "the monitoring VM's exporters are scraped without being listed here",
+    )
     grafana: Grafana
     notify_email: EmailNotifications
     alert_grouping: AlertGrouping = Field(default_factory=AlertGrouping)

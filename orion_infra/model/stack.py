@@ -12,8 +12,9 @@ from orion_infra.model.bgp import Bgp
 from orion_infra.model.consistency import check_consistency
 from orion_infra.model.hosts import Host
 from orion_infra.model.networks import Networks
+from orion_infra.model.ports import MONITOR_SERVICES, ROUTER_EXPORTERS
 from orion_infra.model.problems import Problems
-from orion_infra.model.services import Access, Backup, Bootstrap, Dns, Monitoring
+from orion_infra.model.services import Access, Backup, Bootstrap, Dns, Monitoring, ScrapeTarget
 from orion_infra.model.types import Facts
 from orion_infra.model.vms import Vm, VmKey, VmNic, VmRole
 
@@ -76,3 +77,33 @@ class OrionStack(Facts):
             if isinstance(nic.ipv4, ipaddress.IPv4Address):
                 return nic, nic.ipv4
         raise ValueError("the monitoring VM has no static IPv4 address")
+
+    def router_address_for_monitor(self) -> ipaddress.IPv4Address:
+        """The router's address on the monitoring VM's network (it is every network's gateway): where the
+        monitoring VM scrapes the router's exporters and reaches its SSH."""
+        nic, _ = self.monitor_endpoint()
+        network = self.networks.get_internal(self.network_of(nic.bridge, nic.vlan))
+        if network is None or network.gateway is None:
+            raise ValueError("the monitoring VM's network has no gateway")
+        return network.gateway
+
+    def own_targets(self) -> list[ScrapeTarget]:
+        """The scrape targets of the services ORION runs itself, with the ports of orion_infra.model.ports."""
+        router, monitor = self.router_address_for_monitor(), self.monitor_endpoint()[1]
+        return [
+            *(
+                ScrapeTarget(name=self.router.name, job=job, address=router, port=port)
+                for job, port in ROUTER_EXPORTERS.items()
+            ),
+            *(
+                ScrapeTarget(name=self.monitor.name, job=job, address=monitor, port=port)
+                for job, port in MONITOR_SERVICES.items()
+            ),
+        ]
+
+    def scrape_targets(self) -> list[ScrapeTarget]:
+        """Everything Prometheus scrapes: ORION's own services, then the stack's further targets."""
+        return [*self.own_targets(), *self.monitoring.targets]
+
+    def target(self, name: str, job: str) -> ScrapeTarget:
+        return next(target for target in self.scrape_targets() if (target.name, target.job) == (name, job))

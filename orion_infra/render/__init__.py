@@ -1,4 +1,4 @@
-"""Pure renderers: the validated stack model in, the VMs' configuration files out. No Pulumi here."""
+"""Pure renderers: the validated stack model in, the NixOS systems' files out. No Pulumi here."""
 
 from __future__ import annotations
 
@@ -7,45 +7,64 @@ from pathlib import Path
 import orion_agent
 from orion_infra.model.stack import OrionStack
 from orion_infra.render.monitor import render_monitor
-from orion_infra.render.options import RenderOptions
+from orion_infra.render.options import PublicKeys, RenderOptions
 from orion_infra.render.router import render_router
+from orion_infra.render.systems import render_base
 
-# The hand-written NixOS modules, scripts and per-VM entry points, shipped next to the rendered data.
-NIX_DIR = Path(__file__).resolve().parents[2] / "nix"
+REPOSITORY = Path(__file__).resolve().parents[2]
+# Each system is built from a flake of its own: the repository's flake.nix and flake.lock, the hand-written NixOS
+# files it needs (at their repository paths), and its rendered data in host/ (and, for the monitor, the agent).
+FLAKE_FILES = ["flake.nix", "flake.lock"]
 NIX_FILES = {
+    "base": ["nix/hosts/base/configuration.nix", "nix/modules/orion-vm.nix", "nix/scripts/orion-trial"],
     "router": [
-        "hosts/router/configuration.nix",
-        "modules/orion-common.nix",
-        "modules/orion-router.nix",
-        "scripts/orion-trial",
+        "nix/hosts/router/configuration.nix",
+        "nix/modules/orion-vm.nix",
+        "nix/modules/orion-common.nix",
+        "nix/modules/orion-router.nix",
+        "nix/scripts/orion-trial",
+        "nix/scripts/orion-restart-bgp",
     ],
     "monitor": [
-        "hosts/monitor/configuration.nix",
-        "modules/orion-common.nix",
-        "modules/orion-monitoring.nix",
-        "modules/orion-agent.nix",
+        "nix/hosts/monitor/configuration.nix",
+        "nix/modules/orion-vm.nix",
+        "nix/modules/orion-common.nix",
+        "nix/modules/orion-monitoring.nix",
+        "nix/modules/orion-agent.nix",
+        "nix/scripts/orion-trial",
     ],
 }
+# The data directory inside each system's flake (flake.nix builds `nixosConfigurations.orion` from it).
+DATA_DIR = "host"
 # The agent's source, shipped to the monitoring VM, whose NixOS module runs it (`orion.agent.source`).
 AGENT_SOURCE = Path(orion_agent.__file__).resolve().parent
+NO_KEYS = PublicKeys(deploy=None)
 
 
-def render_all(stack: OrionStack, options: RenderOptions | None = None) -> dict[str, str]:
-    """Every file of every NixOS VM, keyed by path: `router/bird.conf`, `monitor/prometheus.yml`, ..."""
-    options = options or RenderOptions()
+def render_data(stack: OrionStack, options: RenderOptions, keys: PublicKeys) -> dict[str, dict[str, str]]:
+    """The rendered data of each system (what goes into its host/ directory), by role."""
+    return {
+        "base": render_base(stack, options, keys),
+        "router": render_router(stack, options, keys),
+        "monitor": render_monitor(stack, options, keys),
+    }
+
+
+def render_all(stack: OrionStack, options: RenderOptions | None = None, keys: PublicKeys = NO_KEYS) -> dict[str, str]:
+    """Every file of every system's flake, keyed by path: `router/host/bird.conf`, `monitor/flake.nix`, ..."""
     files: dict[str, str] = {}
-    for role, rendered in (
-        ("router", render_router(stack, options)),
-        ("monitor", render_monitor(stack, options)),
-    ):
-        files.update({f"{role}/{name}": text for name, text in rendered.items()})
-        for nix_file in NIX_FILES[role]:
-            files[f"{role}/{Path(nix_file).name if nix_file.startswith('hosts/') else nix_file}"] = (
-                NIX_DIR / nix_file
-            ).read_text()
+    for role, data in render_data(stack, options or RenderOptions(), keys).items():
+        files.update({f"{role}/{DATA_DIR}/{name}": text for name, text in data.items()})
+        for name in (*FLAKE_FILES, *NIX_FILES[role]):
+            files[f"{role}/{name}"] = (REPOSITORY / name).read_text()
     for source in sorted(AGENT_SOURCE.rglob("*.py")):
         files[f"monitor/orion_agent/{source.relative_to(AGENT_SOURCE)}"] = source.read_text()
     return dict(sorted(files.items()))
+
+
+def system_files(files: dict[str, str], role: str) -> dict[str, str]:
+    """One system's flake out of `render_all`'s files, by path inside it."""
+    return {path.removeprefix(f"{role}/"): text for path, text in files.items() if path.startswith(f"{role}/")}
 
 
 def write_tree(files: dict[str, str], out: Path) -> list[Path]:

@@ -14,7 +14,9 @@ class RenderOptions:
     """Where the rendered files of a VM live on it (the deploy step copies them there)."""
     secrets_dir: PurePosixPath = PurePosixPath("/var/lib/orion/secrets")
     """Where the deploy step writes secret files (mode 0600, root only; on disk so a reboot keeps BGP up, never
-    in the Nix store)."""
+    in the Nix store). Services read them as systemd credentials."""
+    credentials_dir: PurePosixPath = PurePosixPath("/run/credentials")
+    """Where systemd hands each unit its credentials: `<credentials_dir>/<unit>.service/<name>`."""
     state_dir: PurePosixPath = PurePosixPath("/var/lib")
     """Where daemons keep state, such as Kea's lease file."""
     run_dir: PurePosixPath = PurePosixPath("/run")
@@ -27,3 +29,20 @@ class RenderOptions:
 
     def secret(self, name: str) -> PurePosixPath:
         return self.secrets_dir / name
+
+    def credentials(self, unit: str) -> PurePosixPath:
+        """The directory in which `unit` (e.g. "bird") reads its credentials."""
+        return self.credentials_dir / f"{unit}.service"
+
+    def credential(self, unit: str, name: str) -> PurePosixPath:
+        return self.credentials(unit) / name
+
+
+@dataclass(frozen=True)
+class PublicKeys:
+    """Public keys the systems must carry, derived at deploy time from the stack's private keys."""
+
+    deploy: str | None
+    """The deploy key's public half: the admin user keeps accepting it after every switch."""
+    agent: str | None = None
+    """The monitoring agent's public half: the router accepts it for restart-bgp only."""

@@ -29,10 +29,14 @@ def test_default_stack_validates_with_only_the_expected_warnings(default_raw: Ra
         "access.deploy_key: secret sshDeployKey is not set; run `pulumi config set --secret sshDeployKey <value>`",
         "hosts[0].idrac.tls.verify: insecure accepts any certificate; pin the iDRAC's with verify: fingerprint once "
         "it is known",
-        "vms.router.os.release: NixOS 26.05 reaches its end of life on 2026-12-31; plan the upgrade",
-        "vms.monitor.os.release: NixOS 26.05 reaches its end of life on 2026-12-31; plan the upgrade",
         "access.authorized_keys: no operator key; only the deploy key can log in to the NixOS VMs",
     ]
+
+
+def test_the_default_stack_still_validates_after_nixos_26_05_reached_its_end(default_raw: RawConfig) -> None:
+    stack, warnings = load_stack(default_raw, today=datetime.date(2027, 1, 2))
+    assert {vm.os.release for vm in stack.vms.values() if vm.os.family == "nixos"} == {"26.11"}
+    assert not any("os.release" in line for line in warnings)
 
 
 def test_the_seed_facts_survive(default_raw: RawConfig, today: datetime.date) -> None:

@@ -78,11 +78,18 @@ def test_a_discriminated_union_names_the_field_not_the_branch(default_raw: RawCo
 
 
 def test_a_release_is_judged_by_the_date(default_raw: RawConfig) -> None:
-    assert load_stack(default_raw, today=datetime.date(2026, 12, 31))
-    after = problems(default_raw, datetime.date(2027, 1, 1))
+    assert load_stack(default_raw, today=datetime.date(2027, 6, 30))
+    after = problems(default_raw, datetime.date(2027, 7, 1))
     assert after == [
-        "vms.router.os.release: NixOS 26.05 reached its end of life on 2026-12-31; supported: 26.11",
-        "vms.monitor.os.release: NixOS 26.05 reached its end of life on 2026-12-31; supported: 26.11",
+        "vms.router.os.release: NixOS 26.11 reached its end of life on 2027-06-30; supported: none",
+        "vms.monitor.os.release: NixOS 26.11 reached its end of life on 2027-06-30; supported: none",
+    ]
+
+
+def test_a_supported_release_must_be_the_one_the_flake_pins(default_raw: RawConfig) -> None:
+    raw = edited(default_raw, (("vms", "router", "os", "release"), "26.05"))
+    assert problems(raw, datetime.date(2026, 12, 1)) == [
+        "vms.router.os.release: NixOS 26.05 is not the release flake.lock pins (26.11); every NixOS VM is built from it"
     ]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from orion_infra.model import OrionStack, RawConfig, load_stack
-from orion_infra.render import render_all, write_tree
+from orion_infra.render import render_all, secret_files, write_tree
 from orion_infra.render.options import RenderOptions
 
 
@@ -25,7 +25,7 @@ class Rendered:
 
     @property
     def router_interfaces(self) -> list[str]:
-        host = json.loads(self.files["router/host.json"])
+        host = json.loads(self.files["router/host/host.json"])
         return [interface["name"] for interface in host["interfaces"]]
 
 
@@ -38,12 +38,14 @@ def scratch_options(root: Path) -> RenderOptions:
     secrets = root / "secrets"
     state = root / "state"
     run = root / "run"
-    for directory in (secrets, state / "unbound", state / "kea", run / "kea", run / "unbound"):
+    credentials = run / "credentials"
+    for directory in (secrets, state / "unbound", state / "kea", run / "kea", run / "unbound", credentials):
         directory.mkdir(parents=True, exist_ok=True)
     (state / "unbound" / "root.key").write_text(ROOT_TRUST_ANCHOR)
     return RenderOptions(
-        config_dir=PurePosixPath(root / "monitor"),
+        config_dir=PurePosixPath(root / "monitor" / "host"),
         secrets_dir=PurePosixPath(secrets),
+        credentials_dir=PurePosixPath(credentials),
         state_dir=PurePosixPath(state),
         run_dir=PurePosixPath(run),
     )
@@ -55,8 +57,10 @@ def render_into(stack: OrionStack, root: Path) -> Rendered:
     write_tree(files, root)
     for peer in stack.bgp.peers:
         if peer.password is not None:
-            # Stands in for the file the deploy step writes from the secret.
-            (root / "secrets" / f"bgp-{peer.name}.conf").write_text('password "not-the-real-one";\n')
+            # Stands in for the credential systemd hands BIRD from the file the deploy step writes.
+            credential = Path(options.credential("bird", secret_files.bgp_password(peer.name)))
+            credential.parent.mkdir(parents=True, exist_ok=True)
+            credential.write_text(secret_files.bird_password_statement("not-the-real-one"))
     return Rendered(root, files, options)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -10,6 +12,7 @@ from orion_agent.settings import load_settings
 from orion_infra.model import OrionStack
 from orion_infra.render.monitor import wan_capacity_bits
 from orion_infra.render.monitor.agent import render_agent_settings
+from orion_infra.model import ports
 from orion_infra.render.options import RenderOptions
 
 
@@ -59,12 +62,10 @@ def test_the_isps_bandwidth_is_the_wan_capacity(default_stack: OrionStack, tmp_p
     assert settings.router.wan_capacity_bits == 734_000_000
 
 
-def test_a_stack_without_a_bird_target_cannot_feed_the_agent(default_stack: OrionStack) -> None:
-    targets = [target for target in default_stack.monitoring.targets if target.job != "bird"]
-    monitoring = default_stack.monitoring.model_copy(update={"targets": targets})
-    stack = default_stack.model_copy(update={"monitoring": monitoring})
-    with pytest.raises(ValueError, match=r"monitoring\.targets has no bird job"):
-        render_agent_settings(stack, RenderOptions())
+def test_the_probe_follows_the_port_the_router_runs_its_exporter_on(default_stack: OrionStack) -> None:
+    settings = json.loads(render_agent_settings(default_stack, RenderOptions()))
+    assert settings["router"]["bird_exporter_url"] == f"http://192.168.100.1:{ports.BIRD_EXPORTER}/metrics"
+    assert settings["listen_port"] == ports.AGENT
 
 
 def test_rendering_is_deterministic(default_stack: OrionStack) -> None:

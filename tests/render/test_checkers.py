@@ -19,14 +19,14 @@ RULE_TESTS = Path(__file__).parent / "promtool" / "alert-rules.test.yml"
 Check = Callable[[Rendered, Path], checkers.Verdict]
 
 CHECKS: dict[str, tuple[str, Check]] = {
-    "bird": ("router/bird.conf", lambda r, p: checkers.bird(p)),
-    "nftables": ("router/nftables.nft", lambda r, p: checkers.nftables(p, r.router_interfaces)),
-    "kea": ("router/kea-dhcp4.json", lambda r, p: checkers.kea(p, r.router_interfaces, r.root / "run")),
-    "unbound": ("router/unbound.conf", lambda r, p: checkers.unbound(p)),
-    "prometheus": ("monitor/prometheus.yml", lambda r, p: checkers.prometheus_config(p)),
-    "rules": ("monitor/alert-rules.yml", lambda r, p: checkers.prometheus_rules(p)),
-    "rule-tests": ("monitor/alert-rules.yml", lambda r, p: checkers.prometheus_rule_tests(_with_rule_tests(p))),
-    "alertmanager": ("monitor/alertmanager.yml", lambda r, p: checkers.alertmanager(p)),
+    "bird": ("router/host/bird.conf", lambda r, p: checkers.bird(p)),
+    "nftables": ("router/host/nftables.nft", lambda r, p: checkers.nftables(p, r.router_interfaces)),
+    "kea": ("router/host/kea-dhcp4.json", lambda r, p: checkers.kea(p, r.router_interfaces, r.root / "run")),
+    "unbound": ("router/host/unbound.conf", lambda r, p: checkers.unbound(p)),
+    "prometheus": ("monitor/host/prometheus.yml", lambda r, p: checkers.prometheus_config(p)),
+    "rules": ("monitor/host/alert-rules.yml", lambda r, p: checkers.prometheus_rules(p)),
+    "rule-tests": ("monitor/host/alert-rules.yml", lambda r, p: checkers.prometheus_rule_tests(_with_rule_tests(p))),
+    "alertmanager": ("monitor/host/alertmanager.yml", lambda r, p: checkers.alertmanager(p)),
 }
 
 # One deliberate fault per artifact, of the kind each checker exists to catch.
@@ -74,9 +74,10 @@ def nix_files(rendered: Rendered) -> list[str]:
 def test_every_nix_file_parses(rendered: Rendered) -> None:
     names = nix_files(rendered)
     assert {
-        "router/configuration.nix",
-        "router/modules/orion-router.nix",
-        "monitor/modules/orion-monitoring.nix",
+        "base/flake.nix",
+        "router/nix/hosts/router/configuration.nix",
+        "router/nix/modules/orion-router.nix",
+        "monitor/nix/modules/orion-monitoring.nix",
     } <= set(names)
     for name in names:
         verdict = checkers.nix(rendered.path(name))
@@ -91,7 +92,7 @@ def test_the_nix_parser_rejects_a_broken_module(tmp_path: Path) -> None:
 
 def test_kea_needs_the_router_interfaces(rendered: Rendered) -> None:
     """The namespace is what makes the Kea check meaningful: without the interfaces it refuses the file."""
-    verdict = checkers.kea(rendered.path("router/kea-dhcp4.json"), [], rendered.root / "run")
+    verdict = checkers.kea(rendered.path("router/host/kea-dhcp4.json"), [], rendered.root / "run")
     assert not verdict.ok
 
 
@@ -116,16 +117,16 @@ def test_bird_and_nft_accept_every_bgp_option(
     stack, _ = load_stack(edited(default_raw, *STACK_VARIANTS[variant]), today=today)
     rendered = render_into(stack, tmp_path)
     for verdict in (
-        checkers.bird(rendered.path("router/bird.conf")),
-        checkers.nftables(rendered.path("router/nftables.nft"), rendered.router_interfaces),
+        checkers.bird(rendered.path("router/host/bird.conf")),
+        checkers.nftables(rendered.path("router/host/nftables.nft"), rendered.router_interfaces),
     ):
         assert verdict.ok, verdict.output
 
 
 def test_every_nix_file_in_the_repository_parses() -> None:
-    nix_dir = Path(__file__).resolve().parents[2] / "nix"
-    files = sorted(nix_dir.rglob("*.nix"))
-    assert len(files) >= 6
+    root = Path(__file__).resolve().parents[2]
+    files = sorted([root / "flake.nix", *(root / "nix").rglob("*.nix")])
+    assert len(files) >= 9
     for path in files:
         verdict = checkers.nix(path)
         assert verdict.ok, f"{path}: {verdict.output}"

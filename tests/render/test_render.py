@@ -19,8 +19,9 @@ from orion_infra.render.options import RenderOptions
 from tests.render import checkers
 from tests.render.conftest import render_into
 
-ROUTER_FILES = {"bird.conf", "nftables.nft", "kea-dhcp4.json", "unbound.conf", "configuration.nix", "host.json"}
-MONITOR_FILES = {"prometheus.yml", "alert-rules.yml", "alertmanager.yml", "configuration.nix", "host.json"}
+ROUTER_FILES = {"bird.conf", "nftables.nft", "kea-dhcp4.json", "unbound.conf", "host.json"}
+MONITOR_FILES = {"prometheus.yml", "alert-rules.yml", "alertmanager.yml", "agent-settings.json", "host.json"}
+FLAKE = {"flake.nix", "flake.lock", "nix", "host"}
 DASHBOARDS = {
     "ORION Network Overview",
     "Router Performance",
@@ -33,9 +34,12 @@ DASHBOARDS = {
 def test_orion_render_writes_every_artifact(default_stack_file: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["render", "--stack-file", str(default_stack_file), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert {path.name for path in (tmp_path / "router").iterdir()} >= ROUTER_FILES
-    assert {path.name for path in (tmp_path / "monitor").iterdir()} >= MONITOR_FILES
-    titles = {json.loads(path.read_text())["title"] for path in (tmp_path / "monitor/grafana/dashboards").iterdir()}
+    assert {path.name for path in (tmp_path / "router").iterdir()} == FLAKE
+    assert {path.name for path in (tmp_path / "monitor").iterdir()} == FLAKE | {"orion_agent"}
+    assert {path.name for path in (tmp_path / "base").iterdir()} == FLAKE
+    assert {path.name for path in (tmp_path / "router/host").iterdir()} == ROUTER_FILES
+    assert {path.name for path in (tmp_path / "monitor/host").iterdir()} >= MONITOR_FILES
+    titles = {json.loads(path.read_text())["title"] for path in (tmp_path / "monitor/host/grafana/dashboards").iterdir()}
     assert titles == DASHBOARDS
 
 
@@ -67,17 +71,17 @@ def with_fourth_peer(stack: OrionStack) -> OrionStack:
 def test_a_new_peer_appears_in_bird_and_the_firewall(default_stack: OrionStack, tmp_path: Path) -> None:
     before = render_all(default_stack)
     after = render_all(with_fourth_peer(default_stack))
-    assert "neighbor 206.75.1.49 as 174;" in after["router/bird.conf"]
-    assert "neighbor 206.75.1.49" not in before["router/bird.conf"]
-    assert "206.75.1.49" in after["router/nftables.nft"]
-    assert "206.75.1.48" not in after["router/nftables.nft"]
+    assert "neighbor 206.75.1.49 as 174;" in after["router/host/bird.conf"]
+    assert "neighbor 206.75.1.49" not in before["router/host/bird.conf"]
+    assert "206.75.1.49" in after["router/host/nftables.nft"]
+    assert "206.75.1.48" not in after["router/host/nftables.nft"]
     rendered = render_into(with_fourth_peer(default_stack), tmp_path)
-    verdict = checkers.bird(rendered.path("router/bird.conf"))
+    verdict = checkers.bird(rendered.path("router/host/bird.conf"))
     assert verdict.ok, verdict.output
 
 
 def test_bird_carries_the_routing_policy(default_stack: OrionStack) -> None:
-    bird = render_all(default_stack)["router/bird.conf"]
+    bird = render_all(default_stack)["router/host/bird.conf"]
     assert "route 2602:f674::/48 unreachable;" in bird
     assert "local as OUR_ASN;" in bird
     assert "define OUR_ASN = 394955;" in bird
@@ -105,15 +109,15 @@ def test_no_secret_value_reaches_a_rendered_file(default_raw: RawConfig, today: 
     for name, text in files.items():
         for secret in secrets.values():
             assert secret not in text, f"a secret value is in {name}"
-    # Secrets are referenced by path, never by value.
-    assert 'include "/var/lib/orion/secrets/bgp-he-primary.conf";' in files["router/bird.conf"]
-    host = json.loads(files["monitor/host.json"])
-    assert host["grafana"]["admin_password_file"] == "/var/lib/orion/secrets/grafana-admin-password"
+    # Secrets are referenced by path, never by value: the credentials systemd hands each service.
+    assert 'include "/run/credentials/bird.service/bgp-he-primary.conf";' in files["router/host/bird.conf"]
+    host = json.loads(files["monitor/host/host.json"])
+    assert host["grafana"]["admin_password_file"] == "/run/credentials/grafana.service/grafana-admin-password"
 
 
 def test_the_seed_queries_use_the_router_interface(default_stack: OrionStack) -> None:
     files = render_all(default_stack)
-    boards = "\n".join(text for name, text in files.items() if name.startswith("monitor/grafana/dashboards/"))
+    boards = "\n".join(text for name, text in files.items() if name.startswith("monitor/host/grafana/dashboards/"))
     assert (
         'rate(node_network_receive_bytes_total{job=\\"node\\",host=\\"orion-router\\",device=\\"wan\\"}[5m]) * 8 / 1000000'
         in boards
@@ -125,26 +129,28 @@ def test_the_seed_queries_use_the_router_interface(default_stack: OrionStack) ->
 
 def test_interface_names_are_the_only_adaptation(default_stack: OrionStack) -> None:
     files = render_all(default_stack, RenderOptions(interface_names={"wan": "veth-wan"}))
-    assert 'iifname "veth-wan"' in files["router/nftables.nft"]
-    assert 'oifname "veth-wan" masquerade' in files["router/nftables.nft"]
-    assert json.loads(files["router/host.json"])["wan"]["interface"] == "veth-wan"
+    assert 'iifname "veth-wan"' in files["router/host/nftables.nft"]
+    assert 'oifname "veth-wan" masquerade' in files["router/host/nftables.nft"]
+    assert json.loads(files["router/host/host.json"])["wan"]["interface"] == "veth-wan"
 
 
 def test_prometheus_scrapes_every_target_with_its_host_label(default_stack: OrionStack) -> None:
-    config = yaml.safe_load(render_all(default_stack)["monitor/prometheus.yml"])
+    config = yaml.safe_load(render_all(default_stack)["monitor/host/prometheus.yml"])
     scraped = {
         (job["job_name"], static["targets"][0], static["labels"]["host"])
         for job in config["scrape_configs"]
         for static in job["static_configs"]
     }
-    expected = {(t.job, f"{t.address}:{t.port}", t.name) for t in default_stack.monitoring.targets}
+    expected = {(t.job, f"{t.address}:{t.port}", t.name) for t in default_stack.scrape_targets()}
     assert scraped == expected
+    assert ("bird", "192.168.100.1:9324", "orion-router") in scraped
+    assert ("node", "192.168.1.10:9100", "orion-pve") in scraped
 
 
 def test_guests_are_kept_to_the_internet(default_stack: OrionStack) -> None:
-    nft = render_all(default_stack)["router/nftables.nft"]
+    nft = render_all(default_stack)["router/host/nftables.nft"]
     assert 'iifname "guest" oifname "wan" accept' in nft
     forwards = [line.strip() for line in nft.splitlines() if 'iifname "guest"' in line and "oifname" in line]
     assert forwards == ['iifname "guest" oifname "wan" accept']
-    unbound = render_all(default_stack)["router/unbound.conf"]
+    unbound = render_all(default_stack)["router/host/unbound.conf"]
     assert "access-control-view: 192.168.200.0/24 guest" in unbound

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from typing import Any
 
 import yaml
 
+from orion_infra.model import ports
 from orion_infra.model.hosts import NicPurpose
 from orion_infra.model.stack import OrionStack
-from orion_infra.render.monitor.agent import AGENT_KNOWN_HOSTS_FILE, AGENT_SSH_KEY_FILE, render_agent_settings
+from orion_infra.render import host_data, secret_files
+from orion_infra.render.monitor.agent import render_agent_settings
 from orion_infra.render.monitor.dashboards import render_dashboards
 from orion_infra.render.monitor.queries import PromQueries
-from orion_infra.render.options import RenderOptions
+from orion_infra.render.options import PublicKeys, RenderOptions
+from orion_infra.render.systems import system_data
 
-PROMETHEUS_PORT = 9090
-ALERTMANAGER_PORT = 9093
 AGENT_WEBHOOK_PATH = "/alertmanager"
 # The bird exporter labels a session that is not Established with BIRD's state text ("Active  Error: ..."), which
 # changes while it is down: each change started a new series, and after a Prometheus crash the old ones (never
@@ -24,7 +24,6 @@ AGENT_WEBHOOK_PATH = "/alertmanager"
 SCRAPE_ADJUSTMENTS: dict[str, dict[str, Any]] = {
     "bird": {"metric_relabel_configs": [{"action": "labeldrop", "regex": "state"}]},
 }
-GRAFANA_PASSWORD_FILE = "grafana-admin-password"  # noqa: S105 - the name of the file the deploy step writes
 
 
 def _yaml(document: object) -> str:
@@ -49,7 +48,7 @@ def queries(stack: OrionStack, options: RenderOptions) -> PromQueries:
     )
 
 
-def render_monitor(stack: OrionStack, options: RenderOptions) -> dict[str, str]:
+def render_monitor(stack: OrionStack, options: RenderOptions, keys: PublicKeys) -> dict[str, str]:
     """Every file of the monitoring VM, by name."""
     promql = queries(stack, options)
     files = {
@@ -58,7 +57,7 @@ def render_monitor(stack: OrionStack, options: RenderOptions) -> dict[str, str]:
         "alertmanager.yml": render_alertmanager(stack),
         "grafana/datasources.yml": render_grafana_datasource(stack),
         "grafana/dashboards.yml": render_grafana_provider(options),
-        "host.json": render_monitor_host(stack, options),
+        "host.json": host_data.to_json(monitor_host(stack, options, keys)),
         "agent-settings.json": render_agent_settings(stack, options),
     }
     files.update({f"grafana/dashboards/{name}": text for name, text in render_dashboards(promql).items()})
@@ -68,7 +67,7 @@ def render_monitor(stack: OrionStack, options: RenderOptions) -> dict[str, str]:
 def render_prometheus(stack: OrionStack, options: RenderOptions) -> str:
     monitoring = stack.monitoring
     by_job: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for target in monitoring.targets:
+    for target in stack.scrape_targets():
         by_job[target.job].append({"targets": [f"{target.address}:{target.port}"], "labels": {"host": target.name}})
     config = {
         "global": {
@@ -78,7 +77,9 @@ def render_prometheus(stack: OrionStack, options: RenderOptions) -> str:
         },
         "rule_files": [str(options.config_dir / "alert-rules.yml")],
         "alerting": {
-            "alertmanagers": [{"static_configs": [{"targets": [f"{stack.monitor_endpoint()[1]}:{ALERTMANAGER_PORT}"]}]}]
+            "alertmanagers": [
+                {"static_configs": [{"targets": [f"{stack.monitor_endpoint()[1]}:{ports.ALERTMANAGER}"]}]}
+            ]
         },
         "scrape_configs": [
             {"job_name": job, "static_configs": configs, **SCRAPE_ADJUSTMENTS.get(job, {})}
@@ -99,18 +100,17 @@ def render_alertmanager(stack: OrionStack) -> str:
         {"name": "operators", "email_configs": [{"to": email.to, "send_resolved": True}]},
     ]
     routes: list[dict[str, Any]] = []
-    agent = next((target for target in stack.monitoring.targets if target.job == "agent"), None)
-    if agent is not None:
-        # The agent sees every alert first and keeps going: humans are told as well.
-        receivers.append(
-            {
-                "name": "orion-agent",
-                "webhook_configs": [
-                    {"url": f"http://{agent.address}:{agent.port}{AGENT_WEBHOOK_PATH}", "send_resolved": True}
-                ],
-            }
-        )
-        routes.append({"receiver": "orion-agent", "matchers": ['alertname=~".+"'], "continue": True})
+    agent = stack.target(stack.monitor.name, "agent")
+    # The agent sees every alert first and keeps going: humans are told as well.
+    receivers.append(
+        {
+            "name": "orion-agent",
+            "webhook_configs": [
+                {"url": f"http://{agent.address}:{agent.port}{AGENT_WEBHOOK_PATH}", "send_resolved": True}
+            ],
+        }
+    )
+    routes.append({"receiver": "orion-agent", "matchers": ['alertname=~".+"'], "continue": True})
     routes.append({"receiver": "operators", "matchers": ['severity=~"warning|critical"']})
     config = {
         "global": {
@@ -148,7 +148,7 @@ def render_grafana_datasource(stack: OrionStack) -> str:
                     "uid": "prometheus",
                     "type": "prometheus",
                     "access": "proxy",
-                    "url": f"http://{stack.monitor_endpoint()[1]}:{PROMETHEUS_PORT}",
+                    "url": f"http://{stack.monitor_endpoint()[1]}:{ports.PROMETHEUS}",
                     "isDefault": True,
                     "editable": False,
                 }
@@ -175,38 +175,40 @@ def render_grafana_provider(options: RenderOptions) -> str:
     )
 
 
-def render_monitor_host(stack: OrionStack, options: RenderOptions) -> str:
+def monitor_host(stack: OrionStack, options: RenderOptions, keys: PublicKeys) -> host_data.Monitor:
     monitor = stack.monitor
     nic, address = stack.monitor_endpoint()
     network = stack.networks.get_internal(stack.network_of(nic.bridge, nic.vlan))
     if network is None or network.gateway is None:
         raise ValueError("the monitoring VM's network has no gateway; the stack model should have refused it")
-    host = {
-        "hostname": monitor.name,
-        "domain": stack.dns.domain,
-        "admin_user": stack.access.admin_user,
-        "authorized_keys": stack.access.authorized_keys,
-        "interfaces": [
-            {
-                "name": nic.name,
-                "mac": nic.mac.lower(),
-                "ipv4": f"{address}/{network.subnet.prefixlen}",
-                "gateway": str(network.gateway),
-                "dns": str(network.gateway),
-            }
+    grafana = stack.monitoring.grafana
+    return host_data.Monitor(
+        **system_data(stack, options, keys, monitor),
+        credentials={"grafana": [secret_files.GRAFANA_ADMIN_PASSWORD, secret_files.GRAFANA_SECRET_KEY]},
+        hostname=monitor.name,
+        domain=stack.dns.domain,
+        interfaces=[
+            host_data.MonitorInterface(
+                name=nic.name,
+                mac=nic.mac.lower(),
+                ipv4=f"{address}/{network.subnet.prefixlen}",
+                gateway=str(network.gateway),
+                dns=str(network.gateway),
+            )
         ],
-        "prometheus": {"port": PROMETHEUS_PORT, "retention_days": stack.monitoring.retention_days},
-        "alertmanager": {"port": ALERTMANAGER_PORT},
-        "grafana": {
-            "port": stack.monitoring.grafana.port,
-            "admin_user": stack.monitoring.grafana.admin_user,
-            "admin_password_file": str(options.secret(GRAFANA_PASSWORD_FILE)),
-        },
+        exporters=host_data.MonitorExporters(node=ports.NODE_EXPORTER),
+        prometheus=host_data.Prometheus(port=ports.PROMETHEUS, retention_days=stack.monitoring.retention_days),
+        alertmanager=host_data.Alertmanager(port=ports.ALERTMANAGER),
+        grafana=host_data.Grafana(
+            port=grafana.port,
+            admin_user=grafana.admin_user,
+            admin_password_file=str(options.credential("grafana", secret_files.GRAFANA_ADMIN_PASSWORD)),
+            secret_key_file=str(options.credential("grafana", secret_files.GRAFANA_SECRET_KEY)),
+        ),
         # The agent acts only with its key deployed; the files are written by the deploy step, never the store.
-        "agent": {
-            "remediate": stack.access.agent_key is not None,
-            "ssh_key_file": str(options.secret(AGENT_SSH_KEY_FILE)),
-            "known_hosts_file": str(options.secret(AGENT_KNOWN_HOSTS_FILE)),
-        },
-    }
-    return json.dumps(host, indent=2) + "\n"
+        agent=host_data.Agent(
+            remediate=stack.access.agent_key is not None,
+            ssh_key_file=str(options.secret(secret_files.AGENT_SSH_KEY)),
+            known_hosts_file=str(options.secret(secret_files.AGENT_KNOWN_HOSTS)),
+        ),
+    )

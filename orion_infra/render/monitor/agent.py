@@ -5,17 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from orion_infra.model import ports
 from orion_infra.model.hosts import NicPurpose
 from orion_infra.model.services import ScrapeTarget
 from orion_infra.model.stack import OrionStack
 
 # The package, not names from it: its render_monitor includes this file, and names would not exist yet mid-import.
-from orion_infra.render import monitor
+from orion_infra.render import monitor, secret_files
 from orion_infra.render.options import RenderOptions
-
-AGENT_SSH_KEY_FILE = "orion-agent-ssh-key"
-AGENT_KNOWN_HOSTS_FILE = "orion-agent-known-hosts"
-DEFAULT_AGENT_PORT = 9110
 
 
 def lan_capacity_bits(stack: OrionStack) -> int:
@@ -26,26 +23,21 @@ def lan_capacity_bits(stack: OrionStack) -> int:
 
 def router_bird_target(stack: OrionStack) -> ScrapeTarget:
     """The router's bird exporter: the agent probes it, and reaches the router's SSH at its address."""
-    bird = next((target for target in stack.monitoring.targets if target.job == "bird"), None)
-    if bird is None:
-        raise ValueError("monitoring.targets has no bird job: the agent needs the router's bird exporter")
-    return bird
+    return stack.target(stack.router.name, "bird")
 
 
 def render_agent_settings(stack: OrionStack, options: RenderOptions) -> str:
     """`agent-settings.json`: what the agent watches and where it keeps its state; guard rails keep their defaults."""
-    targets = stack.monitoring.targets
     bird = router_bird_target(stack)
-    agent = next((target for target in targets if target.job == "agent"), None)
     promql = monitor.queries(stack, options)
     lan_devices = [
         options.interface(nic.name) for nic in stack.router.nics if stack.network_of(nic.bridge, nic.vlan) == "lan"
     ]
     # The agent runs beside Prometheus and Alertmanager: loopback keeps working whatever the LAN does.
     settings: dict[str, Any] = {
-        "prometheus_url": f"http://127.0.0.1:{monitor.PROMETHEUS_PORT}",
-        "alertmanager_url": f"http://127.0.0.1:{monitor.ALERTMANAGER_PORT}",
-        "listen_port": agent.port if agent is not None else DEFAULT_AGENT_PORT,
+        "prometheus_url": f"http://127.0.0.1:{ports.PROMETHEUS}",
+        "alertmanager_url": f"http://127.0.0.1:{ports.ALERTMANAGER}",
+        "listen_port": ports.AGENT,
         "check_interval_seconds": stack.monitoring.scrape_interval_seconds,
         "router": {
             "host": promql.router,
@@ -57,8 +49,8 @@ def render_agent_settings(stack: OrionStack, options: RenderOptions) -> str:
             "lan_capacity_bits": lan_capacity_bits(stack),
         },
         "remediation": {
-            "ssh_key_file": str(options.secret(AGENT_SSH_KEY_FILE)),
-            "known_hosts_file": str(options.secret(AGENT_KNOWN_HOSTS_FILE)),
+            "ssh_key_file": str(options.secret(secret_files.AGENT_SSH_KEY)),
+            "known_hosts_file": str(options.secret(secret_files.AGENT_KNOWN_HOSTS)),
         },
         "state_dir": str(options.state_dir / "orion-agent"),
         "audit_log": str(options.state_dir / "orion-agent" / "audit.jsonl"),

@@ -5,18 +5,19 @@ from __future__ import annotations
 import ipaddress
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from orion_infra.model import ports
 from orion_infra.model.bgp import BOGONS_V4, BOGONS_V6
 from orion_infra.model.networks import StaticWan
 from orion_infra.model.stack import OrionStack
 from orion_infra.model.types import BOGON_ASN_RANGES
-from orion_infra.render.options import RenderOptions
+from orion_infra.render import host_data, secret_files
+from orion_infra.render.options import PublicKeys, RenderOptions
 from orion_infra.render.router.facts import RouterFacts, router_facts
+from orion_infra.render.systems import system_data
 from orion_infra.render.templating import render_template
 
-# Ports of the router's exporters, as the NixOS module runs them.
-NODE_EXPORTER_PORT = 9100
 # The node exporter's default netstat fields, plus ICMP time-exceeded, the agent's sign of a forwarding loop.
 # No anchors: a trailing `$` would be read by systemd as the start of a variable in ExecStart.
 NODE_EXPORTER_NETSTAT_FIELDS = (
@@ -25,15 +26,12 @@ NODE_EXPORTER_NETSTAT_FIELDS = (
     "|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)"
     "|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors)|Icmp_(InTimeExcds|OutTimeExcds))"
 )
-BIRD_EXPORTER_PORT = 9324
-KEA_EXPORTER_PORT = 9547
-UNBOUND_EXPORTER_PORT = 9167
-SSH_PORT = 22
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
-AGENT_PUBLIC_KEY_FILE = "orion-agent.pub"
 
 
-def render_router(stack: OrionStack, options: RenderOptions, tls_cert_bundle: str = CA_BUNDLE) -> dict[str, str]:
+def render_router(
+    stack: OrionStack, options: RenderOptions, keys: PublicKeys, tls_cert_bundle: str = CA_BUNDLE
+) -> dict[str, str]:
     """Every file of the router VM, by name."""
     facts = router_facts(stack, options)
     return {
@@ -41,8 +39,20 @@ def render_router(stack: OrionStack, options: RenderOptions, tls_cert_bundle: st
         "nftables.nft": render_nftables(facts),
         "kea-dhcp4.json": render_kea(facts),
         "unbound.conf": render_unbound(facts, tls_cert_bundle),
-        "host.json": render_router_host(facts),
+        "host.json": host_data.to_json(router_host(facts, keys)),
     }
+
+
+def kea_control_socket(options: RenderOptions) -> str:
+    return str(options.run_dir / "kea" / "dhcp4.sock")
+
+
+def unbound_state_dir(options: RenderOptions) -> str:
+    return str(options.state_dir / "unbound")
+
+
+def unbound_control_socket(options: RenderOptions) -> str:
+    return str(options.run_dir / "unbound" / "unbound.ctl")
 
 
 def _bird_set_item(prefix: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
@@ -92,7 +102,7 @@ def _forward_rules(facts: RouterFacts) -> list[ForwardRule]:
             )
     monitor = facts.monitor_address
     monitor_network = facts.network("lan")
-    for target in facts.stack.monitoring.targets:
+    for target in facts.stack.scrape_targets():
         for routed in facts.routed:
             if routed is not monitor_network and target.address in routed.network.subnet:
                 rules.append(
@@ -111,7 +121,7 @@ def _router_addresses(facts: RouterFacts) -> set[ipaddress.IPv4Address]:
 
 def render_nftables(facts: RouterFacts) -> str:
     router_ports = sorted(
-        {target.port for target in facts.stack.monitoring.targets if target.address in _router_addresses(facts)}
+        {target.port for target in facts.stack.scrape_targets() if target.address in _router_addresses(facts)}
     )
     peers = [peer.model.address for peer in facts.peers]
     return render_template(
@@ -124,7 +134,7 @@ def render_nftables(facts: RouterFacts) -> str:
         management=facts.network("management"),
         monitor_interface=facts.network("lan").interface,
         monitor_address=facts.monitor_address,
-        admin_ports=[SSH_PORT, *router_ports],
+        admin_ports=[ports.SSH, *router_ports],
         client_interfaces=[f'"{routed.interface}"' for routed in facts.routed if routed.network.dhcp is not None],
         forwards=_forward_rules(facts),
     )
@@ -158,7 +168,7 @@ def render_kea(facts: RouterFacts) -> str:
     config = {
         "Dhcp4": {
             "interfaces-config": {"interfaces": [subnet["interface"] for subnet in subnets]},
-            "control-socket": {"socket-type": "unix", "socket-name": str(options.run_dir / "kea" / "dhcp4.sock")},
+            "control-socket": {"socket-type": "unix", "socket-name": kea_control_socket(options)},
             "lease-database": {
                 "type": "memfile",
                 "persist": True,
@@ -235,8 +245,9 @@ def render_unbound(facts: RouterFacts, tls_cert_bundle: str) -> str:
     return render_template(
         "unbound.conf.j2",
         hostname=stack.router.name,
-        state_dir=facts.options.state_dir / "unbound",
+        state_dir=unbound_state_dir(facts.options),
         run_dir=facts.options.run_dir / "unbound",
+        control_socket=unbound_control_socket(facts.options),
         listen=listen,
         clients=clients,
         views=sorted({client.view for client in clients if client.view}),
@@ -249,52 +260,61 @@ def render_unbound(facts: RouterFacts, tls_cert_bundle: str) -> str:
     )
 
 
-def _wan_ipv4(addressing: object) -> object:
+def _wan_ipv4(addressing: object) -> Literal["dhcp"] | host_data.StaticWanIpv4:
     if isinstance(addressing, StaticWan):
-        return {"address": f"{addressing.address}/{addressing.prefix_length}", "gateway": str(addressing.gateway)}
+        return host_data.StaticWanIpv4(
+            address=f"{addressing.address}/{addressing.prefix_length}", gateway=str(addressing.gateway)
+        )
     return "dhcp"
 
 
-def render_router_host(facts: RouterFacts) -> str:
+def router_host(facts: RouterFacts, keys: PublicKeys) -> host_data.Router:
     """The data the router's NixOS module reads: interfaces, addresses, router advertisements, access."""
-    stack = facts.stack
+    stack, options = facts.stack, facts.options
     wan = stack.networks.wan
-    interfaces: list[dict[str, Any]] = []
+    interfaces: list[host_data.RouterInterface] = []
     for nic in stack.router.nics:
         network = stack.network_of(nic.bridge, nic.vlan)
         routed = next((r for r in facts.routed if r.name == network), None)
+        address6 = routed.address6 if routed else None
         interfaces.append(
-            {
-                "name": facts.options.interface(nic.name),
-                "mac": nic.mac.lower(),
-                "network": network,
-                "ipv4": str(routed.address) if routed else None,
-                "ipv6": str(routed.address6) if routed and routed.address6 else None,
-                "router_advertisements": bool(routed and routed.address6),
-            }
+            host_data.RouterInterface(
+                name=options.interface(nic.name),
+                mac=nic.mac.lower(),
+                network=network,
+                ipv4=str(routed.address) if routed else None,
+                ipv6=str(address6) if address6 else None,
+                dns6=str(address6.ip) if address6 else None,
+                router_advertisements=address6 is not None,
+            )
         )
-    host = {
-        "hostname": stack.router.name,
-        "domain": stack.dns.domain,
-        "admin_user": stack.access.admin_user,
-        "authorized_keys": stack.access.authorized_keys,
-        # The agent's public key, written there by the deploy step; accepted for restart-bgp only.
-        "agent_public_key_file": str(facts.options.secret(AGENT_PUBLIC_KEY_FILE)) if stack.access.agent_key else None,
-        "interfaces": interfaces,
-        "wan": {
-            "interface": facts.wan_interface,
-            "ipv4": _wan_ipv4(wan.ipv4),
-            "ipv6": wan.ipv6,
-            "request_prefix_delegation": wan.request_prefix_delegation,
-            "mtu": wan.mtu,
+    return host_data.Router(
+        **system_data(stack, options, keys, stack.router),
+        credentials={
+            "bird": [secret_files.bgp_password(peer.model.name) for peer in facts.peers if peer.password_file]
         },
-        "exporters": {
-            "node": NODE_EXPORTER_PORT,
-            "node_netstat_fields": NODE_EXPORTER_NETSTAT_FIELDS,
-            "bird": BIRD_EXPORTER_PORT,
-            "kea": KEA_EXPORTER_PORT,
-            "unbound": UNBOUND_EXPORTER_PORT,
-        },
-        "secrets": {peer.model.name: peer.password_file for peer in facts.peers if peer.password_file},
-    }
-    return json.dumps(host, indent=2) + "\n"
+        hostname=stack.router.name,
+        domain=stack.dns.domain,
+        interfaces=interfaces,
+        wan=host_data.Wan(
+            interface=facts.wan_interface,
+            ipv4=_wan_ipv4(wan.ipv4),
+            ipv6=wan.ipv6,
+            request_prefix_delegation=wan.request_prefix_delegation,
+            mtu=wan.mtu,
+        ),
+        exporters=host_data.RouterExporters(
+            node=ports.NODE_EXPORTER,
+            bird=ports.BIRD_EXPORTER,
+            kea=ports.KEA_EXPORTER,
+            unbound=ports.UNBOUND_EXPORTER,
+            node_netstat_fields=NODE_EXPORTER_NETSTAT_FIELDS,
+        ),
+        bird=host_data.Bird(
+            socket=str(options.run_dir / "bird" / "bird.ctl"), credentials_dir=str(options.credentials("bird"))
+        ),
+        kea=host_data.Kea(control_socket=kea_control_socket(options)),
+        unbound=host_data.Unbound(control_socket=unbound_control_socket(options), state_dir=unbound_state_dir(options)),
+        # The agent's public key, derived by the deploy step; accepted for restart-bgp only.
+        agent_public_key=keys.agent if stack.access.agent_key else None,
+    )

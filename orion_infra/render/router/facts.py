@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from orion_infra.model.bgp import BgpPeer, PeerRole
 from orion_infra.model.networks import InternalNetwork, StaticWan
 from orion_infra.model.stack import OrionStack
+from orion_infra.render import secret_files
 from orion_infra.render.options import RenderOptions
 
 # Outbound preference by role; inbound, the backups are made less attractive by prepending our AS.
@@ -46,6 +47,7 @@ class Peer:
     local_preference: int
     prepends: int
     password_file: str | None
+    """Where BIRD reads the session's password statement: a credential of bird.service."""
     source_address: ipaddress.IPv4Address | None
 
 
@@ -80,7 +82,9 @@ def router_facts(stack: OrionStack, options: RenderOptions) -> RouterFacts:
             protocol=peer.name.replace("-", "_"),
             local_preference=LOCAL_PREFERENCE[peer.role],
             prepends=PREPENDS[peer.role],
-            password_file=str(options.secret(f"bgp-{peer.name}.conf")) if peer.password else None,
+            password_file=str(options.credential("bird", secret_files.bgp_password(peer.name)))
+            if peer.password
+            else None,
             source_address=source if peer.multihop is not None else None,
         )
         for peer in stack.bgp.peers

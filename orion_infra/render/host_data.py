@@ -1,0 +1,141 @@
+"""host.json, the data the NixOS modules read, as types: the renderers build it from these models, the lab reads it
+back through them, and a test checks that every `host.*` the modules use is declared here."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class HostData(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class System(HostData):
+    """What every ORION NixOS system reads (nix/modules/orion-vm.nix)."""
+
+    role: Literal["base", "router", "monitor"]
+    nixos_release: str = Field(description="the release the flake must pin for this system")
+    state_version: str = Field(description="system.stateVersion: the release the VM was first installed with")
+    admin_user: str
+    authorized_keys: list[str] = Field(description="the operators' public keys and the deploy key's public half")
+    secrets_dir: str = Field(description="where the deploy step writes the secret files (root only)")
+    credentials: dict[str, list[str]] = Field(
+        description="systemd unit -> the secret files it gets as credentials (LoadCredential)"
+    )
+
+
+class RouterInterface(HostData):
+    name: str
+    mac: str
+    network: str | None
+    ipv4: str | None = Field(description="address/prefix length")
+    ipv6: str | None = Field(description="address/prefix length")
+    dns6: str | None = Field(description="the address router advertisements announce as DNS server")
+    router_advertisements: bool
+
+
+class StaticWanIpv4(HostData):
+    address: str
+    gateway: str
+
+
+class Wan(HostData):
+    interface: str
+    ipv4: Literal["dhcp"] | StaticWanIpv4
+    ipv6: str
+    request_prefix_delegation: bool
+    mtu: int
+
+
+class RouterExporters(HostData):
+    node: int
+    bird: int
+    kea: int
+    unbound: int
+    node_netstat_fields: str
+
+
+class Bird(HostData):
+    socket: str = Field(description="BIRD's control socket (the package's default path)")
+    credentials_dir: str = Field(description="where bird.service finds its credentials (bird.conf includes them)")
+
+
+class Kea(HostData):
+    control_socket: str
+
+
+class Unbound(HostData):
+    control_socket: str
+    state_dir: str
+
+
+class Router(System):
+    role: Literal["router"] = "router"
+    hostname: str
+    domain: str
+    interfaces: list[RouterInterface]
+    wan: Wan
+    exporters: RouterExporters
+    bird: Bird
+    kea: Kea
+    unbound: Unbound
+    agent_public_key: str | None = Field(description="accepted for the restart-bgp forced command only")
+
+
+class MonitorInterface(HostData):
+    name: str
+    mac: str
+    ipv4: str
+    gateway: str
+    dns: str
+
+
+class MonitorExporters(HostData):
+    node: int
+
+
+class Prometheus(HostData):
+    port: int
+    retention_days: int
+
+
+class Alertmanager(HostData):
+    port: int
+
+
+class Grafana(HostData):
+    port: int
+    admin_user: str
+    admin_password_file: str
+    secret_key_file: str
+
+
+class Agent(HostData):
+    remediate: bool
+    ssh_key_file: str
+    known_hosts_file: str
+
+
+class Monitor(System):
+    role: Literal["monitor"] = "monitor"
+    hostname: str
+    domain: str
+    interfaces: list[MonitorInterface]
+    exporters: MonitorExporters
+    prometheus: Prometheus
+    alertmanager: Alertmanager
+    grafana: Grafana
+    agent: Agent
+
+
+class Base(System):
+    role: Literal["base"] = "base"
+
+
+HOST_DATA: dict[str, type[System]] = {"base": Base, "router": Router, "monitor": Monitor}
+
+
+def to_json(data: System) -> str:
+    return data.model_dump_json(indent=2) + "\n"

@@ -13,10 +13,12 @@ let
     mkdir -p $out
     cp -r ${cfg.source} $out/orion_agent
   '';
-  defaultPackage = pkgs.writeShellScriptBin "orion-agent" ''
-    export PYTHONPATH=${source}
-    exec ${python}/bin/python -m orion_agent "$@"
-  '';
+  defaultPackage = pkgs.writeShellApplication {
+    name = "orion-agent";
+    runtimeInputs = [ python ];
+    runtimeEnv.PYTHONPATH = "${source}";
+    text = builtins.readFile ../scripts/orion-agent;
+  };
 
   remediates = !cfg.dryRun;
 in

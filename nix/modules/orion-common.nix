@@ -40,9 +40,9 @@ in
       options = "--delete-older-than 30d";
     };
     nix.settings.auto-optimise-store = true;
-    services.journald.extraConfig = ''
-      SystemMaxUse=1G
-      MaxRetentionSec=1month
-    '';
+    services.journald.settings.Journal = {
+      SystemMaxUse = "1G";
+      MaxRetentionSec = "1month";
+    };
   };
 }

@@ -69,11 +69,14 @@ in
     systemd.network.networks = lib.listToAttrs (map internalNetwork internal ++ [ wanNetwork ]);
 
     boot.kernel.sysctl = {
-      "net.ipv4.ip_forward" = 1;
-      "net.ipv6.conf.all.forwarding" = 1;
+      "net.ipv4.ip_forward" = true;
+      "net.ipv6.conf.all.forwarding" = true;
       # Forwarding turns off accepting RAs; the WAN still needs the ISP's.
       "net.ipv6.conf.${host.wan.interface}.accept_ra" = 2;
     };
+
+    # What the deploy step's health check runs before it confirms a trial (router-health.sh).
+    environment.systemPackages = [ pkgs.dig ];
 
     # The rendered ruleset replaces the NixOS firewall; it names interfaces, not indexes, so it loads anywhere
     # (and passes the build's `nft --check`).

@@ -16,22 +16,22 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-from orion_infra.lab import netns
+from orion_infra.components.scripts import file_lines, shell_command
+from orion_infra.lab import netns, python_env, shell_application, units
+from orion_infra.lab.machine import Machine
 from orion_infra.lab.netns import LabError
 from orion_infra.lab.peers import bird_peer, frr_bfd, frr_peer
+from orion_infra.lab.sudo import sudoers
 from orion_infra.lab.upstream_dns import UpstreamDns
 from orion_infra.model import ports
 from orion_infra.model.bgp import BgpPeer
 from orion_infra.model.services import ScrapeTarget
 from orion_infra.model.stack import OrionStack
-from orion_infra.render import NO_KEYS, secret_files
-from orion_infra.render.monitor import render_monitor
-from orion_infra.render.monitor.agent import render_agent_settings
-from orion_infra.render.options import RenderOptions
-from orion_infra.render.router import NODE_EXPORTER_NETSTAT_FIELDS, render_router
+from orion_infra.render import AGENT_SOURCE, REPOSITORY, host_data, render_data, secret_files
+from orion_infra.render.options import PublicKeys, RenderOptions
 from orion_infra.render.router.facts import router_facts
 
 REQUIRED_PROGRAMS = (
@@ -60,6 +60,11 @@ REQUIRED_PROGRAMS = (
     "/usr/sbin/sshd",
     "ssh",
     "ssh-keygen",
+    "sudo",
+    "setpriv",
+    "nsenter",
+    "unshare",
+    python_env.SYSTEM_PYTHON,
 )
 UDHCPC_SCRIPT = Path(__file__).with_name("udhcpc-script")
 # The networks behind the router that the twin wires up, each a bridge in the switch namespace.
@@ -68,7 +73,16 @@ INTERNAL = ("lan", "guest", "management")
 TRANSIT = ipaddress.IPv4Network("100.64.0.0/24")
 WEB_SERVER = ipaddress.IPv4Address("203.0.113.80")
 WHOAMI = Path(__file__).with_name("whoami_server.py")
-RESTART_BGP = Path(__file__).with_name("restart-bgp")
+# Where a machine keeps what `orion render` wrote for it, as the deploy step leaves it on the VM.
+CONFIG = "/etc/nixos/orion"
+DATA = f"{CONFIG}/host"
+# The lab's stand-in for the package path of the router's forced command, and for systemctl.
+LAB_BIN = f"{CONFIG}/bin"
+LAB_CA_BUNDLE = "/etc/ssl/orion-lab-ca.pem"
+AGENT_PYTHON = "/var/lib/orion-lab/python"
+# The names orion-agent.nix gives the agent's credentials.
+AGENT_SSH_KEY = "ssh-key"
+AGENT_KNOWN_HOSTS = "known-hosts"
 # The ISP side of the WAN link: what its DHCP(v6) would hand the router. Documentation space for IPv6.
 WAN6_SUBNET = ipaddress.IPv6Network("2001:db8:6939::/64")
 FRR_USER = "frr"
@@ -138,22 +152,25 @@ class Twin:
 
     @property
     def options(self) -> RenderOptions:
-        return RenderOptions(
-            config_dir=PurePosixPath(self.root / "router"),
-            secrets_dir=PurePosixPath(self.root / "router" / "secrets"),
-            state_dir=PurePosixPath(self.root / "router" / "state"),
-            run_dir=PurePosixPath(self.root / "router" / "run"),
-        )
+        """Production's: the router and the monitoring VM are machines with their own /etc, /run and /var/lib."""
+        return RenderOptions()
 
     @property
-    def monitor_options(self) -> RenderOptions:
-        monitor = self.root / "monitor"
-        return RenderOptions(
-            config_dir=PurePosixPath(monitor),
-            secrets_dir=PurePosixPath(monitor / "secrets"),
-            state_dir=PurePosixPath(monitor / "state"),
-            run_dir=PurePosixPath(monitor / "run"),
-        )
+    def router(self) -> Machine:
+        return Machine(self.router_ns, self.root / "router")
+
+    @property
+    def monitor(self) -> Machine:
+        return Machine(self.monitor_ns, self.root / "monitor")
+
+    @property
+    def router_host(self) -> host_data.Router:
+        """The router's host.json, the data its NixOS module reads, read back through its type."""
+        return host_data.Router.model_validate_json(self.router.path(f"{DATA}/host.json").read_text())
+
+    @property
+    def monitor_host(self) -> host_data.Monitor:
+        return host_data.Monitor.model_validate_json(self.monitor.path(f"{DATA}/host.json").read_text())
 
     @property
     def monitor_address(self) -> ipaddress.IPv4Address:
@@ -167,6 +184,9 @@ class Twin:
         return address
 
     def socket(self, name: str) -> str:
+        """A peer's BIRD control socket; the router's is where its host.json says, inside the router."""
+        if name == "router":
+            return str(self.router.path(self.router_host.bird.socket))
         return str(self.root / "run" / f"{name}.ctl")
 
     # -- lifecycle --------------------------------------------------------------------------------------------
@@ -200,17 +220,7 @@ class Twin:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _network(self) -> None:
-        for directory in (
-            "router/secrets",
-            "router/state/kea",
-            "router/state/unbound",
-            "router/run/kea",
-            "router/run/unbound",
-            "monitor/state",
-            "run",
-            "peers",
-            "clients",
-        ):
+        for directory in ("run", "peers", "clients"):
             (self.root / directory).mkdir(parents=True, exist_ok=True)
         namespaces = [self.switch_ns, self.router_ns, *(self.peer_ns(peer) for peer in self.stack.bgp.peers)]
         for namespace in namespaces:
@@ -311,7 +321,7 @@ class Twin:
             self.start_peer(peer)
 
     def start_peer(self, peer: BgpPeer) -> None:
-        """Starts `peer`'s BGP speaker (again, after `stop_peer`)."""
+        """Starts `peer`'s BGP speaker (again, after `stop_peer`), with the session's password (made once)."""
         password = self.passwords.setdefault(peer.name, secrets.token_hex(8))
         directory = self.root / "peers" / peer.name
         directory.mkdir(parents=True, exist_ok=True)
@@ -387,105 +397,184 @@ class Twin:
                 failure=f"{namespace} does not listen on tcp/179",
             )
 
-    def _router(self) -> None:
-        files = render_router(self.stack, self.options, NO_KEYS, tls_cert_bundle=str(self.upstream_dns.ca_certificate))
+    # -- the router and the monitoring VM: the deploy's files, run the way their NixOS units run them ------------
+
+    @property
+    def public_keys(self) -> PublicKeys:
+        """The public halves the deploy step derives; the lab's agent key is its own (made at `up`)."""
+        agent = self.root / "keys" / "agent.pub"
+        return PublicKeys(deploy=None, agent=agent.read_text().strip() if agent.exists() else None)
+
+    def _install_data(self, machine: Machine, role: str) -> dict[str, str]:
+        if self.stack.access.agent_key is not None:
+            self.agent_key  # noqa: B018 - made before anything renders its public half
+        files = render_data(self.stack, self.options, self.public_keys)[role]
+        if role == "router":
+            # The one difference from production: the router's Unbound trusts the lab's CA for its upstreams.
+            unbound = files["unbound.conf"].replace(
+                'tls-cert-bundle: "/etc/ssl/certs/ca-certificates.crt"', f'tls-cert-bundle: "{LAB_CA_BUNDLE}"'
+            )
+            files = {**files, "unbound.conf": unbound}
         for name, text in files.items():
-            (self.root / "router" / name).write_text(text)
-        for peer in self.stack.bgp.peers:
-            if peer.password is not None:
-                secret = Path(self.options.secret(f"bgp-{peer.name}.conf"))
-                secret.write_text(f'password "{self.passwords[peer.name]}";\n')
-                secret.chmod(0o600)
-        netns.in_ns(self.router_ns, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
-        netns.in_ns(self.router_ns, "nft", "-f", str(self.root / "router" / "nftables.nft"))
-        kea_run = self.root / "router" / "run" / "kea"
-        netns.start_daemon(
-            self.router_ns,
-            "env",
-            f"KEA_PIDFILE_DIR={kea_run}",
-            f"KEA_LOCKFILE_DIR={kea_run}",
+            target = machine.path(f"{DATA}/{name}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        return files
+
+    def _write_secrets(self, machine: Machine, secrets_dir: str, secrets: dict[str, str]) -> None:
+        """The secrets, written inside the machine by the very script the deploy step runs there."""
+        machine.run("sh", "-c", shell_command("write-secrets.sh", SECRETS_DIR=secrets_dir), stdin=file_lines(secrets))
+
+    def _unit(
+        self,
+        machine: Machine,
+        name: str,
+        *command: str,
+        credentials: dict[str, str] | None = None,
+        **environment: str,
+    ) -> None:
+        """Starts `name`'s daemon as its unit does: the user, groups, capabilities and directories of UNITS, and
+        the credentials host.json gives that unit (or `credentials`, name -> source), from the secrets directory."""
+        host = self.router_host if machine.namespace == self.router_ns else self.monitor_host
+        declared = {secret: f"{host.secrets_dir}/{secret}" for secret in host.credentials.get(name, [])}
+        loaded = {**declared, **(credentials or {})}
+        units.start(machine, units.UNITS[name], list(command), credentials=loaded or None, environment=environment)
+
+    def _router(self) -> None:
+        router = self.router
+        router.create()
+        router.set_resolver("127.0.0.1")
+        shutil.copyfile(self.upstream_dns.ca_certificate, router.path(LAB_CA_BUNDLE))
+        self._install_data(router, "router")
+        host = self.router_host
+        self._write_secrets(
+            router,
+            host.secrets_dir,
+            {
+                secret_files.bgp_password(peer.name): secret_files.bird_password_statement(
+                    self.passwords.setdefault(peer.name, secrets.token_hex(8))
+                )
+                for peer in self.stack.bgp.peers
+                if peer.password is not None
+            },
+        )
+        router.run("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
+        router.run("nft", "-f", f"{DATA}/nftables.nft")
+        self._unit(
+            router,
+            "kea-dhcp4-server",
             "kea-dhcp4",
             "-c",
-            str(self.root / "router" / "kea-dhcp4.json"),
-            log=self.root / "router" / "kea.log",
+            f"{DATA}/kea-dhcp4.json",
+            KEA_PIDFILE_DIR="/run/kea",
+            KEA_LOCKFILE_DIR="/run/kea",
         )
-        self.restart_router_bird()
-        self._exporters()
+        self._unit(router, "bird", "bird", "-f", "-c", f"{DATA}/bird.conf", "-s", host.bird.socket)
+        self._wait_for_router_bird()
+        self._exporters(host)
+        self._router_ssh(host)
 
-    def _exporters(self) -> None:
+    def _wait_for_router_bird(self) -> None:
+        netns.wait_until(
+            lambda: netns.run(["birdc", "-s", self.socket("router"), "show", "status"], check=False).returncode == 0,
+            timeout=5,
+            failure="the router's BIRD does not answer",
+            log=units.log_file(self.router, units.UNITS["bird"]),
+        )
+
+    def _exporters(self, host: host_data.Router) -> None:
         """The router's exporters, as the NixOS module runs them (listening everywhere; the firewall decides)."""
-        logs = self.root / "router"
-        self._node_exporter(self.router_ns, logs, f"--collector.netstat.fields={NODE_EXPORTER_NETSTAT_FIELDS}")
-        netns.start_daemon(
-            self.router_ns,
+        router = self.router
+        self._python(router, "kea-exporter")
+        self._node_exporter(router, f"--collector.netstat.fields={host.exporters.node_netstat_fields}")
+        self._unit(
+            router,
+            "prometheus-bird-exporter",
             "prometheus-bird-exporter",
             "-bird.socket",
-            self.socket("router"),
+            host.bird.socket,
             "-bird.v2",
             "-format.new",
             "-web.listen-address",
-            f":{ports.BIRD_EXPORTER}",
-            log=logs / "bird-exporter.log",
+            f":{host.exporters.bird}",
         )
-        netns.start_daemon(
-            self.router_ns,
-            "kea-exporter",
+        self._unit(
+            router,
+            "prometheus-kea-exporter",
+            python_env.SYSTEM_PYTHON,
+            "-m",
+            "kea_exporter",
             "-a",
-            "0.0.0.0",  # noqa: S104 - inside the router's namespace; its firewall admits the monitoring VM only
+            "0.0.0.0",  # noqa: S104 - inside the router; its firewall admits the monitoring VM only
             "-p",
-            str(ports.KEA_EXPORTER),
-            str(self.options.run_dir / "kea" / "dhcp4.sock"),
-            log=logs / "kea-exporter.log",
+            str(host.exporters.kea),
+            host.kea.control_socket,
+            PYTHONPATH=AGENT_PYTHON,
         )
 
-    def _node_exporter(self, namespace: str, logs: Path, *flags: str) -> None:
+    def _node_exporter(self, machine: Machine, *flags: str) -> None:
         # Debian enables the systemd collector, which fails without systemd.
-        netns.start_daemon(
-            namespace,
+        self._unit(
+            machine,
+            "prometheus-node-exporter",
             "prometheus-node-exporter",
             f"--web.listen-address=:{ports.NODE_EXPORTER}",
             "--no-collector.systemd",
             *flags,
-            log=logs / "node-exporter.log",
         )
+
+    def _python(self, machine: Machine, *distributions: str) -> None:
+        """A Python environment of `distributions` inside `machine`, readable by its daemons' users."""
+        python_env.install(machine.path(AGENT_PYTHON), list(distributions))
 
     def _monitoring(self) -> None:
         """The monitoring VM's Prometheus and Alertmanager with the rendered files, its node exporter, the Proxmox
         host's node exporter, and the agent."""
-        monitor = self.root / "monitor"
-        for name, text in render_monitor(self.stack, self.monitor_options, NO_KEYS).items():
-            (monitor / name).parent.mkdir(parents=True, exist_ok=True)
-            (monitor / name).write_text(text)
-        self._node_exporter(self.monitor_ns, monitor)
-        self._node_exporter(self.host_ns, self.root / "run")
-        self.start_prometheus()
+        monitor = self.monitor
+        monitor.create()
+        monitor.set_resolver(str(self.stack.router_address_for_monitor()))
+        self._install_data(monitor, "monitor")
+        # As the module links it (environment.etc): prometheus.yml names the rule file by this path.
+        rules = monitor.path(f"{self.options.config_dir}/alert-rules.yml")
+        rules.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(monitor.path(f"{DATA}/alert-rules.yml"), rules)
+        self._node_exporter(monitor)
         netns.start_daemon(
-            self.monitor_ns,
+            self.host_ns,
+            "prometheus-node-exporter",
+            f"--web.listen-address=:{ports.NODE_EXPORTER}",
+            "--no-collector.systemd",
+            log=self.root / "run" / "host-node-exporter.log",
+        )
+        self.start_prometheus()
+        self._unit(
+            monitor,
+            "alertmanager",
             "prometheus-alertmanager",
-            f"--config.file={monitor / 'alertmanager.yml'}",
-            f"--storage.path={monitor / 'state' / 'alertmanager'}",
-            f"--web.listen-address=:{ports.ALERTMANAGER}",
+            f"--config.file={DATA}/alertmanager.yml",
+            "--storage.path=/var/lib/alertmanager",
+            f"--web.listen-address=:{self.monitor_host.alertmanager.port}",
             "--cluster.listen-address=",  # one Alertmanager: no gossip
-            log=monitor / "alertmanager.log",
         )
         netns.wait_until(
             lambda: self.fetch(self.monitor_ns, f"http://{self.monitor_address}:{ports.PROMETHEUS}/-/ready"),
             timeout=10,
             failure="Prometheus is not ready",
-            log=monitor / "prometheus.log",
+            log=units.log_file(monitor, units.UNITS["prometheus"]),
         )
-        self._router_ssh()
+        self._agent_secrets()
+        shutil.copytree(AGENT_SOURCE, monitor.path(f"{CONFIG}/orion_agent"), dirs_exist_ok=True)
+        self._python(monitor, "click", "pydantic", "pydantic-settings", "prometheus-client", "requests")
         self.start_agent()
 
     def start_prometheus(self) -> None:
-        monitor = self.root / "monitor"
-        netns.start_daemon(
-            self.monitor_ns,
+        self._unit(
+            self.monitor,
             "prometheus",
-            f"--config.file={monitor / 'prometheus.yml'}",
-            f"--storage.tsdb.path={monitor / 'state' / 'prometheus'}",
-            f"--web.listen-address=:{ports.PROMETHEUS}",
-            log=monitor / "prometheus.log",
+            "prometheus",
+            f"--config.file={DATA}/prometheus.yml",
+            "--storage.tsdb.path=/var/lib/prometheus2",
+            f"--web.listen-address=:{self.monitor_host.prometheus.port}",
         )
 
     def stop_prometheus(self) -> None:
@@ -494,22 +583,13 @@ class Twin:
 
     def stop_router_bird(self) -> None:
         """Stops the router's BIRD as an operator's `birdc down` does."""
-        netns.in_ns(self.router_ns, "birdc", "-s", self.socket("router"), "down", check=False)
+        netns.run(["birdc", "-s", self.socket("router"), "down"], check=False)
         netns.stop(self.router_ns, lambda pid: netns.command_name(pid) == "bird", signal="-TERM")
 
-    @property
-    def restart_bgp_command(self) -> list[str]:
-        """The router's restart-bgp, the lab's way: (re)starts BIRD and returns once it answers."""
-        router = self.root / "router"
-        return [str(RESTART_BGP), str(router / "bird.conf"), self.socket("router"), str(router / "bird.stdout.log")]
-
     def restart_router_bird(self) -> None:
-        """Starts the router's BIRD, or restarts it, as the restart-bgp forced command does."""
-        try:
-            netns.in_ns(self.router_ns, *self.restart_bgp_command)
-        except LabError as error:
-            log = (self.root / "router" / "bird.stdout.log").read_text().strip()[-2000:]
-            raise LabError(f"{error}; BIRD said: {log or 'nothing'}") from None
+        """`systemctl restart bird.service`, as the lab's systemctl does it for the restart-bgp forced command."""
+        units.restart(self.router, units.UNITS["bird"])
+        self._wait_for_router_bird()
 
     # -- the agent ----------------------------------------------------------------------------------------------
 
@@ -517,68 +597,87 @@ class Twin:
     def agent_target(self) -> ScrapeTarget:
         return self.stack.target(self.stack.monitor.name, "agent")
 
-    def _router_ssh(self) -> None:
-        """The router's SSH with the agent's key limited to the restart-bgp forced command (root here: the lab has
-        no orion-agent user), and the agent's copy of the router's host key."""
-        ssh = self.root / "router" / "ssh"
-        ssh.mkdir(mode=0o700)
-        agent_key = Path(self.monitor_options.secret(secret_files.AGENT_SSH_KEY))
-        agent_key.parent.mkdir(parents=True, exist_ok=True)
-        for key in (ssh / "host_key", agent_key):
-            netns.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "orion-lab", "-f", str(key)])
-        router = self.root / "router"
-        public = Path(f"{agent_key}.pub").read_text().strip()
-        (ssh / "authorized_keys").write_text(f'restrict,command="{" ".join(self.restart_bgp_command)}" {public}\n')
-        host_key = (ssh / "host_key.pub").read_text().split()[:2]
-        Path(self.monitor_options.secret(secret_files.AGENT_KNOWN_HOSTS)).write_text(
-            f"{self.agent_settings['router']['address']} {' '.join(host_key)}\n"
+    def _router_ssh(self, host: host_data.Router) -> None:
+        """The router's sshd as NixOS configures it (StrictModes, keys only, no root), with the agent's account:
+        its key accepted for the restart-bgp forced command only, which may run `systemctl restart bird.service`
+        through one sudo rule (the lab's systemctl restarts the lab's BIRD the way units.py started it)."""
+        router = self.router
+        router.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", "/etc/ssh/ssh_host_ed25519_key")
+        shell_application.install(
+            router.path(f"{LAB_BIN}/systemctl"),
+            f'exec {sys.executable} -m orion_infra.lab.systemctl "$@"\n',
         )
-        (ssh / "sshd_config").write_text(
-            f"HostKey {ssh / 'host_key'}\n"
-            f"PidFile {router / 'run' / 'sshd.pid'}\n"
-            f"AuthorizedKeysFile {ssh / 'authorized_keys'}\n"
-            "StrictModes no\n"  # the lab's files live under /tmp
-            "PermitRootLogin forced-commands-only\n"
-            "PasswordAuthentication no\n"
-            "KbdInteractiveAuthentication no\n"
-            "UsePAM no\n"
+        shell_application.install(
+            router.path(f"{LAB_BIN}/orion-restart-bgp"),
+            (REPOSITORY / "nix" / "scripts" / "orion-restart-bgp").read_text(),
+            path=["/usr/sbin", "/usr/bin", "/bin"],
+            runtime_env={"SUDO": "/usr/bin/sudo", "SYSTEMCTL": f"{LAB_BIN}/systemctl", "BIRD_SOCKET": host.bird.socket},
         )
-        Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
-        netns.start_daemon(
-            self.router_ns, "/usr/sbin/sshd", "-D", "-e", "-f", str(ssh / "sshd_config"), log=ssh / "sshd.log"
+        rules = []
+        if host.agent_public_key is not None:
+            router.add_account("orion-agent", login_shell="/bin/bash", groups=("bird",))
+            keys = router.path("/etc/ssh/authorized_keys.d/orion-agent")
+            keys.parent.mkdir(parents=True, exist_ok=True)
+            inside = f"{LAB_BIN}/orion-restart-bgp"
+            keys.write_text(f'restrict,command="{inside}" {host.agent_public_key}\n')
+            rules.append(("orion-agent", f"{LAB_BIN}/systemctl restart bird.service"))
+        sudo_file = router.path("/etc/sudoers")
+        sudo_file.write_text(sudoers(rules))
+        sudo_file.chmod(0o440)
+        router.path("/etc/ssh/sshd_config").write_text(SSHD_CONFIG)
+        router.start("/usr/sbin/sshd", "-D", "-e", log=router.path("/var/log/sshd.log"))
+
+    def _agent_secrets(self) -> None:
+        """The agent's key and the router's host key, as the deploy step writes them to the monitoring VM."""
+        keys = self.agent_key
+        host_key = self.router.path("/etc/ssh/ssh_host_ed25519_key.pub").read_text().split()[:2]
+        known_hosts = f"{self.agent_settings['router']['address']} {' '.join(host_key)}\n"
+        self._write_secrets(
+            self.monitor,
+            self.monitor_host.secrets_dir,
+            {secret_files.AGENT_SSH_KEY: keys.read_text(), secret_files.AGENT_KNOWN_HOSTS: known_hosts},
         )
 
     @property
+    def agent_key(self) -> Path:
+        """The agent's private key (its public half is in `public_keys`), made once per lab."""
+        key = self.root / "keys" / "agent"
+        if not key.exists():
+            key.parent.mkdir(parents=True, exist_ok=True)
+            netns.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "orion-lab-agent", "-f", str(key)])
+        return key
+
+    @property
     def agent_settings(self) -> dict[str, Any]:
-        settings: dict[str, Any] = json.loads(render_agent_settings(self.stack, self.monitor_options))
+        settings: dict[str, Any] = json.loads(self.monitor.path(f"{DATA}/agent-settings.json").read_text())
         return settings
 
     def start_agent(self, *, dry_run: bool = False, **settings: str) -> None:
-        """Runs the agent as the monitoring VM's unit does, with the rendered settings; the lab logs in as root on
-        the router (no orion-agent user here). `settings` are further ORION_AGENT_* overrides."""
-        monitor = self.root / "monitor"
-        overrides = {
-            "ORION_AGENT_SETTINGS_FILE": str(monitor / "agent-settings.json"),
-            "ORION_AGENT_LOG_FILE": str(monitor / "agent.log"),
-            "ORION_AGENT_REMEDIATION__DRY_RUN": str(dry_run).lower(),
-            "ORION_AGENT_REMEDIATION__SSH_USER": "root",
-            **{f"ORION_AGENT_{name.upper()}": value for name, value in settings.items()},
-        }
-        netns.start_daemon(
-            self.monitor_ns,
-            "env",
-            *(f"{name}={value}" for name, value in overrides.items()),
-            sys.executable,
+        """Runs the agent as the monitoring VM's unit does: as its own user, with the rendered settings, its key
+        and the router's host key as credentials. `settings` are further ORION_AGENT_* overrides."""
+        agent = self.monitor_host.agent
+        self._unit(
+            self.monitor,
+            "orion-agent",
+            python_env.SYSTEM_PYTHON,
             "-m",
             "orion_agent",
             "run",
-            log=monitor / "agent.stdout.log",
+            # As orion-agent.nix loads them (sshKeyFile, knownHostsFile).
+            credentials={AGENT_SSH_KEY: agent.ssh_key_file, AGENT_KNOWN_HOSTS: agent.known_hosts_file},
+            PYTHONPATH=f"{CONFIG}:{AGENT_PYTHON}",
+            ORION_AGENT_SETTINGS_FILE=f"{DATA}/agent-settings.json",
+            ORION_AGENT_REMEDIATION__DRY_RUN=str(dry_run).lower(),
+            # %d in the unit: its credentials directory.
+            ORION_AGENT_REMEDIATION__SSH_KEY_FILE=f"/run/credentials/orion-agent.service/{AGENT_SSH_KEY}",
+            ORION_AGENT_REMEDIATION__KNOWN_HOSTS_FILE=f"/run/credentials/orion-agent.service/{AGENT_KNOWN_HOSTS}",
+            **{f"ORION_AGENT_{name.upper()}": value for name, value in settings.items()},
         )
         netns.wait_until(
             lambda: self.agent("health") is not None,
             timeout=10,
             failure="the agent does not answer",
-            log=monitor / "agent.stdout.log",
+            log=units.log_file(self.monitor, units.UNITS["orion-agent"]),
         )
 
     def stop_agent(self) -> None:
@@ -589,30 +688,27 @@ class Twin:
         body = self.fetch(self.monitor_ns, f"http://{self.monitor_address}:{self.agent_target.port}/{path}")
         return None if body is None else json.loads(body)
 
-    def audit(self, audit_log: Path | None = None) -> list[dict[str, Any]]:
-        """The agent's audit log (the rendered one, unless given), oldest first."""
-        audit_log = audit_log or Path(self.agent_settings["audit_log"])
-        if not audit_log.exists():
+    def audit(self, audit_log: str | None = None) -> list[dict[str, Any]]:
+        """The agent's audit log (the rendered one, unless given: a path inside the monitoring VM), oldest first."""
+        path = self.monitor.path(audit_log or self.agent_settings["audit_log"])
+        if not path.exists():
             return []
-        return [json.loads(line) for line in audit_log.read_text().splitlines() if line.strip()]
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
     def _resolver(self) -> None:
+        router = self.router
         # Where NixOS' unbound-anchor would put the real root's anchor: the lab's signed root instead.
-        shutil.copyfile(self.upstream_dns.trust_anchor, self.root / "router" / "state" / "unbound" / "root.key")
-        netns.start_daemon(
-            self.router_ns,
-            "unbound",
-            "-d",
-            "-c",
-            str(self.root / "router" / "unbound.conf"),
-            log=self.root / "router" / "unbound.log",
-        )
-        control = ["unbound-control", "-c", str(self.root / "router" / "unbound.conf"), "status"]
+        units.prepare(router, units.UNITS["orion-unbound"])
+        anchor = f"{self.router_host.unbound.state_dir}/root.key"
+        shutil.copyfile(self.upstream_dns.trust_anchor, router.path(anchor))
+        router.run("chown", "unbound:unbound", anchor)
+        self._unit(router, "orion-unbound", "unbound", "-d", "-p", "-c", f"{DATA}/unbound.conf")
+        control = ["unbound-control", "-c", f"{DATA}/unbound.conf", "status"]
         netns.wait_until(
-            lambda: netns.in_ns(self.router_ns, *control, check=False).returncode == 0,
+            lambda: router.run(*control, check=False) != "",
             timeout=5,
             failure="the router's Unbound does not answer",
-            log=self.root / "router" / "unbound.log",
+            log=units.log_file(router, units.UNITS["orion-unbound"]),
         )
 
     def resolve(self, namespace: str, name: str, server: str, record: str = "A") -> tuple[str, set[str], list[str]]:
@@ -768,7 +864,7 @@ class Twin:
 
     def leases(self) -> dict[str, str]:
         """The router's current DHCP leases: address -> hardware address, from Kea's lease file."""
-        lease_file = self.root / "router" / "state" / "kea" / "dhcp4.leases"
+        lease_file = self.router.path("/var/lib/kea/dhcp4.leases")
         if not lease_file.exists():
             return {}
         current: dict[str, str] = {}
@@ -827,3 +923,15 @@ def _is_prefix(text: str) -> bool:
     except ValueError:
         return False
     return "/" in text
+
+
+# The router's sshd, as NixOS writes its sshd_config for ORION's settings (services.openssh): keys only, from the
+# user's file or the declared ones, StrictModes on, no root.
+SSHD_CONFIG = """HostKey /etc/ssh/ssh_host_ed25519_key
+AuthorizedKeysFile %h/.ssh/authorized_keys /etc/ssh/authorized_keys.d/%u
+StrictModes yes
+PermitRootLogin no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM yes
+"""

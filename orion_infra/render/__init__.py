@@ -32,6 +32,7 @@ NIX_FILES = {
         "nix/modules/orion-monitoring.nix",
         "nix/modules/orion-agent.nix",
         "nix/scripts/orion-trial",
+        "nix/scripts/orion-agent",
     ],
 }
 # The data directory inside each system's flake (flake.nix builds `nixosConfigurations.orion` from it).

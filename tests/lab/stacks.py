@@ -16,6 +16,8 @@ from orion_infra.model import load_stack, read_stack_file
 from orion_infra.model.stack import OrionStack
 from tests.fixtures.invalid_cases import DEFAULT_STACK, TODAY
 
+AGENT_KEY_SECRET = "sshAgentKey"
+
 
 def lab_stack(
     *,
@@ -39,8 +41,10 @@ def lab_stack(
     }
     peers = [{**peer, **(peer_changes or {})} for peer in [*bgp_section["peers"], *extra_peers]]
     bgp = {**bgp_section, "peers": peers}
-    values = {**raw.values, "monitoring": monitoring, "bgp": bgp}
-    raw = dataclasses.replace(raw, values=values, secret_keys=raw.secret_keys | set(bgp_secrets))
+    # The agent acts in the lab: its key (the twin makes one) is in the stack, as an operator's would be.
+    access = {**raw.values["access"], "agent_key": {"secret": AGENT_KEY_SECRET}}  # type: ignore[dict-item]
+    values = {**raw.values, "monitoring": monitoring, "bgp": bgp, "access": access}
+    raw = dataclasses.replace(raw, values=values, secret_keys=raw.secret_keys | set(bgp_secrets) | {AGENT_KEY_SECRET})
     stack, _ = load_stack(raw, today=datetime.date.fromisoformat(TODAY))
     return stack
 

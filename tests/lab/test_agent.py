@@ -5,7 +5,6 @@ dry-run, and degrades without acting when Prometheus dies."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from orion_infra.lab import netns
 from orion_infra.lab.twin import Twin
@@ -13,7 +12,7 @@ from orion_infra.lab.twin import Twin
 RUNBOOK = "restart-bgp"
 
 
-def events(twin: Twin, audit_log: Path | None = None) -> list[str]:
+def events(twin: Twin, audit_log: str | None = None) -> list[str]:
     return [entry["event"] for entry in twin.audit(audit_log) if entry["runbook"] == RUNBOOK]
 
 
@@ -28,10 +27,12 @@ def restore_bgp(twin: Twin) -> None:
     netns.wait_until(lambda: bgp_seen(twin) == "some_up", timeout=10, failure="the agent does not see BGP up")
 
 
-def test_in_dry_run_the_agent_only_says_what_it_would_do(twin: Twin, tmp_path: Path) -> None:
+def test_in_dry_run_the_agent_only_says_what_it_would_do(twin: Twin) -> None:
     twin.stop_agent()
-    audit_log = tmp_path / "audit.jsonl"
-    twin.start_agent(dry_run=True, state_dir=str(tmp_path), audit_log=str(audit_log))
+    # Inside the agent's state directory, the only place its unit may write.
+    state = f"/var/lib/orion-agent/dry-run-{time.monotonic_ns()}"
+    audit_log = f"{state}/audit.jsonl"
+    twin.start_agent(dry_run=True, state_dir=state, audit_log=audit_log)
     try:
         netns.wait_until(lambda: bgp_seen(twin) == "some_up", timeout=10, failure="the agent does not see BGP up")
         twin.stop_router_bird()

@@ -14,7 +14,6 @@ import pytest
 
 from orion_infra.lab import netns
 from orion_infra.lab.twin import Twin
-from orion_infra.render import NO_KEYS
 from orion_infra.render.monitor import queries, render_monitor
 
 # Targets whose exporter the lab cannot run, and why; every other target must be up.
@@ -68,7 +67,7 @@ def dashboard_queries(document: Any) -> Iterator[str]:
 
 
 def test_every_dashboard_query_evaluates(twin: Twin, scraped: dict[str, str]) -> None:
-    files = render_monitor(twin.stack, twin.monitor_options, NO_KEYS)
+    files = render_monitor(twin.stack, twin.options, twin.public_keys)
     exprs = {
         expr
         for name, text in files.items()

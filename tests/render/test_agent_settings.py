@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-
 from pathlib import Path, PurePosixPath
 
-import pytest
-
 from orion_agent.settings import load_settings
-from orion_infra.model import OrionStack
+from orion_infra.model import OrionStack, ports
 from orion_infra.render.monitor import wan_capacity_bits
 from orion_infra.render.monitor.agent import render_agent_settings
-from orion_infra.model import ports
 from orion_infra.render.options import RenderOptions
 
 

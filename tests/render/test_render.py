@@ -39,7 +39,9 @@ def test_orion_render_writes_every_artifact(default_stack_file: Path, tmp_path: 
     assert {path.name for path in (tmp_path / "base").iterdir()} == FLAKE
     assert {path.name for path in (tmp_path / "router/host").iterdir()} == ROUTER_FILES
     assert {path.name for path in (tmp_path / "monitor/host").iterdir()} >= MONITOR_FILES
-    titles = {json.loads(path.read_text())["title"] for path in (tmp_path / "monitor/host/grafana/dashboards").iterdir()}
+    titles = {
+        json.loads(path.read_text())["title"] for path in (tmp_path / "monitor/host/grafana/dashboards").iterdir()
+    }
     assert titles == DASHBOARDS
 
 

@@ -11,7 +11,6 @@ import ipaddress
 import json
 import secrets
 import shutil
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,21 +19,25 @@ from pathlib import Path
 from typing import Any
 
 from orion_infra.components.scripts import file_lines, shell_command
-from orion_infra.lab import netns, python_env, shell_application, units
+from orion_infra.lab import netns, systems, units, vm
 from orion_infra.lab.machine import Machine
 from orion_infra.lab.netns import LabError
 from orion_infra.lab.peers import bird_peer, frr_bfd, frr_peer
-from orion_infra.lab.sudo import sudoers
 from orion_infra.lab.upstream_dns import UpstreamDns
 from orion_infra.model import ports
 from orion_infra.model.bgp import BgpPeer
 from orion_infra.model.services import ScrapeTarget
 from orion_infra.model.stack import OrionStack
-from orion_infra.render import AGENT_SOURCE, REPOSITORY, host_data, render_data, secret_files
+from orion_infra.render import host_data, render_all, render_data, secret_files, system_files
 from orion_infra.render.options import PublicKeys, RenderOptions
+from orion_infra.render.router import CA_BUNDLE
 from orion_infra.render.router.facts import router_facts
 
 REQUIRED_PROGRAMS = (
+    "nix-daemon",
+    "nix-store",
+    "nix-env",
+    "nix-instantiate",
     "ip",
     "ss",
     "setsid",
@@ -64,7 +67,7 @@ REQUIRED_PROGRAMS = (
     "setpriv",
     "nsenter",
     "unshare",
-    python_env.SYSTEM_PYTHON,
+    systems.SYSTEM_PYTHON,
 )
 UDHCPC_SCRIPT = Path(__file__).with_name("udhcpc-script")
 # The networks behind the router that the twin wires up, each a bridge in the switch namespace.
@@ -73,16 +76,9 @@ INTERNAL = ("lan", "guest", "management")
 TRANSIT = ipaddress.IPv4Network("100.64.0.0/24")
 WEB_SERVER = ipaddress.IPv4Address("203.0.113.80")
 WHOAMI = Path(__file__).with_name("whoami_server.py")
-# Where a machine keeps what `orion render` wrote for it, as the deploy step leaves it on the VM.
+# Where a machine keeps the flake of its system, as a committed deploy leaves it on the VM.
 CONFIG = "/etc/nixos/orion"
-DATA = f"{CONFIG}/host"
-# The lab's stand-in for the package path of the router's forced command, and for systemctl.
-LAB_BIN = f"{CONFIG}/bin"
 LAB_CA_BUNDLE = "/etc/ssl/orion-lab-ca.pem"
-AGENT_PYTHON = "/var/lib/orion-lab/python"
-# The names orion-agent.nix gives the agent's credentials.
-AGENT_SSH_KEY = "ssh-key"
-AGENT_KNOWN_HOSTS = "known-hosts"
 # The ISP side of the WAN link: what its DHCP(v6) would hand the router. Documentation space for IPv6.
 WAN6_SUBNET = ipaddress.IPv6Network("2001:db8:6939::/64")
 FRR_USER = "frr"
@@ -157,20 +153,18 @@ class Twin:
 
     @property
     def router(self) -> Machine:
-        return Machine(self.router_ns, self.root / "router")
+        return Machine(self.router_ns, self.root / "router", extra_mounts=("nix",))
 
     @property
     def monitor(self) -> Machine:
-        return Machine(self.monitor_ns, self.root / "monitor")
+        return Machine(self.monitor_ns, self.root / "monitor", extra_mounts=("nix",))
 
     @property
     def router_host(self) -> host_data.Router:
-        """The router's host.json, the data its NixOS module reads, read back through its type."""
-        return host_data.Router.model_validate_json(self.router.path(f"{DATA}/host.json").read_text())
-
-    @property
-    def monitor_host(self) -> host_data.Monitor:
-        return host_data.Monitor.model_validate_json(self.monitor.path(f"{DATA}/host.json").read_text())
+        """The running router system's host.json, the data its NixOS module reads, read through its type."""
+        host = systems.load(systems.current_system(self.router), self.router)
+        assert isinstance(host, host_data.Router)
+        return host
 
     @property
     def monitor_address(self) -> ipaddress.IPv4Address:
@@ -397,82 +391,77 @@ class Twin:
                 failure=f"{namespace} does not listen on tcp/179",
             )
 
-    # -- the router and the monitoring VM: the deploy's files, run the way their NixOS units run them ------------
+    # -- the router and the monitoring VM: machines set up as the base image sets up a VM, switched to the systems
+    # -- built from the flakes `pulumi up` would push, whose activation runs each daemon as its NixOS unit does ----
 
     @property
     def public_keys(self) -> PublicKeys:
-        """The public halves the deploy step derives; the lab's agent key is its own (made at `up`)."""
-        agent = self.root / "keys" / "agent.pub"
-        return PublicKeys(deploy=None, agent=agent.read_text().strip() if agent.exists() else None)
+        """The public halves the deploy step derives from the stack's keys; the lab's are its own (made at `up`)."""
+        return PublicKeys(
+            deploy=self.key("deploy").with_suffix(".pub").read_text().strip(),
+            agent=self.key("agent").with_suffix(".pub").read_text().strip()
+            if self.stack.access.agent_key is not None
+            else None,
+        )
 
-    def _install_data(self, machine: Machine, role: str) -> dict[str, str]:
-        if self.stack.access.agent_key is not None:
-            self.agent_key  # noqa: B018 - made before anything renders its public half
-        files = render_data(self.stack, self.options, self.public_keys)[role]
+    def key(self, name: str) -> Path:
+        """A private key of the lab's ("deploy", "agent"), made once per lab."""
+        key = self.root / "keys" / name
+        if not key.exists():
+            key.parent.mkdir(parents=True, exist_ok=True)
+            netns.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"orion-lab-{name}", "-f", str(key)])
+        return key
+
+    def flake(self, role: str) -> dict[str, str]:
+        """The flake `pulumi up` pushes to the system of `role`, by path. The one difference from production: the
+        router's Unbound trusts the lab's CA for its upstreams."""
+        files = system_files(render_all(self.stack, self.options, self.public_keys), role)
         if role == "router":
-            # The one difference from production: the router's Unbound trusts the lab's CA for its upstreams.
-            unbound = files["unbound.conf"].replace(
-                'tls-cert-bundle: "/etc/ssl/certs/ca-certificates.crt"', f'tls-cert-bundle: "{LAB_CA_BUNDLE}"'
+            files["host/unbound.conf"] = files["host/unbound.conf"].replace(
+                f'tls-cert-bundle: "{CA_BUNDLE}"', f'tls-cert-bundle: "{LAB_CA_BUNDLE}"'
             )
-            files = {**files, "unbound.conf": unbound}
-        for name, text in files.items():
-            target = machine.path(f"{DATA}/{name}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
         return files
 
-    def _write_secrets(self, machine: Machine, secrets_dir: str, secrets: dict[str, str]) -> None:
+    def write_secrets(self, machine: Machine, secrets: dict[str, str]) -> None:
         """The secrets, written inside the machine by the very script the deploy step runs there."""
+        secrets_dir = str(self.options.secrets_dir)
         machine.run("sh", "-c", shell_command("write-secrets.sh", SECRETS_DIR=secrets_dir), stdin=file_lines(secrets))
 
-    def _unit(
-        self,
-        machine: Machine,
-        name: str,
-        *command: str,
-        credentials: dict[str, str] | None = None,
-        **environment: str,
-    ) -> None:
-        """Starts `name`'s daemon as its unit does: the user, groups, capabilities and directories of UNITS, and
-        the credentials host.json gives that unit (or `credentials`, name -> source), from the secrets directory."""
-        host = self.router_host if machine.namespace == self.router_ns else self.monitor_host
-        declared = {secret: f"{host.secrets_dir}/{secret}" for secret in host.credentials.get(name, [])}
-        loaded = {**declared, **(credentials or {})}
-        units.start(machine, units.UNITS[name], list(command), credentials=loaded or None, environment=environment)
+    @property
+    def router_secrets(self) -> dict[str, str]:
+        return {
+            secret_files.bgp_password(peer.name): secret_files.bird_password_statement(
+                self.passwords.setdefault(peer.name, secrets.token_hex(8))
+            )
+            for peer in self.stack.bgp.peers
+            if peer.password is not None
+        }
+
+    def _install(self, machine: Machine, role: str) -> None:
+        """The system of `role`, as `nixos-rebuild switch` of its flake would make it (the deploy path does the
+        same with probation: tests/deploy)."""
+        for name, text in self.flake(role).items():
+            target = machine.path(f"{CONFIG}/{name}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        machine.run(f"{systems.LAB_BIN}/nixos-rebuild", "switch", "--flake", f"{CONFIG}#orion", timeout=120)
+
+    def _base(self, machine: Machine) -> None:
+        vm.install_base(machine, self.flake("base"), self.public_keys.deploy or "")
 
     def _router(self) -> None:
         router = self.router
-        router.create()
+        self._base(router)
         router.set_resolver("127.0.0.1")
         shutil.copyfile(self.upstream_dns.ca_certificate, router.path(LAB_CA_BUNDLE))
-        self._install_data(router, "router")
-        host = self.router_host
-        self._write_secrets(
-            router,
-            host.secrets_dir,
-            {
-                secret_files.bgp_password(peer.name): secret_files.bird_password_statement(
-                    self.passwords.setdefault(peer.name, secrets.token_hex(8))
-                )
-                for peer in self.stack.bgp.peers
-                if peer.password is not None
-            },
-        )
-        router.run("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
-        router.run("nft", "-f", f"{DATA}/nftables.nft")
-        self._unit(
-            router,
-            "kea-dhcp4-server",
-            "kea-dhcp4",
-            "-c",
-            f"{DATA}/kea-dhcp4.json",
-            KEA_PIDFILE_DIR="/run/kea",
-            KEA_LOCKFILE_DIR="/run/kea",
-        )
-        self._unit(router, "bird", "bird", "-f", "-c", f"{DATA}/bird.conf", "-s", host.bird.socket)
-        self._wait_for_router_bird()
-        self._exporters(host)
-        self._router_ssh(host)
+        # Where NixOS' unbound-anchor would put the real root's anchor: the lab's signed root instead.
+        unbound = units.UNITS["orion-unbound"]
+        units.prepare(router, unbound)
+        anchor = f"/var/lib/{unbound.state_directory}/root.key"
+        shutil.copyfile(self.upstream_dns.trust_anchor, router.path(anchor))
+        router.run("chown", f"{unbound.user}:{unbound.group}", anchor)
+        self.write_secrets(router, self.router_secrets)
+        self._install(router, "router")
 
     def _wait_for_router_bird(self) -> None:
         netns.wait_until(
@@ -482,63 +471,12 @@ class Twin:
             log=units.log_file(self.router, units.UNITS["bird"]),
         )
 
-    def _exporters(self, host: host_data.Router) -> None:
-        """The router's exporters, as the NixOS module runs them (listening everywhere; the firewall decides)."""
-        router = self.router
-        self._python(router, "kea-exporter")
-        self._node_exporter(router, f"--collector.netstat.fields={host.exporters.node_netstat_fields}")
-        self._unit(
-            router,
-            "prometheus-bird-exporter",
-            "prometheus-bird-exporter",
-            "-bird.socket",
-            host.bird.socket,
-            "-bird.v2",
-            "-format.new",
-            "-web.listen-address",
-            f":{host.exporters.bird}",
-        )
-        self._unit(
-            router,
-            "prometheus-kea-exporter",
-            python_env.SYSTEM_PYTHON,
-            "-m",
-            "kea_exporter",
-            "-a",
-            "0.0.0.0",  # noqa: S104 - inside the router; its firewall admits the monitoring VM only
-            "-p",
-            str(host.exporters.kea),
-            host.kea.control_socket,
-            PYTHONPATH=AGENT_PYTHON,
-        )
-
-    def _node_exporter(self, machine: Machine, *flags: str) -> None:
-        # Debian enables the systemd collector, which fails without systemd.
-        self._unit(
-            machine,
-            "prometheus-node-exporter",
-            "prometheus-node-exporter",
-            f"--web.listen-address=:{ports.NODE_EXPORTER}",
-            "--no-collector.systemd",
-            *flags,
-        )
-
-    def _python(self, machine: Machine, *distributions: str) -> None:
-        """A Python environment of `distributions` inside `machine`, readable by its daemons' users."""
-        python_env.install(machine.path(AGENT_PYTHON), list(distributions))
-
     def _monitoring(self) -> None:
-        """The monitoring VM's Prometheus and Alertmanager with the rendered files, its node exporter, the Proxmox
-        host's node exporter, and the agent."""
+        """The monitoring VM (Prometheus, Alertmanager, its node exporter, the agent with its key and the router's
+        host key), and the Proxmox host's node exporter."""
         monitor = self.monitor
-        monitor.create()
+        self._base(monitor)
         monitor.set_resolver(str(self.stack.router_address_for_monitor()))
-        self._install_data(monitor, "monitor")
-        # As the module links it (environment.etc): prometheus.yml names the rule file by this path.
-        rules = monitor.path(f"{self.options.config_dir}/alert-rules.yml")
-        rules.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(monitor.path(f"{DATA}/alert-rules.yml"), rules)
-        self._node_exporter(monitor)
         netns.start_daemon(
             self.host_ns,
             "prometheus-node-exporter",
@@ -546,36 +484,30 @@ class Twin:
             "--no-collector.systemd",
             log=self.root / "run" / "host-node-exporter.log",
         )
-        self.start_prometheus()
-        self._unit(
-            monitor,
-            "alertmanager",
-            "prometheus-alertmanager",
-            f"--config.file={DATA}/alertmanager.yml",
-            "--storage.path=/var/lib/alertmanager",
-            f"--web.listen-address=:{self.monitor_host.alertmanager.port}",
-            "--cluster.listen-address=",  # one Alertmanager: no gossip
-        )
+        self.write_secrets(monitor, self.monitor_secrets)
+        self._install(monitor, "monitor")
         netns.wait_until(
             lambda: self.fetch(self.monitor_ns, f"http://{self.monitor_address}:{ports.PROMETHEUS}/-/ready"),
             timeout=10,
             failure="Prometheus is not ready",
             log=units.log_file(monitor, units.UNITS["prometheus"]),
         )
-        self._agent_secrets()
-        shutil.copytree(AGENT_SOURCE, monitor.path(f"{CONFIG}/orion_agent"), dirs_exist_ok=True)
-        self._python(monitor, "click", "pydantic", "pydantic-settings", "prometheus-client", "requests")
-        self.start_agent()
+        self.wait_for_agent()
+
+    @property
+    def monitor_secrets(self) -> dict[str, str]:
+        """What the deploy step writes to the monitoring VM: the agent's key and the router's host key (read from
+        the router), and Grafana's generated secrets (Grafana does not run in the lab)."""
+        host_key = self.router.path("/etc/ssh/ssh_host_ed25519_key.pub").read_text().split()[:2]
+        return {
+            secret_files.GRAFANA_ADMIN_PASSWORD: secrets.token_hex(16),
+            secret_files.GRAFANA_SECRET_KEY: secrets.token_hex(16),
+            secret_files.AGENT_SSH_KEY: self.key("agent").read_text(),
+            secret_files.AGENT_KNOWN_HOSTS: f"{self.agent_settings['router']['address']} {' '.join(host_key)}\n",
+        }
 
     def start_prometheus(self) -> None:
-        self._unit(
-            self.monitor,
-            "prometheus",
-            "prometheus",
-            f"--config.file={DATA}/prometheus.yml",
-            "--storage.tsdb.path=/var/lib/prometheus2",
-            f"--web.listen-address=:{self.monitor_host.prometheus.port}",
-        )
+        units.restart(self.monitor, units.UNITS["prometheus"])
 
     def stop_prometheus(self) -> None:
         """Kills Prometheus (SIGKILL: a crash, not a shutdown)."""
@@ -597,82 +529,26 @@ class Twin:
     def agent_target(self) -> ScrapeTarget:
         return self.stack.target(self.stack.monitor.name, "agent")
 
-    def _router_ssh(self, host: host_data.Router) -> None:
-        """The router's sshd as NixOS configures it (StrictModes, keys only, no root), with the agent's account:
-        its key accepted for the restart-bgp forced command only, which may run `systemctl restart bird.service`
-        through one sudo rule (the lab's systemctl restarts the lab's BIRD the way units.py started it)."""
-        router = self.router
-        router.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", "/etc/ssh/ssh_host_ed25519_key")
-        shell_application.install(
-            router.path(f"{LAB_BIN}/systemctl"),
-            f'exec {sys.executable} -m orion_infra.lab.systemctl "$@"\n',
-        )
-        shell_application.install(
-            router.path(f"{LAB_BIN}/orion-restart-bgp"),
-            (REPOSITORY / "nix" / "scripts" / "orion-restart-bgp").read_text(),
-            path=["/usr/sbin", "/usr/bin", "/bin"],
-            runtime_env={"SUDO": "/usr/bin/sudo", "SYSTEMCTL": f"{LAB_BIN}/systemctl", "BIRD_SOCKET": host.bird.socket},
-        )
-        rules = []
-        if host.agent_public_key is not None:
-            router.add_account("orion-agent", login_shell="/bin/bash", groups=("bird",))
-            keys = router.path("/etc/ssh/authorized_keys.d/orion-agent")
-            keys.parent.mkdir(parents=True, exist_ok=True)
-            inside = f"{LAB_BIN}/orion-restart-bgp"
-            keys.write_text(f'restrict,command="{inside}" {host.agent_public_key}\n')
-            rules.append(("orion-agent", f"{LAB_BIN}/systemctl restart bird.service"))
-        sudo_file = router.path("/etc/sudoers")
-        sudo_file.write_text(sudoers(rules))
-        sudo_file.chmod(0o440)
-        router.path("/etc/ssh/sshd_config").write_text(SSHD_CONFIG)
-        router.start("/usr/sbin/sshd", "-D", "-e", log=router.path("/var/log/sshd.log"))
-
-    def _agent_secrets(self) -> None:
-        """The agent's key and the router's host key, as the deploy step writes them to the monitoring VM."""
-        keys = self.agent_key
-        host_key = self.router.path("/etc/ssh/ssh_host_ed25519_key.pub").read_text().split()[:2]
-        known_hosts = f"{self.agent_settings['router']['address']} {' '.join(host_key)}\n"
-        self._write_secrets(
-            self.monitor,
-            self.monitor_host.secrets_dir,
-            {secret_files.AGENT_SSH_KEY: keys.read_text(), secret_files.AGENT_KNOWN_HOSTS: known_hosts},
-        )
-
-    @property
-    def agent_key(self) -> Path:
-        """The agent's private key (its public half is in `public_keys`), made once per lab."""
-        key = self.root / "keys" / "agent"
-        if not key.exists():
-            key.parent.mkdir(parents=True, exist_ok=True)
-            netns.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "orion-lab-agent", "-f", str(key)])
-        return key
-
     @property
     def agent_settings(self) -> dict[str, Any]:
-        settings: dict[str, Any] = json.loads(self.monitor.path(f"{DATA}/agent-settings.json").read_text())
+        settings: dict[str, Any] = json.loads(
+            render_data(self.stack, self.options, self.public_keys)["monitor"]["agent-settings.json"]
+        )
         return settings
 
     def start_agent(self, *, dry_run: bool = False, **settings: str) -> None:
-        """Runs the agent as the monitoring VM's unit does: as its own user, with the rendered settings, its key
-        and the router's host key as credentials. `settings` are further ORION_AGENT_* overrides."""
-        agent = self.monitor_host.agent
-        self._unit(
-            self.monitor,
-            "orion-agent",
-            python_env.SYSTEM_PYTHON,
-            "-m",
-            "orion_agent",
-            "run",
-            # As orion-agent.nix loads them (sshKeyFile, knownHostsFile).
-            credentials={AGENT_SSH_KEY: agent.ssh_key_file, AGENT_KNOWN_HOSTS: agent.known_hosts_file},
-            PYTHONPATH=f"{CONFIG}:{AGENT_PYTHON}",
-            ORION_AGENT_SETTINGS_FILE=f"{DATA}/agent-settings.json",
-            ORION_AGENT_REMEDIATION__DRY_RUN=str(dry_run).lower(),
-            # %d in the unit: its credentials directory.
-            ORION_AGENT_REMEDIATION__SSH_KEY_FILE=f"/run/credentials/orion-agent.service/{AGENT_SSH_KEY}",
-            ORION_AGENT_REMEDIATION__KNOWN_HOSTS_FILE=f"/run/credentials/orion-agent.service/{AGENT_KNOWN_HOSTS}",
-            **{f"ORION_AGENT_{name.upper()}": value for name, value in settings.items()},
-        )
+        """Runs the agent as the monitoring VM's unit does (systems.start_agent); `dry_run` and `settings` are
+        further ORION_AGENT_* overrides."""
+        system = systems.current_system(self.monitor)
+        host = systems.load(system, self.monitor)
+        assert isinstance(host, host_data.Monitor)
+        overrides = {f"ORION_AGENT_{name.upper()}": value for name, value in settings.items()}
+        if dry_run:
+            overrides["ORION_AGENT_REMEDIATION__DRY_RUN"] = "true"
+        systems.start_agent(self.monitor, host, system, **overrides)
+        self.wait_for_agent()
+
+    def wait_for_agent(self) -> None:
         netns.wait_until(
             lambda: self.agent("health") is not None,
             timeout=10,
@@ -696,19 +572,15 @@ class Twin:
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
     def _resolver(self) -> None:
-        router = self.router
-        # Where NixOS' unbound-anchor would put the real root's anchor: the lab's signed root instead.
-        units.prepare(router, units.UNITS["orion-unbound"])
-        anchor = f"{self.router_host.unbound.state_dir}/root.key"
-        shutil.copyfile(self.upstream_dns.trust_anchor, router.path(anchor))
-        router.run("chown", "unbound:unbound", anchor)
-        self._unit(router, "orion-unbound", "unbound", "-d", "-p", "-c", f"{DATA}/unbound.conf")
-        control = ["unbound-control", "-c", f"{DATA}/unbound.conf", "status"]
+        """Unbound again, now that the upstreams are routed: it remembers one it could not reach."""
+        units.restart(self.router, units.UNITS["orion-unbound"])
+        system = systems.current_system(self.router)
+        control = ["unbound-control", "-c", f"{system}/host/unbound.conf", "status"]
         netns.wait_until(
-            lambda: router.run(*control, check=False) != "",
+            lambda: self.router.run(*control, check=False) != "",
             timeout=5,
             failure="the router's Unbound does not answer",
-            log=units.log_file(router, units.UNITS["orion-unbound"]),
+            log=units.log_file(self.router, units.UNITS["orion-unbound"]),
         )
 
     def resolve(self, namespace: str, name: str, server: str, record: str = "A") -> tuple[str, set[str], list[str]]:
@@ -924,14 +796,3 @@ def _is_prefix(text: str) -> bool:
         return False
     return "/" in text
 
-
-# The router's sshd, as NixOS writes its sshd_config for ORION's settings (services.openssh): keys only, from the
-# user's file or the declared ones, StrictModes on, no root.
-SSHD_CONFIG = """HostKey /etc/ssh/ssh_host_ed25519_key
-AuthorizedKeysFile %h/.ssh/authorized_keys /etc/ssh/authorized_keys.d/%u
-StrictModes yes
-PermitRootLogin no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM yes
-"""

@@ -3,6 +3,7 @@ back through them, and a test checks that every `host.*` the modules use is decl
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -135,6 +136,14 @@ class Base(System):
 
 
 HOST_DATA: dict[str, type[System]] = {"base": Base, "router": Router, "monitor": Monitor}
+
+
+def read(text: str) -> System:
+    """A host.json, as the type of the role it names."""
+    role = json.loads(text).get("role")
+    if role not in HOST_DATA:
+        raise ValueError(f"host.json names no known role: {role!r} (known: {', '.join(HOST_DATA)})")
+    return HOST_DATA[role].model_validate_json(text)
 
 
 def to_json(data: System) -> str:

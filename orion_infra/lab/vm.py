@@ -45,7 +45,7 @@ def _python(machine: Machine) -> None:
     target = machine.path(systems.PYTHON)
     python_env.install(target, DISTRIBUTIONS)
     for package in (orion_infra, orion_agent):
-        source = Path(package.__file__).resolve().parent
+        source = Path(str(package.__file__)).resolve().parent
         shutil.copytree(source, target / source.name, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
 
 

@@ -3,8 +3,8 @@ UV ?= uv
 RUN = $(UV) run --frozen
 
 # The programs that read ORION's rendered files; the tests run each one on what ORION renders.
-DEBIAN_PACKAGES = bird2 frr nftables kea-dhcp4-server unbound prometheus prometheus-alertmanager prometheus-node-exporter prometheus-bird-exporter nix-bin iproute2 openssl busybox ldnsutils openssh-server openssh-client
-TOOLS = bird vtysh nft kea-dhcp4 unbound-checkconf promtool amtool prometheus-node-exporter prometheus-bird-exporter nix-instantiate ip unshare openssl busybox ldns-signzone drill sshd ssh
+DEBIAN_PACKAGES = bird2 frr nftables kea-dhcp4-server unbound prometheus prometheus-alertmanager prometheus-node-exporter prometheus-bird-exporter nix-bin iproute2 openssl busybox ldnsutils openssh-server openssh-client shellcheck sudo bind9-dnsutils python3
+TOOLS = bird vtysh nft kea-dhcp4 unbound-checkconf promtool amtool prometheus-node-exporter prometheus-bird-exporter nix-instantiate ip unshare openssl busybox ldns-signzone drill sshd ssh shellcheck sudo dig nix-daemon /usr/bin/python3
 
 .PHONY: install system-packages lint format typecheck test check fixtures bench
 

@@ -165,6 +165,30 @@ class NixosVm(pulumi.ComponentResource):
         self.register_outputs({"vm_id": vm.id})
 
 
+def secrets_command(secrets_dir: str) -> str:
+    """Writes the secret files on stdin (file_lines) into the secrets directory, root only."""
+    return shell_command("write-secrets.sh", SECRETS_DIR=secrets_dir)
+
+
+def files_command(flake_digest: str) -> str:
+    """Stages the flake on stdin (file_lines) under its digest."""
+    return shell_command(UNPACK_FILES, "receive-config.sh", DIGEST=flake_digest)
+
+
+def trial_command(flake_digest: str, trial_seconds: int = TRIAL_SECONDS) -> str:
+    """Builds the staged flake and switches to the system on probation."""
+    return shell_command("activate.sh", DIGEST=flake_digest, TRIAL_SECONDS=trial_seconds)
+
+
+def confirm_command(flake_digest: str, router_name: str | None, health_seconds: int = HEALTH_SECONDS) -> str:
+    """Over a fresh connection: the router's health checks (for the router), then the confirmation."""
+    if router_name is None:
+        return shell_command("confirm.sh", DIGEST=flake_digest)
+    return shell_command(
+        "router-health.sh", "confirm.sh", DIGEST=flake_digest, HEALTH_SECONDS=health_seconds, ROUTER_NAME=router_name
+    )
+
+
 @dataclass(frozen=True)
 class NixosConfigArgs:
     flake: pulumi.Input[dict[str, str]]
@@ -197,7 +221,7 @@ class NixosConfig(pulumi.ComponentResource):
         secrets = command.remote.Command(
             f"{name}-secrets",
             connection=args.connection,
-            create=shell_command("write-secrets.sh", SECRETS_DIR=args.secrets_dir),
+            create=secrets_command(args.secrets_dir),
             stdin=secrets_text,
             triggers=[secrets_text.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())],
             opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
@@ -205,7 +229,7 @@ class NixosConfig(pulumi.ComponentResource):
         staged = command.remote.Command(
             f"{name}-files",
             connection=args.connection,
-            create=flake_digest.apply(lambda value: shell_command(UNPACK_FILES, "receive-config.sh", DIGEST=value)),
+            create=flake_digest.apply(files_command),
             stdin=flake.apply(file_lines),
             triggers=[flake_digest],
             opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
@@ -213,20 +237,16 @@ class NixosConfig(pulumi.ComponentResource):
         trial = command.remote.Command(
             f"{name}-trial",
             connection=args.connection,
-            create=flake_digest.apply(
-                lambda value: shell_command("activate.sh", DIGEST=value, TRIAL_SECONDS=TRIAL_SECONDS)
-            ),
+            create=flake_digest.apply(trial_command),
             triggers=[flake_digest],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[secrets, staged]),
         )
         # A new connection: if the new configuration cut management access, this cannot connect, the deploy
         # fails, and orion-trial switches back to the previous system by itself.
-        checks = ("router-health.sh",) if args.router_name is not None else ()
-        health = {"HEALTH_SECONDS": HEALTH_SECONDS, "ROUTER_NAME": args.router_name} if args.router_name else {}
         self.activation = command.remote.Command(
             f"{name}-confirm",
             connection=args.connection,
-            create=flake_digest.apply(lambda value: shell_command(*checks, "confirm.sh", DIGEST=value, **health)),
+            create=flake_digest.apply(lambda value: confirm_command(value, args.router_name)),
             triggers=[flake_digest],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[trial]),
         )

@@ -40,7 +40,11 @@ def _read(path: Path) -> str:
 
 def evaluate(flake: Path) -> host_data.System:
     """What evaluating `flake#orion` checks before anything is built."""
-    if not flake.is_dir():
+    try:
+        is_directory = flake.is_dir()
+    except OSError as error:
+        raise BuildError(f"cannot read {flake}: {error.strerror}") from None
+    if not is_directory:
         raise BuildError(f"path '{flake}' is not a flake (no such directory)")
     _read(flake / "flake.nix")
     lock = flake / "flake.lock"
@@ -58,7 +62,11 @@ def evaluate(flake: Path) -> host_data.System:
     if host.nixos_release != pinned:
         raise BuildError(f"host.json asks for NixOS {host.nixos_release}, but flake.lock pins {pinned}")
     _read(flake / "nix" / "hosts" / host.role / "configuration.nix")
-    for nix_file in sorted(flake.rglob("*.nix")):
+    try:
+        nix_files = sorted(flake.rglob("*.nix"))
+    except OSError as error:
+        raise BuildError(f"cannot read {flake}: {error.strerror}") from None
+    for nix_file in nix_files:
         parsed = subprocess.run(
             ["nix-instantiate", "--parse", str(nix_file)], capture_output=True, text=True, check=False
         )

@@ -795,4 +795,3 @@ def _is_prefix(text: str) -> bool:
     except ValueError:
         return False
     return "/" in text
-

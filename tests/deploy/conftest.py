@@ -1,0 +1,88 @@
+"""The deploy path for real: a twin whose router and monitoring VM are set up as the base image sets up a VM, and
+an operator's machine on the management network that reaches them over SSH as the admin user with the deploy key,
+as `pulumi up`'s Command resources do, running exactly the command lines those resources run."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from orion_infra.components.scripts import digest, file_lines
+from orion_infra.components.vms import confirm_command, files_command, secrets_command, trial_command
+from orion_infra.lab import netns
+from orion_infra.lab.machine import Machine
+from orion_infra.lab.twin import Twin
+from tests.lab.stacks import lab_stack, running_twin
+
+OPERATOR = "192.168.1.50"  # bootstrap.serve_url's host: the operator's machine
+# Short windows, so that waiting one out takes seconds; production's are minutes (vms.py).
+TRIAL_SECONDS = 15
+HEALTH_SECONDS = 12
+
+
+@dataclass(frozen=True)
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Deploy:
+    twin: Twin
+    operator: str
+    known_hosts: Path
+
+    def ssh(self, machine: Machine, command: str, stdin: str = "", timeout: float = 120) -> Done:
+        """`command` on `machine` as the admin user, over a new SSH connection from the operator's machine."""
+        address = self.address(machine)
+        done = subprocess.run(
+            [
+                "ip", "netns", "exec", self.operator,
+                "ssh", "-i", str(self.twin.key("deploy")),
+                "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={self.known_hosts}",
+                "-o", "ConnectTimeout=3",
+                f"{self.twin.stack.access.admin_user}@{address}", command,
+            ],
+            input=stdin, capture_output=True, text=True, timeout=timeout, check=False,
+        )  # fmt: skip
+        return Done(done.returncode, done.stdout, done.stderr)
+
+    def address(self, machine: Machine) -> str:
+        return "192.168.1.1" if machine.namespace == self.twin.router_ns else str(self.twin.monitor_address)
+
+    def push(self, machine: Machine, flake: dict[str, str], secrets: dict[str, str]) -> str:
+        """The secrets and files steps; returns the flake's digest."""
+        written = self.ssh(machine, secrets_command(str(self.twin.options.secrets_dir)), file_lines(secrets))
+        assert written.returncode == 0, written.stderr
+        staged = self.ssh(machine, files_command(digest(flake)), file_lines(flake))
+        assert staged.returncode == 0, staged.stderr
+        return digest(flake)
+
+    def trial(self, machine: Machine, flake_digest: str) -> Done:
+        return self.ssh(machine, trial_command(flake_digest, TRIAL_SECONDS))
+
+    def confirm(self, machine: Machine, flake_digest: str, router_name: str | None) -> Done:
+        return self.ssh(machine, confirm_command(flake_digest, router_name, HEALTH_SECONDS))
+
+    def status(self, machine: Machine) -> str:
+        return machine.run("sh", "-c", "cat /run/orion-trial/state 2>/dev/null || echo idle").strip()
+
+
+@pytest.fixture(scope="module")
+def deploy() -> Iterator[Deploy]:
+    with running_twin(lab_stack(), prefix="odep") as twin:
+        operator = twin.client("operator", "management")
+        netns.run(["ip", "-n", operator, "addr", "add", f"{OPERATOR}/24", "dev", "eth0"])
+        netns.run(["ip", "-n", operator, "route", "add", "default", "via", "192.168.1.1"])
+        known_hosts = twin.root / "operator-known-hosts"
+        lines = []
+        for machine, address in ((twin.router, "192.168.1.1"), (twin.monitor, str(twin.monitor_address))):
+            key = machine.path("/etc/ssh/ssh_host_ed25519_key.pub").read_text().split()[:2]
+            lines.append(f"{address} {' '.join(key)}\n")
+        known_hosts.write_text("".join(lines))
+        yield Deploy(twin, operator, known_hosts)

@@ -34,8 +34,9 @@ test: install system-packages  ## pytest, warnings as errors (the checks need ro
 
 check: lint typecheck test  ## everything CI checks
 
-fixtures: install  ## regenerate tests/fixtures/invalid/ and the stack file schema after a model change
+fixtures: install  ## regenerate tests/fixtures/invalid/, nix/examples/ and the stack file schema after a change
 	$(RUN) python -m tests.fixtures.invalid_cases
+	$(RUN) python -m tests.fixtures.nix_examples
 	$(RUN) orion schema > docs/stack-file.schema.json
 
 bench: install  ## benchmarks whose numbers go into closing notes (not part of `check`)

@@ -86,8 +86,8 @@ def endpoints(stack: OrionStack) -> Endpoints:
         proxmox_api={host.proxmox.node: str(host.proxmox.api_endpoint) for host in stack.hosts},
         router=str(stack.networks.lan.gateway),
         grafana=f"http://{monitor}:{stack.monitoring.grafana.port}",
-        prometheus=f"http://{monitor}:{ports.PROMETHEUS}",
-        alertmanager=f"http://{monitor}:{ports.ALERTMANAGER}",
+        prometheus=f"http://{monitor}:{ports.MONITOR_SERVICES['prometheus']}",
+        alertmanager=f"http://{monitor}:{ports.MONITOR_SERVICES['alertmanager']}",
     )
 
 

@@ -480,14 +480,16 @@ class Twin:
         netns.start_daemon(
             self.host_ns,
             "prometheus-node-exporter",
-            f"--web.listen-address=:{ports.NODE_EXPORTER}",
+            f"--web.listen-address=:{self.stack.target(self.stack.hosts[0].name, 'node').port}",
             "--no-collector.systemd",
             log=self.root / "run" / "host-node-exporter.log",
         )
         self.write_secrets(monitor, self.monitor_secrets)
         self._install(monitor, "monitor")
         netns.wait_until(
-            lambda: self.fetch(self.monitor_ns, f"http://{self.monitor_address}:{ports.PROMETHEUS}/-/ready"),
+            lambda: self.fetch(
+                self.monitor_ns, f"http://{self.monitor_address}:{ports.MONITOR_SERVICES['prometheus']}/-/ready"
+            ),
             timeout=10,
             failure="Prometheus is not ready",
             log=units.log_file(monitor, units.UNITS["prometheus"]),
@@ -717,7 +719,9 @@ class Twin:
 
     def prometheus(self, path: str) -> object:
         """The `data` of a Prometheus API answer (`path` like `query?query=up`), asked from the monitoring VM."""
-        body = self.fetch(self.monitor_ns, f"http://{self.monitor_address}:{ports.PROMETHEUS}/api/v1/{path}")
+        body = self.fetch(
+            self.monitor_ns, f"http://{self.monitor_address}:{ports.MONITOR_SERVICES['prometheus']}/api/v1/{path}"
+        )
         if body is None:
             raise LabError(f"Prometheus does not answer /api/v1/{path}")
         answer = json.loads(body)

@@ -9,24 +9,6 @@ from typing import Literal
 ScrapeJob = Literal["node", "bird", "kea", "unbound", "proxmox", "agent", "prometheus", "alertmanager"]
 
 SSH = 22
-NODE_EXPORTER = 9100
-BIRD_EXPORTER = 9324
-KEA_EXPORTER = 9547
-UNBOUND_EXPORTER = 9167
-PROMETHEUS = 9090
-ALERTMANAGER = 9093
-AGENT = 9110
-
-# What each VM exports, by scrape job.
-ROUTER_EXPORTERS: dict[ScrapeJob, int] = {
-    "node": NODE_EXPORTER,
-    "bird": BIRD_EXPORTER,
-    "kea": KEA_EXPORTER,
-    "unbound": UNBOUND_EXPORTER,
-}
-MONITOR_SERVICES: dict[ScrapeJob, int] = {
-    "node": NODE_EXPORTER,
-    "prometheus": PROMETHEUS,
-    "alertmanager": ALERTMANAGER,
-    "agent": AGENT,
-}
+# What each VM serves, by scrape job.
+ROUTER_EXPORTERS: dict[ScrapeJob, int] = {"node": 9100, "bird": 9324, "kea": 9547, "unbound": 9167}
+MONITOR_SERVICES: dict[ScrapeJob, int] = {"node": 9100, "prometheus": 9090, "alertmanager": 9093, "agent": 9110}

@@ -56,3 +56,19 @@ def test_the_guest_view_follows_the_guest_through_any_router_address(twin: Twin,
     client's address, not by the address asked."""
     rcode, _, answers = twin.resolve(guest_client, f"orion-pve.{twin.stack.dns.domain}.", LAN_RESOLVER)
     assert (rcode, answers) == ("REFUSED", [])
+
+
+def test_an_ipv6_client_resolves_at_the_address_router_advertisements_announce(twin: Twin) -> None:
+    """The router's RAs name its own address on each network as DNS server (host.json `dns6`): Unbound listens
+    there and admits the network, so an IPv6-only client resolves (the link-local address it used to announce
+    had no Unbound behind it)."""
+    lan = next(interface for interface in twin.router_host.interfaces if interface.network == "lan")
+    assert lan.router_advertisements
+    assert lan.dns6 is not None
+    client = twin.client("lan-v6-client", "lan")
+    # What SLAAC would give it in the LAN's /64, with no IPv4 at all.
+    netns.run(["ip", "-n", client, "addr", "add", "2602:f674:0:1000::77/64", "dev", "eth0", "nodad"])
+    rcode, flags, answers = twin.resolve(client, f"orion-router.{twin.stack.dns.domain}.", lan.dns6)
+    assert rcode == "NOERROR"
+    assert "aa" in flags
+    assert f"orion-router.{twin.stack.dns.domain}. IN A 192.168.100.1" in answers

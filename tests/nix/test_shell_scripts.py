@@ -127,3 +127,23 @@ def test_every_command_a_resource_runs_passes_shellcheck(
 
 def test_a_command_with_a_finding_fails(tmp_path: Path) -> None:
     assert shellcheck("set -eu\nrm -rf $DIR/*\n", "sh", tmp_path).returncode != 0
+
+
+def shell_scripts() -> list[Path]:
+    """The repository's other shell scripts: executables with a sh or bash shebang."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    found = []
+    for name in tracked.split():
+        path = ROOT / name
+        if path.suffix == "" and path.is_file():
+            first = path.read_text(errors="replace").split("\n", 1)[0]
+            if re.match(r"#!\s*/(usr/)?bin/(env )?(ba)?sh\b", first):
+                found.append(path)
+    return found
+
+
+@pytest.mark.parametrize("path", shell_scripts(), ids=lambda path: str(path.relative_to(ROOT)))
+def test_every_shell_script_passes_shellcheck(path: Path, tmp_path: Path) -> None:
+    shell = "bash" if "bash" in path.read_text().split("\n", 1)[0] else "sh"
+    checked = shellcheck(path.read_text(), shell, tmp_path)
+    assert checked.returncode == 0, checked.stdout

@@ -60,8 +60,8 @@ def test_the_isps_bandwidth_is_the_wan_capacity(default_stack: OrionStack, tmp_p
 
 def test_the_probe_follows_the_port_the_router_runs_its_exporter_on(default_stack: OrionStack) -> None:
     settings = json.loads(render_agent_settings(default_stack, RenderOptions()))
-    assert settings["router"]["bird_exporter_url"] == f"http://192.168.100.1:{ports.BIRD_EXPORTER}/metrics"
-    assert settings["listen_port"] == ports.AGENT
+    assert settings["router"]["bird_exporter_url"] == f"http://192.168.100.1:{ports.ROUTER_EXPORTERS['bird']}/metrics"
+    assert settings["listen_port"] == ports.MONITOR_SERVICES["agent"]
 
 
 def test_rendering_is_deterministic(default_stack: OrionStack) -> None:

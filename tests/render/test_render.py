@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import ipaddress
 import json
+import re
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
 from orion_infra.cli import main
-from orion_infra.model import OrionStack, RawConfig, load_stack
+from orion_infra.model import OrionStack, RawConfig, load_stack, ports
 from orion_infra.model.bgp import BgpPeer, PeerRole
 from orion_infra.model.secrets import SecretRef
 from orion_infra.render import render_all
@@ -156,3 +159,55 @@ def test_guests_are_kept_to_the_internet(default_stack: OrionStack) -> None:
     assert forwards == ['iifname "guest" oifname "wan" accept']
     unbound = render_all(default_stack)["router/host/unbound.conf"]
     assert "access-control-view: 192.168.200.0/24 guest" in unbound
+
+
+def test_router_advertisements_announce_a_dns_server_unbound_serves(default_stack: OrionStack) -> None:
+    files = render_all(default_stack)
+    host = json.loads(files["router/host/host.json"])
+    unbound = files["router/host/unbound.conf"]
+    listening = {
+        line.split(":", 1)[1].strip() for line in unbound.splitlines() if line.strip().startswith("interface:")
+    }
+    allowed = [
+        ipaddress.ip_network(line.split()[1])
+        for line in unbound.splitlines()
+        if line.strip().startswith("access-control:") and line.split()[2] == "allow"
+    ]
+    advertising = [interface for interface in host["interfaces"] if interface["router_advertisements"]]
+    assert {interface["network"] for interface in advertising} == {"lan", "guest"}
+    for interface in advertising:
+        server = ipaddress.ip_address(interface["dns6"])
+        assert str(server) in listening
+        client = ipaddress.ip_interface(interface["ipv6"]).network.network_address + 0x77  # a host of that /64
+        assert any(client in network for network in allowed if network.prefixlen)
+
+
+def test_each_service_port_has_one_home(default_stack: OrionStack) -> None:
+    """The router runs its exporters on the ports Prometheus scrapes, the firewall opens and the agent probes,
+    all from orion_infra.model.ports: changing one there moves every file."""
+    files = render_all(default_stack)
+    host = json.loads(files["router/host/host.json"])
+    scraped = {
+        job["job_name"]: int(static["targets"][0].rsplit(":", 1)[1])
+        for job in yaml.safe_load(files["monitor/host/prometheus.yml"])["scrape_configs"]
+        for static in job["static_configs"]
+        if static["labels"]["host"] == "orion-router"
+    }
+    exporters = {name: port for name, port in host["exporters"].items() if name != "node_netstat_fields"}
+    assert scraped == exporters == ports.ROUTER_EXPORTERS
+    nft = files["router/host/nftables.nft"]
+    opened = {int(port) for port in re.findall(r"\d+", nft.split("tcp dport {", 1)[1].split("}", 1)[0])}
+    assert opened == {ports.SSH, *ports.ROUTER_EXPORTERS.values()}
+    settings = json.loads(files["monitor/host/agent-settings.json"])
+    assert settings["router"]["bird_exporter_url"].endswith(f":{host['exporters']['bird']}/metrics")
+
+
+def test_a_port_changed_at_its_home_changes_everywhere(
+    default_stack: OrionStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(ports.ROUTER_EXPORTERS, "bird", 9999)
+    files = render_all(default_stack)
+    assert json.loads(files["router/host/host.json"])["exporters"]["bird"] == 9999
+    assert "192.168.100.1:9999" in files["monitor/host/prometheus.yml"]
+    assert "9999" in files["router/host/nftables.nft"].split("tcp dport {", 1)[1].split("}", 1)[0]
+    assert ":9999/metrics" in files["monitor/host/agent-settings.json"]

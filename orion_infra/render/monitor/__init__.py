@@ -78,7 +78,11 @@ def render_prometheus(stack: OrionStack, options: RenderOptions) -> str:
         "rule_files": [str(options.config_dir / "alert-rules.yml")],
         "alerting": {
             "alertmanagers": [
-                {"static_configs": [{"targets": [f"{stack.monitor_endpoint()[1]}:{ports.ALERTMANAGER}"]}]}
+                {
+                    "static_configs": [
+                        {"targets": [f"{stack.monitor_endpoint()[1]}:{ports.MONITOR_SERVICES['alertmanager']}"]}
+                    ]
+                }
             ]
         },
         "scrape_configs": [
@@ -148,7 +152,7 @@ def render_grafana_datasource(stack: OrionStack) -> str:
                     "uid": "prometheus",
                     "type": "prometheus",
                     "access": "proxy",
-                    "url": f"http://{stack.monitor_endpoint()[1]}:{ports.PROMETHEUS}",
+                    "url": f"http://{stack.monitor_endpoint()[1]}:{ports.MONITOR_SERVICES['prometheus']}",
                     "isDefault": True,
                     "editable": False,
                 }
@@ -196,9 +200,11 @@ def monitor_host(stack: OrionStack, options: RenderOptions, keys: PublicKeys) ->
                 dns=str(network.gateway),
             )
         ],
-        exporters=host_data.MonitorExporters(node=ports.NODE_EXPORTER),
-        prometheus=host_data.Prometheus(port=ports.PROMETHEUS, retention_days=stack.monitoring.retention_days),
-        alertmanager=host_data.Alertmanager(port=ports.ALERTMANAGER),
+        exporters=host_data.MonitorExporters(node=ports.MONITOR_SERVICES["node"]),
+        prometheus=host_data.Prometheus(
+            port=ports.MONITOR_SERVICES["prometheus"], retention_days=stack.monitoring.retention_days
+        ),
+        alertmanager=host_data.Alertmanager(port=ports.MONITOR_SERVICES["alertmanager"]),
         grafana=host_data.Grafana(
             port=grafana.port,
             admin_user=grafana.admin_user,

@@ -303,13 +303,7 @@ def router_host(facts: RouterFacts, keys: PublicKeys) -> host_data.Router:
             request_prefix_delegation=wan.request_prefix_delegation,
             mtu=wan.mtu,
         ),
-        exporters=host_data.RouterExporters(
-            node=ports.NODE_EXPORTER,
-            bird=ports.BIRD_EXPORTER,
-            kea=ports.KEA_EXPORTER,
-            unbound=ports.UNBOUND_EXPORTER,
-            node_netstat_fields=NODE_EXPORTER_NETSTAT_FIELDS,
-        ),
+        exporters=host_data.RouterExporters(**ports.ROUTER_EXPORTERS, node_netstat_fields=NODE_EXPORTER_NETSTAT_FIELDS),
         bird=host_data.Bird(
             socket=str(options.run_dir / "bird" / "bird.ctl"), credentials_dir=str(options.credentials("bird"))
         ),

@@ -83,10 +83,10 @@ def build(flake: Path) -> str:
     with tempfile.TemporaryDirectory() as scratch:
         system = Path(scratch) / f"nixos-system-{name}-{host.nixos_release}"
         subprocess.run(["cp", "-r", str(flake), str(system)], check=True)
-        run = f"PYTHONPATH={systems.PYTHON} exec {systems.SYSTEM_PYTHON} -m"
         shell_application.install(
             system / "bin" / "switch-to-configuration",
-            f'system=$(dirname "$(dirname "$(readlink -f "$0")")")\n{run} orion_infra.lab.switch "$system" "$@"\n',
+            'set -- "$(dirname "$(dirname "$(readlink -f "$0")")")" "$@"\n'
+            + systems.python_module("orion_infra.lab.switch"),
         )
         shell_application.install(
             system / "sw" / "bin" / "orion-trial",

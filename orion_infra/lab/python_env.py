@@ -9,8 +9,6 @@ import re
 import shutil
 from pathlib import Path
 
-SYSTEM_PYTHON = "/usr/bin/python3"
-
 
 def _name(requirement: str) -> str:
     return re.split(r"[\s;<>=!~\[(]", requirement, maxsplit=1)[0]

@@ -19,6 +19,13 @@ LAB_BIN = "/etc/orion-lab/bin"
 # The Python environment (a copy of the few distributions needed) the machine's Python daemons and stand-ins use.
 PYTHON = "/var/lib/orion-lab/python"
 SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def python_module(module: str) -> str:
+    """The shell line that runs `module` with the machine's Python environment, passing on the arguments."""
+    return f'PYTHONPATH={PYTHON} exec {SYSTEM_PYTHON} -m {module} "$@"\n'
+
+
 ROUTER_UNITS = (
     "kea-dhcp4-server",
     "bird",
@@ -152,7 +159,8 @@ def _router(machine: Machine, host: host_data.Router, data: str) -> None:
         machine,
         host,
         "prometheus-kea-exporter",
-        [SYSTEM_PYTHON, "-m", "kea_exporter", "-a", "0.0.0.0", "-p", str(host.exporters.kea), host.kea.control_socket],  # noqa: S104 - the router's firewall admits the monitoring VM only
+        # Listening everywhere, as the module runs it: the router's firewall admits the monitoring VM only.
+        [SYSTEM_PYTHON, "-m", "kea_exporter", "-a", "0.0.0.0", "-p", str(host.exporters.kea), host.kea.control_socket],  # noqa: S104
         PYTHONPATH=PYTHON,
     )
     _start(machine, host, "orion-unbound", ["unbound", "-d", "-p", "-c", f"{data}/unbound.conf"])

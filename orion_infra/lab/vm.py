@@ -51,13 +51,11 @@ def _python(machine: Machine) -> None:
 
 def _stand_ins(machine: Machine) -> None:
     """The lab's systemctl, and nixos-rebuild, as the system's packages would put them on PATH."""
-    run_python = f"PYTHONPATH={systems.PYTHON} exec {systems.SYSTEM_PYTHON} -m"
-    shell_application.install(
-        machine.path(f"{systems.LAB_BIN}/systemctl"), f'{run_python} orion_infra.lab.systemctl "$@"\n'
-    )
-    shell_application.install(
-        machine.path(f"{systems.LAB_BIN}/nixos-rebuild"), f'{run_python} orion_infra.lab.nixos_rebuild "$@"\n'
-    )
+    for name, module in (
+        ("systemctl", "orion_infra.lab.systemctl"),
+        ("nixos-rebuild", "orion_infra.lab.nixos_rebuild"),
+    ):
+        shell_application.install(machine.path(f"{systems.LAB_BIN}/{name}"), systems.python_module(module))
     wrappers = machine.path("/run/wrappers/bin")
     wrappers.mkdir(parents=True, exist_ok=True)
     (wrappers / "sudo").symlink_to("/usr/bin/sudo")

@@ -23,14 +23,17 @@
       deployed = nixpkgs.lib.optionalAttrs (builtins.pathExists ./host/host.json) {
         orion = orionSystem (nixpkgs.lib.importJSON ./host/host.json).role ./host;
       };
-    in
-    {
-      nixosConfigurations = deployed // {
-        # The default stack's systems, rendered into nix/examples by `make fixtures`: `nix flake check` evaluates
-        # them, assertions and all, wherever Nix runs.
+      # The default stack's systems, rendered into nix/examples by `make fixtures`: `nix flake check` evaluates
+      # them, assertions and all, wherever Nix runs. A system's own flake (from `orion render`) has no examples.
+      examples = nixpkgs.lib.optionalAttrs (builtins.pathExists ./nix/examples) {
         example-base = orionSystem "base" ./nix/examples/base;
         example-router = orionSystem "router" ./nix/examples/router;
         example-monitor = orionSystem "monitor" ./nix/examples/monitor;
       };
+    in
+    {
+      nixosConfigurations = deployed // examples;
+      # `nix flake check` builds these: BIRD's and nftables' checks of the rendered files run in the build.
+      checks.x86_64-linux = builtins.mapAttrs (_name: system: system.config.system.build.toplevel) examples;
     };
 }

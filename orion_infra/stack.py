@@ -152,7 +152,7 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]]) -> None:
             continue
         configs[key] = NixosVm(
             vm.name,
-            NixosVmArgs(stack, vm, images[vm.node], ssh_keys, list(node.bridges.values())),
+            NixosVmArgs(stack, vm, images[vm.node], list(node.bridges.values())),
             opts=pulumi.ResourceOptions(providers={"proxmoxve": node.provider}),
         )
 
@@ -238,8 +238,9 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
                 secrets=secrets,
                 secrets_dir=secrets_dir,
                 connection=connection,
+                vm=nixos_vm.vm,
                 router_name=f"{vm.name}.{stack.dns.domain}" if vm.role == VmRole.ROUTER else None,
-                depends_on=[nixos_vm.vm, *routed_through],
+                depends_on=routed_through,
             ),
         )
         if vm.role == VmRole.ROUTER:
@@ -250,7 +251,7 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
                 f"{vm.name}-ssh-host-key",
                 connection=connection,
                 create="cat /etc/ssh/ssh_host_ed25519_key.pub",
-                opts=pulumi.ResourceOptions(depends_on=[config.activation]),
+                opts=pulumi.ResourceOptions(depends_on=[config.activation], replace_with=[nixos_vm.vm]),
             )
 
 

@@ -38,6 +38,8 @@ class Registration:
     import_id: str
     provider: str
     """The provider reference (`urn::id`) the resource is registered with; empty for the default provider."""
+    replace_with: list[str]
+    """The URNs whose replacement replaces this resource too."""
 
 
 @dataclass
@@ -102,6 +104,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     additional_secret_outputs=list(request.additionalSecretOutputs),
                     import_id=request.importId,
                     provider=request.provider,
+                    replace_with=list(request.replace_with),
                 )
             )
         return response

@@ -227,3 +227,11 @@ def test_without_an_agent_key_the_agent_gets_no_key(run: ProgramRun) -> None:
     router_host = json.loads(staged_files(run.by_name("orion-router-config-files"))["host/host.json"])
     assert router_host["agent_public_key"] is None
     assert all(r.name not in ("orion-router-ssh-host-key", "agent-public-key") for r in run.registrations)
+
+
+def test_a_replaced_vm_gets_its_configuration_again(run: ProgramRun) -> None:
+    """The push steps trigger on content; a new VM (its old one replaced) has none of it, so they go with it."""
+    for vm in ("orion-router", "orion-monitor"):
+        machine = run.by_name(f"{vm}-vm").urn
+        for step in ("secrets", "files", "trial", "confirm"):
+            assert run.by_name(f"{vm}-config-{step}").replace_with == [machine]

@@ -5,7 +5,7 @@
 let
   cfg = config.orion.agent;
   settings = lib.importJSON cfg.settingsFile;
-  port = settings.listen_port or 9110;
+  port = settings.listen_port;
 
   # Only what orion_agent imports: the agent needs none of the Pulumi side of the project.
   python = pkgs.python3.withPackages (ps: with ps; [ click pydantic pydantic-settings prometheus-client requests ]);

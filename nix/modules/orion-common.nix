@@ -1,5 +1,5 @@
-# What the router and the monitoring VM share beyond the base (orion-vm.nix): their name, interfaces named by
-# MAC, a node exporter, time sync, bounded logs and store. Everything comes from host.json.
+# What the router and the monitoring VM share beyond the base (orion-vm.nix): their name, networkd, a node
+# exporter, time sync, bounded logs and store. Everything comes from host.json.
 { config, lib, ... }:
 let
   cfg = config.orion.common;
@@ -14,16 +14,10 @@ in
     networking.hostName = host.hostname;
     networking.domain = host.domain;
 
-    # systemd-networkd throughout; interfaces get the names host.json gives them, matched by MAC.
+    # systemd-networkd throughout (the interfaces' names: orion-vm.nix).
     networking.useDHCP = false;
     networking.useNetworkd = true;
     systemd.network.enable = true;
-    systemd.network.links = lib.listToAttrs (map
-      (nic: lib.nameValuePair "10-${nic.name}" {
-        matchConfig.PermanentMACAddress = nic.mac;
-        linkConfig.Name = nic.name;
-      })
-      host.interfaces);
 
     services.timesyncd.enable = lib.mkDefault true;
 

@@ -31,9 +31,9 @@ in
       host.exporters.node
     ];
 
-    # Prometheus reads the rule file by this path, as prometheus.yml names it.
-    environment.etc."orion/alert-rules.yml".source = "${data}/alert-rules.yml";
-    environment.etc."orion/grafana/dashboards".source = "${data}/grafana/dashboards";
+    # Prometheus and Grafana read these by the paths prometheus.yml and the dashboards provider name.
+    environment.etc.${lib.removePrefix "/etc/" host.prometheus.rule_file}.source = "${data}/alert-rules.yml";
+    environment.etc.${lib.removePrefix "/etc/" host.grafana.dashboards_dir}.source = "${data}/grafana/dashboards";
 
     services.prometheus = {
       enable = true;

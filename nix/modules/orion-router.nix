@@ -30,13 +30,14 @@ let
       ConfigureWithoutCarrier = true;
     };
     ipv6Prefixes = lib.optional nic.router_advertisements { Prefix = nic.ipv6; };
-    ipv6SendRAConfig = lib.mkIf nic.router_advertisements {
+    ipv6SendRAConfig = lib.mkIf nic.router_advertisements ({
+      EmitDomains = true;
+      Domains = [ host.domain ];
+    } // lib.optionalAttrs (nic.dns6 != null) {
       EmitDNS = true;
       # The router's own address on this network, where Unbound listens and admits the network's clients.
       DNS = [ nic.dns6 ];
-      EmitDomains = true;
-      Domains = [ host.domain ];
-    };
+    });
   };
 
   wanNetwork = lib.nameValuePair "30-${host.wan.interface}" {
@@ -151,6 +152,7 @@ in
         ProtectHome = true;
         PrivateTmp = true;
         Restart = "on-failure";
+        RestartSec = 2;
       };
     };
 

@@ -29,6 +29,15 @@ in
       device = "/dev/sda";
     };
 
+    # Interfaces get the names their system uses, matched by MAC, from the first boot on: udev renames only as a
+    # device appears, so a switch could not.
+    systemd.network.links = lib.listToAttrs (map
+      (nic: lib.nameValuePair "10-${nic.name}-${lib.replaceStrings [ ":" ] [ "" ] nic.mac}" {
+        matchConfig.PermanentMACAddress = nic.mac;
+        linkConfig.Name = nic.name;
+      })
+      host.interfaces);
+
     users.mutableUsers = false;
     users.users.${host.admin_user} = {
       isNormalUser = true;

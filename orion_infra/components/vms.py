@@ -4,7 +4,6 @@ activation) and the macOS VM (the OSX-PROXMOX settings, on its own root provider
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from dataclasses import dataclass, field
 
 import pulumi
@@ -14,7 +13,7 @@ import pulumi_proxmoxve as proxmoxve
 from orion_infra.components.scripts import UNPACK_FILES, digest, file_lines, local_script, shell_command
 from orion_infra.model.services import Bootstrap
 from orion_infra.model.stack import OrionStack
-from orion_infra.model.vms import MacOs, Vm, VmRole
+from orion_infra.model.vms import MacOs, Vm
 
 NIXOS_IMAGE = "orion-nixos-base.qcow2"
 TRIAL_SECONDS = 180
@@ -87,43 +86,19 @@ class NixosVmArgs:
     stack: OrionStack
     vm: Vm
     image_file_id: pulumi.Input[str]
-    ssh_keys: pulumi.Input[list[str]]
-    """Public keys cloud-init authorises for the admin user: the deploy key's and the operators'."""
     after: list[pulumi.Resource] = field(default_factory=list)
     """What the VM needs in place first (its bridges)."""
 
 
 class NixosVm(pulumi.ComponentResource):
-    """A NixOS VM from the base image; cloud-init gives it its address and keys until its own configuration does."""
+    """A NixOS VM from the base image, which names and addresses its NICs by MAC and accepts the deploy key until its
+    own configuration takes over: no cloud-init."""
 
     vm: proxmoxve.VmLegacy
 
     def __init__(self, name: str, args: NixosVmArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orion:vm:NixosVm", name, None, opts)
-        vm, stack = args.vm, args.stack
-        first_static = next(nic for nic in vm.nics if stack.network_of(nic.bridge, nic.vlan) != "wan")
-        network = stack.networks.get_internal(stack.network_of(first_static.bridge, first_static.vlan))
-        assert network is not None  # the model puts every non-WAN NIC on an internal network
-        ip_configs = []
-        for nic in vm.nics:
-            internal = stack.networks.get_internal(stack.network_of(nic.bridge, nic.vlan))
-            if internal is None or not isinstance(nic.ipv4, ipaddress.IPv4Address):
-                ip_configs.append(
-                    proxmoxve.VmLegacyInitializationIpConfigArgs(
-                        ipv4=proxmoxve.VmLegacyInitializationIpConfigIpv4Args(address="dhcp")
-                    )
-                )
-                continue
-            gateway = (
-                str(internal.gateway) if internal is network and internal.gateway and vm.role != VmRole.ROUTER else None
-            )
-            ip_configs.append(
-                proxmoxve.VmLegacyInitializationIpConfigArgs(
-                    ipv4=proxmoxve.VmLegacyInitializationIpConfigIpv4Args(
-                        address=f"{nic.ipv4}/{internal.subnet.prefixlen}", gateway=gateway
-                    )
-                )
-            )
+        vm = args.vm
         self.vm = proxmoxve.VmLegacy(
             f"{name}-vm",
             node_name=vm.node,
@@ -135,6 +110,7 @@ class NixosVm(pulumi.ComponentResource):
             memory=proxmoxve.VmLegacyMemoryArgs(dedicated=vm.memory_gib * GIB),
             agent=proxmoxve.VmLegacyAgentArgs(enabled=True),
             operating_system=proxmoxve.VmLegacyOperatingSystemArgs(type="l26"),
+            # SeaBIOS from scsi0 (/dev/sda): the image is MBR with GRUB installed there (nix/modules/orion-vm.nix).
             scsi_hardware="virtio-scsi-single",
             disks=[
                 proxmoxve.VmLegacyDiskArgs(
@@ -147,16 +123,6 @@ class NixosVm(pulumi.ComponentResource):
                 )
             ],
             network_devices=_network_devices(vm),
-            initialization=proxmoxve.VmLegacyInitializationArgs(
-                datastore_id=vm.disk.datastore,
-                ip_configs=ip_configs,
-                dns=proxmoxve.VmLegacyInitializationDnsArgs(
-                    domain=stack.dns.domain, servers=[str(stack.networks.lan.gateway)]
-                ),
-                user_account=proxmoxve.VmLegacyInitializationUserAccountArgs(
-                    username=stack.access.admin_user, keys=args.ssh_keys
-                ),
-            ),
             on_boot=True,
             startup=proxmoxve.VmLegacyStartupArgs(order=vm.start_order) if vm.start_order else None,
             protection=vm.protect,
@@ -180,12 +146,25 @@ def trial_command(flake_digest: str, trial_seconds: int = TRIAL_SECONDS) -> str:
     return shell_command("activate.sh", DIGEST=flake_digest, TRIAL_SECONDS=trial_seconds)
 
 
-def confirm_command(flake_digest: str, router_name: str | None, health_seconds: int = HEALTH_SECONDS) -> str:
-    """Over a fresh connection: the router's health checks (for the router), then the confirmation."""
+def confirm_command(
+    flake_digest: str,
+    router_name: str | None,
+    *,
+    trial_seconds: int = TRIAL_SECONDS,
+    health_seconds: int = HEALTH_SECONDS,
+) -> str:
+    """Over a fresh connection: the trial still running (or started again, and a failure), the router's health
+    checks (for the router), then the confirmation."""
+    parameters: dict[str, object] = {"DIGEST": flake_digest, "TRIAL_SECONDS": trial_seconds}
     if router_name is None:
-        return shell_command("confirm.sh", DIGEST=flake_digest)
+        return shell_command("ensure-trial.sh", "confirm.sh", **parameters)
     return shell_command(
-        "router-health.sh", "confirm.sh", DIGEST=flake_digest, HEALTH_SECONDS=health_seconds, ROUTER_NAME=router_name
+        "ensure-trial.sh",
+        "router-health.sh",
+        "confirm.sh",
+        **parameters,
+        HEALTH_SECONDS=health_seconds,
+        ROUTER_NAME=router_name,
     )
 
 
@@ -197,6 +176,8 @@ class NixosConfigArgs:
     """Secret files by name, written to the VM's secrets directory."""
     secrets_dir: str
     connection: command.remote.ConnectionArgs
+    vm: pulumi.Resource
+    """The VM it goes to: a new VM (replaced) gets every step again."""
     router_name: str | None = None
     """For the router: its DNS name, which must resolve before the trial is confirmed. None for other VMs."""
     depends_on: list[pulumi.Resource] = field(default_factory=list)
@@ -224,7 +205,7 @@ class NixosConfig(pulumi.ComponentResource):
             create=secrets_command(args.secrets_dir),
             stdin=secrets_text,
             triggers=[secrets_text.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.vm, *args.depends_on], replace_with=[args.vm]),
         )
         staged = command.remote.Command(
             f"{name}-files",
@@ -232,14 +213,14 @@ class NixosConfig(pulumi.ComponentResource):
             create=flake_digest.apply(files_command),
             stdin=flake.apply(file_lines),
             triggers=[flake_digest],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.vm, *args.depends_on], replace_with=[args.vm]),
         )
         trial = command.remote.Command(
             f"{name}-trial",
             connection=args.connection,
             create=flake_digest.apply(trial_command),
             triggers=[flake_digest],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[secrets, staged]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[secrets, staged], replace_with=[args.vm]),
         )
         # A new connection: if the new configuration cut management access, this cannot connect, the deploy
         # fails, and orion-trial switches back to the previous system by itself.
@@ -248,7 +229,7 @@ class NixosConfig(pulumi.ComponentResource):
             connection=args.connection,
             create=flake_digest.apply(lambda value: confirm_command(value, args.router_name)),
             triggers=[flake_digest],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[trial]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[trial], replace_with=[args.vm]),
         )
         self.register_outputs({"digest": flake_digest})
 

@@ -5,6 +5,7 @@ it; a unit that does not come up fails the switch, as it fails switch-to-configu
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,8 +39,6 @@ MONITOR_UNITS = ("prometheus-node-exporter", "prometheus", "alertmanager", "orio
 # The names orion-agent.nix gives the agent's credentials (sshKeyFile, knownHostsFile).
 AGENT_SSH_KEY = "ssh-key"
 AGENT_KNOWN_HOSTS = "known-hosts"
-# As the monitoring module links it (environment.etc): prometheus.yml names the rule file by this path.
-PROMETHEUS_RULES = "/etc/orion/alert-rules.yml"
 
 
 def load(system: str, machine: Machine) -> host_data.System:
@@ -51,6 +50,7 @@ def activate(machine: Machine, system: str) -> None:
     """Switches `machine` to `system` (a path inside it holding host/ and the system's files)."""
     host = load(system, machine)
     _accounts(machine, host)
+    _networkd(machine, host)
     for name in dict.fromkeys((*ROUTER_UNITS, *MONITOR_UNITS)):
         units.stop(machine, units.UNITS[name])
     data = f"{system}/host"
@@ -77,6 +77,34 @@ def _accounts(machine: Machine, host: host_data.System) -> None:
     sudo = machine.path("/etc/sudoers")
     sudo.write_text(sudoers(rules))
     sudo.chmod(0o440)
+
+
+def _networkd(machine: Machine, host: host_data.System) -> None:
+    """The addresses and default routes networkd gives the system's interfaces (by MAC in the base image, by name
+    in the others), IPv6 ones tentative until duplicate address detection clears them, as on a VM."""
+    links = {link["ifname"]: link.get("address", "") for link in json.loads(machine.run("ip", "-j", "link", "show"))}
+    by_mac = {mac: name for name, mac in links.items()}
+    wanted: list[tuple[str, list[str], str | None]] = []  # interface, addresses, default route via
+    if isinstance(host, host_data.Base):
+        for nic in host.interfaces:
+            if nic.mac in by_mac:
+                wanted.append((by_mac[nic.mac], [nic.ipv4] if nic.ipv4 != "dhcp" else [], nic.gateway))
+    elif isinstance(host, host_data.Router):
+        for interface in host.interfaces:
+            if interface.network != "wan":
+                wanted.append((interface.name, [a for a in (interface.ipv4, interface.ipv6) if a], None))
+        if host.wan.ipv4 != "dhcp":
+            wanted.append((host.wan.interface, [host.wan.ipv4.address], host.wan.ipv4.gateway))
+    elif isinstance(host, host_data.Monitor):
+        wanted = [(interface.name, [interface.ipv4], interface.gateway) for interface in host.interfaces]
+    for name, addresses, via in wanted:
+        if name not in links:
+            raise LabError(f"systemd-networkd: no interface {name} to configure")
+        machine.run("ip", "link", "set", "dev", name, "up")
+        for address in addresses:
+            machine.run("ip", "addr", "replace", address, "dev", name)
+        if via is not None:
+            machine.run("ip", "route", "replace", "default", "via", via, "dev", name)
 
 
 def _restart_bgp(machine: Machine, system: str, host: host_data.Router) -> None:
@@ -173,7 +201,8 @@ def _router(machine: Machine, host: host_data.Router, data: str) -> None:
 
 def _monitor(machine: Machine, host: host_data.Monitor, system: str) -> None:
     data = f"{system}/host"
-    rules = machine.path(PROMETHEUS_RULES)
+    # As the monitoring module links it (environment.etc), where prometheus.yml names it.
+    rules = machine.path(host.prometheus.rule_file)
     rules.parent.mkdir(parents=True, exist_ok=True)
     rules.write_text(machine.path(f"{data}/alert-rules.yml").read_text())
     _start(

@@ -28,6 +28,7 @@ from orion_infra.model import ports
 from orion_infra.model.bgp import BgpPeer
 from orion_infra.model.services import ScrapeTarget
 from orion_infra.model.stack import OrionStack
+from orion_infra.model.vms import Vm
 from orion_infra.render import host_data, render_all, render_data, secret_files, system_files
 from orion_infra.render.options import PublicKeys, RenderOptions
 from orion_infra.render.router import CA_BUNDLE
@@ -223,28 +224,28 @@ class Twin:
         for bridge in ("wan", *INTERNAL):
             netns.run(["ip", "-n", self.switch_ns, "link", "add", bridge, "type", "bridge"])
             netns.run(["ip", "-n", self.switch_ns, "link", "set", bridge, "up"])
-        for routed in router_facts(self.stack, self.options).routed:
-            if routed.name not in INTERNAL:
-                continue
-            netns.veth_to_switch(self.router_ns, routed.interface, self.switch_ns, routed.name, f"r-{routed.name}"[:15])
-            netns.run(["ip", "-n", self.router_ns, "addr", "add", str(routed.address), "dev", routed.interface])
-            if routed.address6 is not None:
-                netns.run(
-                    ["ip", "-n", self.router_ns, "addr", "add", str(routed.address6), "dev", routed.interface, "nodad"]
-                )
-        wan = self.options.interface("wan")
-        netns.veth_to_switch(self.router_ns, wan, self.switch_ns, "wan", "router")
+        # The router's NICs as the VM's hardware: named as the kernel names them, with the stack's MACs (the base
+        # image names them at boot, its systems address them).
+        self._nics(self.router_ns, self.stack.router)
         prefix = self.wan_subnet.prefixlen
-        netns.run(["ip", "-n", self.router_ns, "addr", "add", f"{self.router_wan}/{prefix}", "dev", wan])
-        netns.run(["ip", "-n", self.router_ns, "addr", "add", f"{self.router_wan6}/64", "dev", wan, "nodad"])
         for index, peer in enumerate(self.stack.bgp.peers):
             namespace = self.peer_ns(peer)
             netns.veth_to_switch(namespace, "wan", self.switch_ns, "wan", f"peer{index}")
             netns.run(["ip", "-n", namespace, "addr", "add", f"{peer.address}/{prefix}", "dev", "wan"])
             netns.run(["ip", "-n", namespace, "addr", "add", f"{self.peer_wan6(index)}/64", "dev", "wan", "nodad"])
-        self._attach(self.monitor_ns, self.monitor_address)
+        netns.run(["ip", "netns", "add", self.monitor_ns])
+        netns.run(["ip", "-n", self.monitor_ns, "link", "set", "lo", "up"])
+        self._nics(self.monitor_ns, self.stack.monitor)
         self._attach(self.host_ns, self.host_address)
         self._internet()
+
+    def _nics(self, namespace: str, vm: Vm) -> None:
+        for index, nic in enumerate(vm.nics):
+            network = self.stack.network_of(nic.bridge, nic.vlan)
+            assert network is not None  # the model puts every NIC on a network
+            port = f"{vm.name.removeprefix('orion-')[:5]}-{index}"
+            netns.veth_to_switch(namespace, f"eth{index}", self.switch_ns, network, port)
+            netns.run(["ip", "-n", namespace, "link", "set", "dev", f"eth{index}", "address", nic.mac.lower()])
 
     def _attach(self, namespace: str, address: ipaddress.IPv4Address) -> None:
         """A machine with a static address on the internal network that holds it, routed and resolving through the
@@ -447,11 +448,15 @@ class Twin:
         machine.run(f"{systems.LAB_BIN}/nixos-rebuild", "switch", "--flake", f"{CONFIG}#orion", timeout=120)
 
     def _base(self, machine: Machine) -> None:
-        vm.install_base(machine, self.flake("base"), self.public_keys.deploy or "")
+        vm.install_base(machine, self.flake("base"))
 
     def _router(self) -> None:
         router = self.router
         self._base(router)
+        # What the ISP's DHCP and DHCPv6 hand the router's WAN (the lab's stand-in for them).
+        wan = self.options.interface("wan")
+        router.run("ip", "addr", "add", f"{self.router_wan}/{self.wan_subnet.prefixlen}", "dev", wan)
+        router.run("ip", "addr", "add", f"{self.router_wan6}/64", "dev", wan, "nodad")
         router.set_resolver("127.0.0.1")
         shutil.copyfile(self.upstream_dns.ca_certificate, router.path(LAB_CA_BUNDLE))
         # Where NixOS' unbound-anchor would put the real root's anchor: the lab's signed root instead.

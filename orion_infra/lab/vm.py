@@ -1,10 +1,11 @@
 """A lab machine set up as ORION's base image sets up a VM: a Nix store with its daemon, sshd as NixOS configures it
-(keys only, StrictModes, no root), the base system built and switched to by the stand-in nixos-rebuild (its
-activation makes the admin account, in wheel, with NixOS's sudo rules), and the deploy key in the admin's
-~/.ssh/authorized_keys, where cloud-init puts the key Proxmox passes."""
+(keys only, StrictModes, no root), the NICs named by MAC as udev names them at boot, and the base system built
+and switched to by the stand-in nixos-rebuild (its activation makes the admin account, in wheel, with the deploy
+key and NixOS's sudo rules, and addresses the NICs)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import orion_agent
 import orion_infra
 from orion_infra.lab import netns, python_env, shell_application, systems
 from orion_infra.lab.machine import Machine
+from orion_infra.render import host_data
 
 # Nix as a VM runs it: the daemon builds for the users; no build users or sandbox here.
 NIX_CONF = "build-users-group =\nsandbox = false\nexperimental-features = nix-command flakes\n"
@@ -61,9 +63,24 @@ def _stand_ins(machine: Machine) -> None:
     (wrappers / "sudo").symlink_to("/usr/bin/sudo")
 
 
-def install_base(machine: Machine, base_flake: dict[str, str], deploy_public_key: str) -> None:
+def boot_names(machine: Machine, interfaces: list[host_data.BaseInterface]) -> None:
+    """What udev does with the image's .link files as each NIC appears at boot: names it by its MAC. (Nothing
+    renames an interface later: the kernel refuses while it is up, and udev acts only on new devices.)"""
+    names = {interface.mac: interface.name for interface in interfaces}
+    for link in json.loads(machine.run("ip", "-j", "link", "show")):
+        name = names.get(link.get("address", ""))
+        if name is not None and link["ifname"] != name:
+            machine.run("ip", "link", "set", "dev", link["ifname"], "down")
+            machine.run("ip", "link", "set", "dev", link["ifname"], "name", name)
+            machine.run("ip", "link", "set", "dev", name, "up")
+
+
+def install_base(machine: Machine, base_flake: dict[str, str]) -> None:
     """Makes `machine` a freshly booted VM of ORION's base image (the machine must not exist yet)."""
     machine.create()
+    base = host_data.read(base_flake["host/host.json"])
+    assert isinstance(base, host_data.Base)
+    boot_names(machine, base.interfaces)
     machine.path("/etc/nix").mkdir(exist_ok=True)
     machine.path("/etc/nix/nix.conf").write_text(NIX_CONF)
     _python(machine)
@@ -81,15 +98,6 @@ def install_base(machine: Machine, base_flake: dict[str, str], deploy_public_key
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
     machine.run(f"{systems.LAB_BIN}/nixos-rebuild", "switch", "--flake", f"{flake}#orion", timeout=120)
-    admin = systems.load(systems.current_system(machine), machine).admin_user
-    _cloud_init_key(machine, admin, deploy_public_key)
     machine.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", "/etc/ssh/ssh_host_ed25519_key")
     machine.path("/etc/ssh/sshd_config").write_text(SSHD_CONFIG)
     machine.start("/usr/sbin/sshd", "-D", "-e", log=machine.path("/var/log/sshd.log"))
-
-
-def _cloud_init_key(machine: Machine, user: str, key: str) -> None:
-    """The key as cloud-init writes it: ~/.ssh 0700 and authorized_keys 0600, owned by the user."""
-    machine.run("install", "-d", "-m", "0700", "-o", user, "-g", user, f"/home/{user}/.ssh")
-    machine.run("sh", "-c", f"umask 077; cat > /home/{user}/.ssh/authorized_keys", stdin=f"{key}\n")
-    machine.run("chown", f"{user}:{user}", f"/home/{user}/.ssh/authorized_keys")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from orion_infra.model.releases import nixos_release_warning
+from orion_infra.model.releases import nixos_release_warning, pinned_prerelease_problem
 from orion_infra.model.stack import OrionStack
 from orion_infra.model.vms import NixOs
 
@@ -20,6 +20,8 @@ def advisories(stack: OrionStack, today: datetime.date) -> list[str]:
     for key, vm in stack.vms.items():
         if isinstance(vm.os, NixOs) and (note := nixos_release_warning(vm.os.release, today)):
             notes.append(f"vms.{key}.os.release: {note}")
+    if (note := pinned_prerelease_problem()) is not None:
+        notes.append(f"flake.lock: {note}")
     if not stack.access.authorized_keys:
         notes.append("access.authorized_keys: no operator key; only the deploy key can log in to the NixOS VMs")
     return notes

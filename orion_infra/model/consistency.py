@@ -176,12 +176,12 @@ def _check_vms(stack: OrionStack, problems: Problems, today: datetime.date) -> N
     for key, vm in vms:
         if isinstance(vm.os, NixOs) and (why := nixos_release_problem(vm.os.release, today)):
             problems.add(("vms", key, "os", "release"), why, vm.os.release)
-        if isinstance(vm.os, NixOs) and _release_order(vm.os.installed_with) > _release_order(vm.os.release):
+        if isinstance(vm.os, NixOs) and _release_order(vm.os.state_version) > _release_order(vm.os.release):
             problems.add(
                 ("vms", key, "os", "state_version"),
-                f"a VM cannot have been installed with NixOS {vm.os.installed_with}, newer than the release it runs "
+                f"a VM cannot have been installed with NixOS {vm.os.state_version}, newer than the release it runs "
                 f"({vm.os.release})",
-                vm.os.installed_with,
+                vm.os.state_version,
             )
         host = stack.host(vm.node)
         if host is None:

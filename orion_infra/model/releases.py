@@ -25,6 +25,25 @@ END_OF_LIFE_WARNING_DAYS = 60
 FLAKE_LOCK = Path(__file__).resolve().parents[2] / "flake.lock"
 
 
+def pinned_original(lock: Path = FLAKE_LOCK) -> str:
+    """The nixpkgs flake.lock pins, as flake.nix names it: `github:OWNER/REPO/REF` or the tarball's URL."""
+    original = json.loads(lock.read_text())["nodes"]["nixpkgs"]["original"]
+    if original.get("type") == "github":
+        return f"github:{original['owner']}/{original['repo']}/{original.get('ref', '')}".rstrip("/")
+    return str(original.get("url", ""))
+
+
+def pinned_prerelease_problem(lock: Path = FLAKE_LOCK) -> str | None:
+    """Why the pin is not a release branch yet, if it is not (decision 0021)."""
+    original = pinned_original(lock)
+    if "unstable" in original or re.search(r"nixos-[0-9]{2}\.[0-9]{2}pre", original):
+        return (
+            f"pins a pre-release of NixOS {pinned_nixos_release(lock)} ({original}); move it to the release branch "
+            "before deploying (docs/decisions/0021-one-pinned-nixpkgs.md)"
+        )
+    return None
+
+
 @functools.cache
 def pinned_nixos_release(lock: Path = FLAKE_LOCK) -> str:
     """The NixOS release of the nixpkgs flake.lock pins, read from its `original` (a branch or a channel URL)."""

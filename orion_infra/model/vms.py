@@ -27,15 +27,10 @@ NixosRelease = Annotated[str, Field(pattern=r"^[0-9]{2}\.(05|11)$")]
 class NixOs(Facts):
     family: Literal["nixos"]
     release: NixosRelease = Field(description="the NixOS release to run, e.g. 26.11; flake.lock pins its nixpkgs")
-    state_version: NixosRelease | None = Field(
-        default=None,
-        description="system.stateVersion: the release the VM was first installed with (default: `release`). Keep "
-        "it when you upgrade `release`: it decides the on-disk formats of stateful services",
+    state_version: NixosRelease = Field(
+        description="system.stateVersion: the release the VM was first installed with. It stays when `release` "
+        "moves on: it decides the on-disk formats of stateful services"
     )
-
-    @property
-    def installed_with(self) -> str:
-        return self.state_version or self.release
 
 
 class MacOs(Facts):

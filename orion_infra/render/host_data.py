@@ -100,6 +100,7 @@ class MonitorExporters(HostData):
 class Prometheus(HostData):
     port: int
     retention_days: int
+    rule_file: str = Field(description="where prometheus.yml names its rule file (linked there from the store)")
 
 
 class Alertmanager(HostData):
@@ -107,6 +108,7 @@ class Alertmanager(HostData):
 
 
 class Grafana(HostData):
+    dashboards_dir: str = Field(description="where the dashboards provider reads them (linked there)")
     port: int
     admin_user: str
     admin_password_file: str
@@ -131,8 +133,20 @@ class Monitor(System):
     agent: Agent
 
 
+class BaseInterface(HostData):
+    """A NIC of any NixOS VM, as the base image configures it: matched by MAC, so one image serves every VM."""
+
+    vm: str
+    name: str
+    mac: str
+    ipv4: str = Field(description='"dhcp", or address/prefix length')
+    gateway: str | None
+    dns: list[str]
+
+
 class Base(System):
     role: Literal["base"] = "base"
+    interfaces: list[BaseInterface]
 
 
 HOST_DATA: dict[str, type[System]] = {"base": Base, "router": Router, "monitor": Monitor}

@@ -11,7 +11,8 @@ class RenderOptions:
     """Production values by default; the lab points the paths into its own directories."""
 
     config_dir: PurePosixPath = PurePosixPath("/etc/orion")
-    """Where the rendered files of a VM live on it (the deploy step copies them there)."""
+    """Where a VM's services find the rendered files they read by a fixed path (the modules link them there with
+    environment.etc: Prometheus's rule file, Grafana's dashboards)."""
     secrets_dir: PurePosixPath = PurePosixPath("/var/lib/orion/secrets")
     """Where the deploy step writes secret files (mode 0600, root only; on disk so a reboot keeps BGP up, never
     in the Nix store). Services read them as systemd credentials."""

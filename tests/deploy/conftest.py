@@ -67,7 +67,8 @@ class Deploy:
         return self.ssh(machine, trial_command(flake_digest, TRIAL_SECONDS))
 
     def confirm(self, machine: Machine, flake_digest: str, router_name: str | None) -> Done:
-        return self.ssh(machine, confirm_command(flake_digest, router_name, HEALTH_SECONDS))
+        command = confirm_command(flake_digest, router_name, trial_seconds=TRIAL_SECONDS, health_seconds=HEALTH_SECONDS)
+        return self.ssh(machine, command)
 
     def status(self, machine: Machine) -> str:
         return machine.run("sh", "-c", "cat /run/orion-trial/state 2>/dev/null || echo idle").strip()

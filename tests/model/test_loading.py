@@ -87,7 +87,9 @@ def test_a_release_is_judged_by_the_date(default_raw: RawConfig) -> None:
 
 
 def test_a_supported_release_must_be_the_one_the_flake_pins(default_raw: RawConfig) -> None:
-    raw = edited(default_raw, (("vms", "router", "os", "release"), "26.05"))
+    raw = edited(
+        default_raw, (("vms", "router", "os", "release"), "26.05"), (("vms", "router", "os", "state_version"), "26.05")
+    )
     assert problems(raw, datetime.date(2026, 12, 1)) == [
         "vms.router.os.release: NixOS 26.05 is not the release flake.lock pins (26.11); every NixOS VM is built from it"
     ]

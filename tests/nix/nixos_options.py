@@ -4,7 +4,8 @@ versions: a commit where the index reported one, else the index's id of the copy
 copies are recognisable by nixfmt style, not labelled by branch). Keys end where an option takes a free-form
 value (systemd directives, sysctl keys, grafana.ini, sshd_config): deeper paths are that option's.
 
-Research notes behind it: docs/decisions/0023-nixos-options-verified.md. Units' users, groups and capabilities:
+Research notes behind it: docs/decisions/0023-stand-ins-as-strict-as-reality.md and /tmp-free notes in
+../shared/notes/nixos.md. Units' users, groups and capabilities:
 orion_infra/lab/units.py."""
 
 from __future__ import annotations
@@ -159,14 +160,6 @@ OPTIONS: dict[str, Declared] = {
         "nixos/modules/services/networking/bird.nix",
         "id 62198008269",
         'lines, default "" (runs in checkPhase after `ln -s $out bird.conf`)',
-    ),
-    "services.cloud-init.enable": Declared(
-        "nixos/modules/services/system/cloud-init.nix", "id 61957266385", "bool, default false"
-    ),
-    "services.cloud-init.network.enable": Declared(
-        "nixos/modules/services/system/cloud-init.nix",
-        "id 61957266385",
-        "bool, default false; sets systemd.network.enable = mkIf ... true",
     ),
     "services.grafana.enable": Declared("nixos/modules/services/monitoring/grafana.nix", "id 62435813435", "bool"),
     "services.grafana.provision.dashboards.path": Declared(

@@ -6,43 +6,92 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from orion_infra.model.releases import NIXOS_END_OF_LIFE, pinned_nixos_release
+from orion_infra.model import OrionStack
+from orion_infra.model.releases import (
+    NIXOS_END_OF_LIFE,
+    pinned_nixos_release,
+    pinned_original,
+    pinned_prerelease_problem,
+)
+from orion_infra.render import render_all, system_files, write_tree
 from tests.fixtures.invalid_cases import TODAY
 from tests.fixtures.nix_examples import EXAMPLES, ROLES, expected_files
+from tests.render.checkers import require
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def lock_problems(flake_nix: str, lock: dict[str, object]) -> list[str]:
+def lock_problems(flake_nix: str, lock: dict[str, Any], tmp_path: Path) -> list[str]:
     """Why flake.lock does not pin flake.nix's nixpkgs input (nothing: it does)."""
     url = re.search(r'inputs\.nixpkgs\.url = "([^"]+)";', flake_nix)
     if url is None:
         return ["flake.nix names no nixpkgs input"]
-    node = lock.get("nodes", {}).get("nixpkgs", {})  # type: ignore[attr-defined]
+    node = lock["nodes"]["nixpkgs"]
+    written = tmp_path / "flake.lock"
+    written.write_text(json.dumps(lock))
     problems = []
-    if node.get("original", {}).get("url") != url.group(1):
+    if pinned_original(written) != url.group(1):
         problems.append(f"flake.lock's nixpkgs is not flake.nix's {url.group(1)}")
     if not str(node.get("locked", {}).get("narHash", "")).startswith("sha256-"):
         problems.append("flake.lock's nixpkgs has no narHash")
     return problems
 
 
-def test_the_lock_pins_flake_nixs_nixpkgs() -> None:
+def test_the_lock_pins_flake_nixs_nixpkgs(tmp_path: Path) -> None:
     lock = json.loads((ROOT / "flake.lock").read_text())
-    assert lock_problems((ROOT / "flake.nix").read_text(), lock) == []
+    assert lock_problems((ROOT / "flake.nix").read_text(), lock, tmp_path) == []
 
 
-def test_a_lock_of_another_input_is_caught() -> None:
+def test_a_lock_of_another_input_is_caught(tmp_path: Path) -> None:
     flake_nix = (ROOT / "flake.nix").read_text()
     lock = json.loads((ROOT / "flake.lock").read_text())
     lock["nodes"]["nixpkgs"]["original"]["url"] = "https://example.org/nixexprs.tar.xz"
     del lock["nodes"]["nixpkgs"]["locked"]["narHash"]
-    assert len(lock_problems(flake_nix, lock)) == 2
+    assert len(lock_problems(flake_nix, lock, tmp_path)) == 2
+
+
+def test_the_refresh_decision_0021_describes_passes_the_check(tmp_path: Path) -> None:
+    """What `nix flake lock` writes once flake.nix names the release branch (hash made up: only its form counts)."""
+    flake_nix = (ROOT / "flake.nix").read_text()
+    flake_nix = re.sub(
+        r'inputs\.nixpkgs\.url = "[^"]+";', 'inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.11";', flake_nix
+    )
+    lock = {
+        "nodes": {
+            "nixpkgs": {
+                "locked": {
+                    "lastModified": 1,
+                    "narHash": "sha256-x",
+                    "owner": "NixOS",
+                    "repo": "nixpkgs",
+                    "rev": "0" * 40,
+                    "type": "github",
+                },
+                "original": {"owner": "NixOS", "ref": "nixos-26.11", "repo": "nixpkgs", "type": "github"},
+            },
+            "root": {"inputs": {"nixpkgs": "nixpkgs"}},
+        },
+        "root": "root",
+        "version": 7,
+    }
+    assert lock_problems(flake_nix, lock, tmp_path) == []
+    (tmp_path / "flake.lock").write_text(json.dumps(lock))
+    assert pinned_prerelease_problem(tmp_path / "flake.lock") is None
+    assert pinned_nixos_release.__wrapped__(tmp_path / "flake.lock") == "26.11"
+
+
+def test_validate_says_the_pin_is_a_prerelease() -> None:
+    problem = pinned_prerelease_problem()
+    assert problem is not None
+    assert "pre-release of NixOS 26.11" in problem
 
 
 def test_the_pinned_release_is_a_supported_one() -> None:
@@ -56,10 +105,34 @@ def test_the_examples_are_the_default_stack_rendered() -> None:
     assert committed == expected_files(), "run `make fixtures`"
 
 
-def test_flake_check_evaluates_every_example() -> None:
-    flake_nix = (ROOT / "flake.nix").read_text()
+def evaluate(flake: Path, release: str, store: Path) -> subprocess.CompletedProcess[str]:
+    """flake.nix's systems, evaluated against a stand-in of nixpkgs' lib at `release` (evaluate_flake.nix)."""
+    expression = f'(import {ROOT / "tests" / "nix" / "evaluate_flake.nix"}) {flake} "{release}"'
+    return subprocess.run(
+        ["nix", "--extra-experimental-features", "nix-command", "eval", "--store", str(store), "--impure", "--json",
+         "--expr", expression],
+        capture_output=True, text=True, env={**os.environ, "NIX_CONFIG": "build-users-group ="}, check=False,
+    )  # fmt: skip
+
+
+def test_flake_check_evaluates_every_example(tmp_path: Path) -> None:
+    require("nix")
+    done = evaluate(ROOT, "26.11", tmp_path / "store")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {f"example-{role}": 2 for role in ROLES}
+
+
+def test_a_systems_own_flake_offers_only_that_system(default_stack: OrionStack, tmp_path: Path) -> None:
+    require("nix")
+    files = render_all(default_stack)
     for role in ROLES:
-        assert f'example-{role} = orionSystem "{role}" ./nix/examples/{role};' in flake_nix
+        write_tree(system_files(files, role), tmp_path / role)
+        done = evaluate(tmp_path / role, "26.11", tmp_path / "store")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == {"orion": 2}
+    mismatch = evaluate(tmp_path / "router", "27.05", tmp_path / "store")
+    assert mismatch.returncode != 0
+    assert "host.json asks for NixOS 26.11, but flake.lock pins 27.05" in mismatch.stderr
 
 
 def test_pull_requests_run_nix_flake_check() -> None:

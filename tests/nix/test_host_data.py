@@ -22,6 +22,7 @@ READERS = {
     "nix/modules/orion-router.nix": ("router",),
     "nix/modules/orion-monitoring.nix": ("monitor",),
     "nix/hosts/monitor/configuration.nix": ("monitor",),
+    "nix/hosts/base/configuration.nix": ("base",),
 }
 # Names the modules bind to parts of host.json: `nic` to an element of host.interfaces, `agent` to host.agent.
 ALIASES = {"nic": "interfaces[]", "agent": "agent"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import shlex
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
@@ -23,7 +24,7 @@ def script(name: str) -> str:
 def shell_command(*scripts: str, **environment: object) -> str:
     """One command line for a remote or local shell: the parameters as assignments, then the scripts in order
     (assignments, not the environment: sshd passes no environment without AcceptEnv)."""
-    assignments = "".join(f"{name}={value}\n" for name, value in environment.items())
+    assignments = "".join(f"{name}={shlex.quote(str(value))}\n" for name, value in environment.items())
     return assignments + "".join(script(name) for name in scripts)
 
 

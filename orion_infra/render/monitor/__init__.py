@@ -26,6 +26,14 @@ SCRAPE_ADJUSTMENTS: dict[str, dict[str, Any]] = {
 }
 
 
+def rule_file(options: RenderOptions) -> str:
+    return str(options.config_dir / "alert-rules.yml")
+
+
+def dashboards_dir(options: RenderOptions) -> str:
+    return str(options.config_dir / "grafana" / "dashboards")
+
+
 def _yaml(document: object) -> str:
     return yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=120)
 
@@ -75,7 +83,7 @@ def render_prometheus(stack: OrionStack, options: RenderOptions) -> str:
             "evaluation_interval": f"{monitoring.scrape_interval_seconds}s",
             "external_labels": {"site": stack.dns.domain},
         },
-        "rule_files": [str(options.config_dir / "alert-rules.yml")],
+        "rule_files": [rule_file(options)],
         "alerting": {
             "alertmanagers": [
                 {
@@ -172,7 +180,7 @@ def render_grafana_provider(options: RenderOptions) -> str:
                     "type": "file",
                     "disableDeletion": True,
                     "allowUiUpdates": False,
-                    "options": {"path": str(options.config_dir / "grafana" / "dashboards")},
+                    "options": {"path": dashboards_dir(options)},
                 }
             ],
         }
@@ -202,10 +210,13 @@ def monitor_host(stack: OrionStack, options: RenderOptions, keys: PublicKeys) ->
         ],
         exporters=host_data.MonitorExporters(node=ports.MONITOR_SERVICES["node"]),
         prometheus=host_data.Prometheus(
-            port=ports.MONITOR_SERVICES["prometheus"], retention_days=stack.monitoring.retention_days
+            port=ports.MONITOR_SERVICES["prometheus"],
+            retention_days=stack.monitoring.retention_days,
+            rule_file=rule_file(options),
         ),
         alertmanager=host_data.Alertmanager(port=ports.MONITOR_SERVICES["alertmanager"]),
         grafana=host_data.Grafana(
+            dashboards_dir=dashboards_dir(options),
             port=grafana.port,
             admin_user=grafana.admin_user,
             admin_password_file=str(options.credential("grafana", secret_files.GRAFANA_ADMIN_PASSWORD)),

@@ -135,7 +135,7 @@ def render_nftables(facts: RouterFacts) -> str:
         monitor_interface=facts.network("lan").interface,
         monitor_address=facts.monitor_address,
         admin_ports=[ports.SSH, *router_ports],
-        client_interfaces=[f'"{routed.interface}"' for routed in facts.routed if routed.network.dhcp is not None],
+        client_interfaces=[f'"{routed.interface}"' for routed in facts.routed if routed.serves_dns],
         forwards=_forward_rules(facts),
     )
 
@@ -167,7 +167,12 @@ def render_kea(facts: RouterFacts) -> str:
     options = facts.options
     config = {
         "Dhcp4": {
-            "interfaces-config": {"interfaces": [subnet["interface"] for subnet in subnets]},
+            # An interface networkd has not addressed yet when Kea starts (a switch) is retried, not skipped for good.
+            "interfaces-config": {
+                "interfaces": [subnet["interface"] for subnet in subnets],
+                "service-sockets-max-retries": 30,
+                "service-sockets-retry-wait-time": 1000,
+            },
             "control-socket": {"socket-type": "unix", "socket-name": kea_control_socket(options)},
             "lease-database": {
                 "type": "memfile",
@@ -232,7 +237,7 @@ def render_unbound(facts: RouterFacts, tls_cert_bundle: str) -> str:
     clients: list[ResolverClient] = []
     listen: list[str] = []
     for routed in facts.routed:
-        if routed.network.dhcp is None:
+        if not routed.serves_dns:
             continue
         view = "guest" if routed.network.isolation == "internet_only" else None
         listen.append(str(routed.gateway))
@@ -284,7 +289,7 @@ def router_host(facts: RouterFacts, keys: PublicKeys) -> host_data.Router:
                 network=network,
                 ipv4=str(routed.address) if routed else None,
                 ipv6=str(address6) if address6 else None,
-                dns6=str(address6.ip) if address6 else None,
+                dns6=str(address6.ip) if address6 and routed is not None and routed.serves_dns else None,
                 router_advertisements=address6 is not None,
             )
         )

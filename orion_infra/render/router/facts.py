@@ -30,6 +30,12 @@ class RoutedNetwork:
         return ipaddress.IPv4Interface(f"{self.gateway}/{self.network.subnet.prefixlen}")
 
     @property
+    def serves_dns(self) -> bool:
+        """Whether the router resolves for this network: where it hands out addresses, it hands out itself as
+        resolver (DHCP's option and RAs' RDNSS), and Unbound listens and admits the network there."""
+        return self.network.dhcp is not None
+
+    @property
     def address6(self) -> ipaddress.IPv6Interface | None:
         """The router's IPv6 address here: the first address of the network's /64."""
         if self.network.ipv6 is None:

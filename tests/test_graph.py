@@ -14,6 +14,7 @@ from orion_infra.components.scripts import digest
 from orion_infra.model import RawConfig, load_stack
 from orion_infra.render import render_all, system_files
 from orion_infra.render.options import PublicKeys
+from tests.keys import private_key
 from tests.pulumi_harness import ProgramRun, PulumiUp, Registration
 from tests.test_program import SECRETS
 
@@ -203,8 +204,8 @@ def test_the_agents_key_and_the_routers_host_key_reach_the_monitor_as_secrets(
     default_raw: RawConfig, pulumi_up: PulumiUp
 ) -> None:
     access = {**default_raw.values["access"], "agent_key": {"secret": "sshAgentKey"}}  # type: ignore[dict-item]
-    agent_key = "-----BEGIN OPENSSH PRIVATE KEY-----\nagent\n-----END OPENSSH PRIVATE KEY-----"
-    run = pulumi_up({**default_raw.values, "access": access}, {**SECRETS, "sshAgentKey": agent_key})
+    agent_key = private_key("agent")
+    run = pulumi_up({**default_raw.values, "access": access}, {**SECRETS, "sshAgentKey": agent_key.rstrip("\n")})
     assert run.error is None, run.log
     host_key = run.by_name("orion-router-ssh-host-key")
     assert host_key.inputs["create"] == "cat /etc/ssh/ssh_host_ed25519_key.pub"
@@ -212,7 +213,7 @@ def test_the_agents_key_and_the_routers_host_key_reach_the_monitor_as_secrets(
     monitor_secrets = run.by_name("orion-monitor-config-secrets")
     assert "stdin" in monitor_secrets.secret_inputs
     files = secret_files(monitor_secrets)
-    assert files["orion-agent-ssh-key"] == agent_key + "\n"
+    assert files["orion-agent-ssh-key"] == agent_key
     assert files["orion-agent-known-hosts"] == "192.168.100.1 stdout-of-orion-router-ssh-host-key\n"
     # The router gets the public half, derived from the private key as the deploy key's is.
     derive = run.by_name("agent-public-key")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from orion_infra.model import RawConfig
+from tests.keys import private_key
 from tests.pulumi_harness import ProgramRun, PulumiUp
 
 SECRETS = {
@@ -12,7 +13,7 @@ SECRETS = {
     "bgpPasswordHePrimary": "x7-primary-session-key",
     "bgpPasswordHeSecondary": "x7-secondary-session-key",
     "bgpPasswordHeTertiary": "x7-tertiary-session-key",
-    "sshDeployKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nredacted\n-----END OPENSSH PRIVATE KEY-----",
+    "sshDeployKey": private_key("deploy"),
 }
 
 

@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 
 from orion_infra.model.advisories import advisories
 from orion_infra.model.problems import Location, format_location
+from orion_infra.model.secret_values import value_problem
 from orion_infra.model.secrets import KNOWN_DEFAULT_PASSWORDS
 from orion_infra.model.stack import OrionStack
 
@@ -133,6 +134,10 @@ def _secret_problems(
             (problems if require_secrets else warnings).append(message)
         elif _is_default_credential(raw, loc, key):
             problems.append(f"{path}: secret {key} is a well-known default credential; choose a new one")
+        elif raw.secret_values is not None and key in raw.secret_values:
+            why = value_problem(loc, raw.secret_values[key])
+            if why is not None:
+                problems.append(f"{path}: secret {key}: {why} (the value is not shown)")
     referenced = {key for _, key in references}
     warnings.extend(
         f"{key}: secret orion:{key} is set but nothing references it"

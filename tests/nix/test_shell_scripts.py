@@ -13,13 +13,14 @@ import pytest
 
 from orion_infra.lab.shell_application import shell_application
 from orion_infra.model import RawConfig
+from tests.keys import private_key
 from tests.pulumi_harness import PulumiUp
 from tests.render.checkers import require
 from tests.test_program import SECRETS
 
 ROOT = Path(__file__).resolve().parents[2]
 NIX_FILES = sorted([ROOT / "flake.nix", *(ROOT / "nix").rglob("*.nix")])
-AGENT_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nagent\n-----END OPENSSH PRIVATE KEY-----"
+AGENT_KEY = private_key("agent")
 
 
 @dataclass(frozen=True)

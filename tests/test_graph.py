@@ -219,14 +219,19 @@ def test_the_agents_key_and_the_routers_host_key_reach_the_monitor_as_secrets(
     derive = run.by_name("agent-public-key")
     assert "stdin" in derive.secret_inputs
     router_host = json.loads(staged_files(run.by_name("orion-router-config-files"))["host/host.json"])
-    assert router_host["agent_public_key"] == "stdout-of-agent-public-key"
+    assert router_host["agent"] == {
+        "public_key": "stdout-of-agent-public-key",
+        "source_address": "192.168.100.20",
+        "cooldown_seconds": 900,
+        "state_dir": "/var/lib/orion-restart-bgp",
+    }
 
 
 def test_without_an_agent_key_the_agent_gets_no_key(run: ProgramRun) -> None:
     files = secret_files(run.by_name("orion-monitor-config-secrets"))
     assert set(files) == {"grafana-admin-password", "grafana-secret-key"}
     router_host = json.loads(staged_files(run.by_name("orion-router-config-files"))["host/host.json"])
-    assert router_host["agent_public_key"] is None
+    assert router_host["agent"] is None
     assert all(r.name not in ("orion-router-ssh-host-key", "agent-public-key") for r in run.registrations)
 
 

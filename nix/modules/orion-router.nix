@@ -16,6 +16,9 @@ let
       SUDO = "/run/wrappers/bin/sudo";
       SYSTEMCTL = systemctl;
       BIRD_SOCKET = host.bird.socket;
+    } // lib.optionalAttrs (host.agent != null) {
+      COOLDOWN_SECONDS = toString host.agent.cooldown_seconds;
+      STATE_DIR = host.agent.state_dir;
     };
     text = builtins.readFile ../scripts/orion-restart-bgp;
   };
@@ -101,17 +104,19 @@ in
     };
 
     # The monitoring agent's way in: one key, one command (restart BGP, then wait until BIRD answers), nothing else.
-    users.users.orion-agent = lib.mkIf (host.agent_public_key != null) {
+    users.users.orion-agent = lib.mkIf (host.agent != null) {
       isSystemUser = true;
       group = "orion-agent";
       extraGroups = [ "bird" ]; # birdc, to see BIRD answer again
       useDefaultShell = true; # sshd runs the forced command through the login shell
       openssh.authorizedKeys.keys = [
-        ''restrict,command="${restartBgp}/bin/orion-restart-bgp" ${host.agent_public_key}''
+        ''restrict,from="${host.agent.source_address}",command="${restartBgp}/bin/orion-restart-bgp" ${host.agent.public_key}''
       ];
     };
-    users.groups.orion-agent = lib.mkIf (host.agent_public_key != null) { };
-    security.sudo.extraRules = lib.mkIf (host.agent_public_key != null) [
+    users.groups.orion-agent = lib.mkIf (host.agent != null) { };
+    # Where the forced command keeps the time of its last restart (its cooldown), writable by the agent's account.
+    systemd.tmpfiles.rules = lib.optional (host.agent != null) "d ${host.agent.state_dir} 0700 orion-agent orion-agent - -";
+    security.sudo.extraRules = lib.mkIf (host.agent != null) [
       {
         users = [ "orion-agent" ];
         commands = [ { command = "${systemctl} restart bird.service"; options = [ "NOPASSWD" ]; } ];

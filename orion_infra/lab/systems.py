@@ -67,10 +67,13 @@ def _accounts(machine: Machine, host: host_data.System) -> None:
     machine.add_account(host.admin_user, system=False, login_shell="/bin/bash", groups=("wheel",))
     _authorized_keys(machine, host.admin_user, host.authorized_keys)
     rules = []
-    if isinstance(host, host_data.Router) and host.agent_public_key is not None:
+    if isinstance(host, host_data.Router) and host.agent is not None:
         machine.add_account("orion-agent", login_shell="/bin/bash", groups=("bird",))
-        forced = f'restrict,command="{LAB_BIN}/orion-restart-bgp" {host.agent_public_key}'
+        agent = host.agent
+        forced = f'restrict,from="{agent.source_address}",command="{LAB_BIN}/orion-restart-bgp" {agent.public_key}'
         _authorized_keys(machine, "orion-agent", [forced])
+        # systemd-tmpfiles' rule for the forced command's state.
+        machine.run("install", "-d", "-m", "0700", "-o", "orion-agent", "-g", "orion-agent", agent.state_dir)
         rules.append(("orion-agent", f"{LAB_BIN}/systemctl restart bird.service"))
     else:
         machine.path("/etc/ssh/authorized_keys.d/orion-agent").unlink(missing_ok=True)
@@ -118,6 +121,11 @@ def _restart_bgp(machine: Machine, system: str, host: host_data.Router) -> None:
             "SUDO": "/run/wrappers/bin/sudo",
             "SYSTEMCTL": f"{LAB_BIN}/systemctl",
             "BIRD_SOCKET": host.bird.socket,
+            **(
+                {"COOLDOWN_SECONDS": str(host.agent.cooldown_seconds), "STATE_DIR": host.agent.state_dir}
+                if host.agent is not None
+                else {}
+            ),
         },
     )
 

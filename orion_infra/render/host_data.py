@@ -72,6 +72,16 @@ class Unbound(HostData):
     state_dir: str
 
 
+class RouterAgent(HostData):
+    """The agent's key, accepted for the restart-bgp forced command only, from the monitoring VM only, and no more
+    often than the cooldown (the router's own guard, besides the agent's)."""
+
+    public_key: str
+    source_address: str
+    cooldown_seconds: int
+    state_dir: str
+
+
 class Router(System):
     role: Literal["router"] = "router"
     hostname: str
@@ -82,7 +92,7 @@ class Router(System):
     bird: Bird
     kea: Kea
     unbound: Unbound
-    agent_public_key: str | None = Field(description="accepted for the restart-bgp forced command only")
+    agent: RouterAgent | None = Field(description="the monitoring agent's access, when the stack gives it a key")
 
 
 class MonitorInterface(HostData):

@@ -121,3 +121,24 @@ def test_every_check_has_its_data_in_the_twin(twin: Twin) -> None:
     netns.wait_until(lambda: not unknown(), timeout=30, failure="some check has no data")
     checks = {finding["check"] for finding in twin.agent("report?format=json")["findings"]}
     assert {"bgp", "cpu", "memory", "disk", "routing_loop", "target"} <= checks
+
+
+def test_the_router_takes_the_agents_key_only_from_the_monitoring_vm_and_only_once_per_cooldown(twin: Twin) -> None:
+    """The router's own guards on the agent's key: `from=` the monitoring VM's address, and its forced command's
+    cooldown, which holds whatever the agent decides (here: right after the agent's restart above)."""
+    settings = twin.agent_settings
+    key = twin.key("agent")
+    ssh = [
+        "ssh", "-i", str(key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+        "-o", "ConnectTimeout=3", f"orion-agent@{settings['router']['address']}", "restart-bgp",
+    ]  # fmt: skip
+    # From the management network, where SSH to the router is open, the key is refused.
+    elsewhere = netns.in_ns(twin.host_ns, "ssh", *ssh[1:], check=False)
+    assert elsewhere.returncode == 255
+    assert "Permission denied" in elsewhere.stderr
+    # From the monitoring VM, within the cooldown, the forced command refuses and BIRD keeps running.
+    pid = netns.pids(twin.router_ns, lambda pid: netns.command_name(pid) == "bird")
+    refused = netns.in_ns(twin.monitor_ns, *ssh, check=False)
+    assert "refused: BIRD was restarted" in refused.stderr, refused.stderr
+    assert refused.returncode == 75
+    assert netns.pids(twin.router_ns, lambda pid: netns.command_name(pid) == "bird") == pid

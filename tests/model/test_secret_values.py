@@ -20,7 +20,7 @@ BREAKOUT = 'abc"; export all; #'
         (
             "bgpPasswordHePrimary",
             BREAKOUT,
-            "bgp.peers[0].password: secret bgpPasswordHePrimary: expected printable ASCII without \" or \\ (BIRD "
+            'bgp.peers[0].password: secret bgpPasswordHePrimary: expected printable ASCII without " or \\ (BIRD '
             "writes it as a quoted string, without escapes) (the value is not shown)",
         ),
         (

@@ -374,6 +374,11 @@ OPTIONS: dict[str, Declared] = {
         "id 51883431331",
         "addCheck (attrsOf unitOption) check.network.sectionNetwork",
     ),
+    "systemd.tmpfiles.rules": Declared(
+        "nixos/modules/system/boot/systemd/tmpfiles.nix",
+        "id 62272828691",
+        "listOf str, default []; tmpfiles.d(5) lines",
+    ),
     "systemd.services": Declared(
         "nixos/modules/system/boot/systemd.nix",
         "id 62233278066",

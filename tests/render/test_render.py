@@ -19,6 +19,7 @@ from orion_infra.model.bgp import BgpPeer, PeerRole
 from orion_infra.model.secrets import SecretRef
 from orion_infra.render import render_all
 from orion_infra.render.options import RenderOptions
+from tests.keys import private_key
 from tests.render import checkers
 from tests.render.conftest import render_into
 
@@ -106,7 +107,7 @@ def test_no_secret_value_reaches_a_rendered_file(default_raw: RawConfig, today: 
         "bgpPasswordHePrimary": "bgp-Secret-1c9e",
         "bgpPasswordHeSecondary": "bgp-Secret-2d8f",
         "bgpPasswordHeTertiary": "bgp-Secret-3e7a",
-        "sshDeployKey": "ssh-Secret-4b6c",
+        "sshDeployKey": private_key("deploy"),
     }
     raw = dataclasses.replace(default_raw, secret_keys=frozenset(secrets), secret_values=secrets)
     stack, _ = load_stack(raw, today=today, require_secrets=True)

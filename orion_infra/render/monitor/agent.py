@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from orion_agent.settings import Remediation
 from orion_infra.model import ports
 from orion_infra.model.hosts import NicPurpose
 from orion_infra.model.services import ScrapeTarget
@@ -13,6 +14,10 @@ from orion_infra.model.stack import OrionStack
 # The package, not names from it: its render_monitor includes this file, and names would not exist yet mid-import.
 from orion_infra.render import monitor, secret_files
 from orion_infra.render.options import RenderOptions
+
+# How long after a BGP restart the next may come: the agent's guard rail (its home: the agent's settings), which the
+# router's forced command enforces too.
+RESTART_BGP_COOLDOWN_SECONDS = int(Remediation.model_fields["cooldown_seconds"].default)
 
 
 def lan_capacity_bits(stack: OrionStack) -> int:

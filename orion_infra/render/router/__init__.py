@@ -13,6 +13,7 @@ from orion_infra.model.networks import StaticWan
 from orion_infra.model.stack import OrionStack
 from orion_infra.model.types import BOGON_ASN_RANGES
 from orion_infra.render import host_data, secret_files
+from orion_infra.render.monitor.agent import RESTART_BGP_COOLDOWN_SECONDS
 from orion_infra.render.options import PublicKeys, RenderOptions
 from orion_infra.render.router.facts import RouterFacts, router_facts
 from orion_infra.render.systems import system_data
@@ -315,5 +316,12 @@ def router_host(facts: RouterFacts, keys: PublicKeys) -> host_data.Router:
         kea=host_data.Kea(control_socket=kea_control_socket(options)),
         unbound=host_data.Unbound(control_socket=unbound_control_socket(options), state_dir=unbound_state_dir(options)),
         # The agent's public key, derived by the deploy step; accepted for restart-bgp only.
-        agent_public_key=keys.agent if stack.access.agent_key else None,
+        agent=host_data.RouterAgent(
+            public_key=keys.agent,
+            source_address=str(facts.monitor_address),
+            cooldown_seconds=RESTART_BGP_COOLDOWN_SECONDS,
+            state_dir=str(options.state_dir / "orion-restart-bgp"),
+        )
+        if stack.access.agent_key and keys.agent
+        else None,
     )

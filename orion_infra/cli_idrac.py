@@ -27,12 +27,13 @@ class Target:
     endpoint: str
     username: str
     password_key: str | None
+    host_name: str | None
     tls: TlsSettings
     as_json: bool
     waits: operations.Waits
 
 
-def _from_stack(stack_file: Path, host_name: str | None) -> tuple[str, str, str, TlsSettings]:
+def _from_stack(stack_file: Path, host_name: str | None) -> tuple[str, str, str, str, TlsSettings]:
     try:
         stack, _ = load_stack(read_stack_file(stack_file))
     except StackConfigError as error:
@@ -42,13 +43,29 @@ def _from_stack(stack_file: Path, host_name: str | None) -> tuple[str, str, str,
     if host is None:
         raise click.UsageError(f"no host {host_name!r} in {stack_file} (hosts: {', '.join(hosts)})")
     tls = TlsSettings(host.idrac.tls.verify, host.idrac.tls.ca_bundle, host.idrac.tls.sha256_fingerprint)
-    return f"https://{host.idrac.address}", host.idrac.user, host.idrac.password.secret, tls
+    return f"https://{host.idrac.address}", host.idrac.user, host.idrac.password.secret, host.name, tls
 
 
-def _password(key: str | None) -> str:
+def current_password(key: str | None, host_name: str | None) -> str:
+    """The password the iDRAC has now: ORION_IDRAC_PASSWORD, else the one `pulumi up` rotated it to (the stack's
+    `credentials` output), else, before any rotation, the stack's secret (its factory password)."""
     if PASSWORD_VARIABLE in os.environ:
         return os.environ[PASSWORD_VARIABLE]
     pulumi = shutil.which("pulumi")
+    if pulumi and host_name:
+        output = subprocess.run(
+            [pulumi, "stack", "output", "credentials", "--show-secrets", "--json"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if output.returncode == 0:
+            try:
+                rotated = json.loads(output.stdout).get("idrac_root", {}).get(host_name)
+            except (ValueError, AttributeError):
+                rotated = None
+            if isinstance(rotated, str):
+                return rotated
     if key and pulumi:
         found = subprocess.run([pulumi, "config", "get", key], capture_output=True, text=True, check=False)
         if found.returncode == 0:
@@ -57,7 +74,7 @@ def _password(key: str | None) -> str:
 
 
 def _run(target: Target, action: Callable[[RedfishClient, operations.Progress], Any]) -> None:
-    credentials = Credentials(target.username, _password(target.password_key))
+    credentials = Credentials(target.username, current_password(target.password_key, target.host_name))
 
     def progress(line: str) -> None:
         click.echo(line, err=True)
@@ -110,11 +127,12 @@ def idrac(
 ) -> None:
     """Power, media and facts of a host's iDRAC over Redfish. The password comes from ORION_IDRAC_PASSWORD."""
     password_key: str | None = None
+    stack_host: str | None = None
     tls = TlsSettings()
     if not (endpoint and username):
         if not stack_file.exists():
             raise click.UsageError(f"give --endpoint and --username, or a stack file ({stack_file} does not exist)")
-        stack_endpoint, stack_user, password_key, tls = _from_stack(stack_file, host_name)
+        stack_endpoint, stack_user, password_key, stack_host, tls = _from_stack(stack_file, host_name)
         endpoint, username = endpoint or stack_endpoint, username or stack_user
     if sum(bool(flag) for flag in (insecure, ca_bundle, pin_sha256)) > 1:
         raise click.UsageError("choose one of --insecure, --ca-bundle and --pin-sha256")
@@ -125,7 +143,7 @@ def idrac(
     elif pin_sha256:
         tls = TlsSettings("fingerprint", sha256_fingerprint=pin_sha256)
     waits = operations.Waits(poll_seconds=poll_interval)
-    context.obj = Target(endpoint, username, password_key, tls, as_json, waits)
+    context.obj = Target(endpoint, username, password_key, stack_host, tls, as_json, waits)
 
 
 @idrac.command()

@@ -66,13 +66,27 @@ class IdracProvider(ResourceProvider):
         return []
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        watched = [key for key in (*CONNECTION, *self.inputs) if key not in CREDENTIALS]
-        changed = [key for key in watched if olds.get(key) != news.get(key)]
+        changed = self._changed(olds, news)
+        # A new password (a later rotation) is kept in the state without touching the server: reads and deletes
+        # must log in with the password in force, not the one it had when this resource was made.
+        credentials = any(olds.get(key) != news.get(key) for key in CREDENTIALS)
         return DiffResult(
-            changes=bool(changed),
+            changes=bool(changed) or credentials,
             replaces=[key for key in changed if key in self.replace_on],
             delete_before_replace=True,
         )
+
+    def _changed(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
+        watched = [key for key in (*CONNECTION, *self.inputs) if key not in CREDENTIALS]
+        return [key for key in watched if olds.get(key) != news.get(key)]
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        if not self._changed(olds, news):
+            return UpdateResult(dict(news))  # only the credentials: nothing to do on the server
+        return self.apply_update(id_, olds, news)
+
+    def apply_update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(dict(news))
 
     def client(self, props: dict[str, Any], password: str | None = None) -> RedfishClient:
         tls = TlsSettings(
@@ -133,7 +147,7 @@ class PowerStateProvider(IdracProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(f"{props['endpoint']}#power", self._apply(props))
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+    def apply_update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(self._apply(news))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -164,7 +178,7 @@ class BootOnceProvider(IdracProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(f"{props['endpoint']}#boot-once", self._apply(props))
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+    def apply_update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(self._apply(news))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -234,7 +248,7 @@ class RootPasswordProvider(IdracProvider):
         self._rotate(props, str(props["password"]), str(props["new_password"]))
         return CreateResult(f"{props['endpoint']}#{props['username']}", dict(props))
 
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+    def apply_update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         if olds.get("new_password") != news.get("new_password"):
             self._rotate(news, str(olds["new_password"]), str(news["new_password"]))
         return UpdateResult(dict(news))
@@ -257,7 +271,7 @@ class SystemInfoProvider(IdracProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         return ReadResult(id_, self._facts(props))
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+    def apply_update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(self._facts(news))
 
 

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from orion_infra.cli import main
+from orion_infra.cli_idrac import current_password
 from tests.redfish.emulator import RunningService
 
 # The console script the project installs, as an operator runs it.
@@ -113,3 +114,28 @@ def test_usage_errors_exit_2(idrac: RunningService, tmp_path: Path, default_stac
     )
     assert no_password.exit_code == 2
     assert "set ORION_IDRAC_PASSWORD" in no_password.stderr
+
+
+def fake_pulumi(tmp_path: Path, outputs: str) -> Path:
+    """A `pulumi` that answers `stack output credentials` with `outputs` and `config get` with the factory
+    password (the stack's secret, rotated away by the first `pulumi up`)."""
+    script = tmp_path / "bin" / "pulumi"
+    script.parent.mkdir()
+    script.write_text(
+        "#!/bin/sh\n"
+        f"case \"$1 $2\" in 'stack output') printf '%s' '{outputs}' ;; 'config get') echo calvin ;; *) exit 1 ;; esac\n"
+    )
+    script.chmod(0o755)
+    return script.parent
+
+
+def test_the_password_comes_from_the_rotation_once_there_was_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orion_infra.cli_idrac import _password
+
+    monkeypatch.delenv("ORION_IDRAC_PASSWORD", raising=False)
+    monkeypatch.setenv("PATH", str(fake_pulumi(tmp_path, '{"idrac_root": {"orion-pve": "Rotated-Pw1"}}')))
+    assert current_password("idracPassword", "orion-pve") == "Rotated-Pw1"
+    # Before the first `pulumi up` there is no output yet: the stack's secret is the password in force.
+    assert current_password("idracPassword", "orion-pve2") == "calvin"

@@ -122,11 +122,12 @@ def test_check_lets_unknown_values_through() -> None:
 # -- diff --------------------------------------------------------------------------------------------------------
 
 
-def test_diff_ignores_credentials_and_names_what_replaces() -> None:
+def test_diff_keeps_a_new_password_without_replacing_and_names_what_replaces() -> None:
     olds = {"endpoint": "https://a", "username": "root", "password": "old", "image_url": "https://x/1.iso"}
     media = VirtualMediaProvider(**SETTINGS)
-    unchanged = media.diff("id", olds, {**olds, "password": "rotated"})
-    assert (unchanged.changes, unchanged.replaces) == (False, [])
+    assert (media.diff("id", olds, dict(olds)).changes, media.diff("id", olds, dict(olds)).replaces) == (False, [])
+    rotated = media.diff("id", olds, {**olds, "password": "rotated"})
+    assert (rotated.changes, rotated.replaces) == (True, [])
     new_image = media.diff("id", olds, {**olds, "image_url": "https://x/2.iso"})
     assert (new_image.changes, new_image.replaces, new_image.delete_before_replace) == (True, ["image_url"], True)
     power = PowerStateProvider(**SETTINGS).diff("id", {**olds, "desired": "On"}, {**olds, "desired": "Off"})
@@ -174,6 +175,20 @@ def test_virtual_media_lifecycle(idrac: RunningService, image_server: str) -> No
     provider.delete(created.id, outs(created))
     read = outs(provider.read(created.id, outs(created)))
     assert (read["image_url"], read["inserted"]) == (None, False)
+
+
+def test_a_new_password_is_stored_without_acting_on_the_server(idrac: RunningService) -> None:
+    """After a second rotation every iDRAC resource's state holds the password in force (a refresh logs in with
+    it); updating only that does nothing on the server: no new one-time boot, no media swapped."""
+    boot = BootOnceProvider(**SETTINGS)
+    created = boot.create({**connection(idrac), "method": "standard", "trigger": "a.iso"})
+    boot.delete(created.id, outs(created))
+    with connect(idrac) as client:
+        before = client.system()["Boot"]["BootSourceOverrideEnabled"]
+    updated = boot.update(created.id, outs(created), {**outs(created), "password": "Second-Rotation2"})
+    assert outs(updated)["password"] == "Second-Rotation2"
+    with connect(idrac) as client:
+        assert client.system()["Boot"]["BootSourceOverrideEnabled"] == before == "Disabled"
 
 
 def test_root_password_rotation_then_every_call_uses_the_new_one(idrac: RunningService) -> None:

@@ -132,7 +132,6 @@ def fake_pulumi(tmp_path: Path, outputs: str) -> Path:
 def test_the_password_comes_from_the_rotation_once_there_was_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from orion_infra.cli_idrac import _password
 
     monkeypatch.delenv("ORION_IDRAC_PASSWORD", raising=False)
     monkeypatch.setenv("PATH", str(fake_pulumi(tmp_path, '{"idrac_root": {"orion-pve": "Rotated-Pw1"}}')))

@@ -9,7 +9,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import socket
 import threading
+from contextlib import suppress
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -26,16 +28,58 @@ from orion_agent.service import Agent
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/alertmanager"
 CLEAR_PREFIX = "/admin/runbooks/"
-# Alertmanager batches alerts; a megabyte is thousands of them, more is not Alertmanager.
-MAX_REQUEST_BYTES = 1024 * 1024
+# Alertmanager batches alerts; 256 KiB is hundreds of them, more is not Alertmanager.
+MAX_REQUEST_BYTES = 256 * 1024
+# Bounds on what clients can hold: connections served at once (more are closed at once), and how long one may
+# take to send its request.
+MAX_CONNECTIONS = 16
+REQUEST_SECONDS = 5.0
+
+
+class _BoundedServer(ThreadingHTTPServer):
+    """A thread per connection, up to `limit` at once: a flood of idle or slow clients cannot take every thread
+    (or the memory of every thread's buffers)."""
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], limit: int) -> None:
+        super().__init__(address, handler)
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 class AgentServer:
     """Serves `agent` on (address, port) from a daemon thread; port 0 picks a free one (see `port`)."""
 
-    def __init__(self, agent: Agent, address: str, port: int) -> None:
-        handler = type("Handler", (_Handler,), {"agent": agent, "registry": agent_registry(agent)})
-        self._server = ThreadingHTTPServer((address, port), handler)
+    def __init__(
+        self,
+        agent: Agent,
+        address: str,
+        port: int,
+        *,
+        max_connections: int = MAX_CONNECTIONS,
+        request_seconds: float = REQUEST_SECONDS,
+    ) -> None:
+        handler = type(
+            "Handler",
+            (_Handler,),
+            {
+                "agent": agent,
+                "registry": agent_registry(agent),
+                "timeout": request_seconds,
+                "request_seconds": request_seconds,
+            },
+        )
+        self._server = _BoundedServer((address, port), handler, max_connections)
         self._server.daemon_threads = True
         # A short poll keeps shutdown quick; serving itself does not poll.
         self._thread = threading.Thread(
@@ -59,6 +103,23 @@ class _Handler(BaseHTTPRequestHandler):
     agent: Agent
     registry: Any
     server_version = "orion-agent"
+    request_seconds: float
+
+    def setup(self) -> None:
+        super().setup()
+        # `timeout` bounds each read; the deadline bounds the whole exchange, so a client sending a byte at a time
+        # cannot hold its thread either.
+        self._deadline = threading.Timer(self.request_seconds, self._hang_up)
+        self._deadline.daemon = True
+        self._deadline.start()
+
+    def finish(self) -> None:
+        self._deadline.cancel()
+        super().finish()
+
+    def _hang_up(self) -> None:
+        with suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
@@ -103,7 +164,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(HTTPStatus.OK, {"accepted": accepted})
 
     def _clear(self, name: str, body: bytes) -> None:
-        # The port is open to the LAN for Prometheus and Alertmanager; unfreezing a runbook is for the VM's operators.
+        # Unfreezing a runbook is for the VM's operators, whatever address the agent is told to listen on.
         if not ipaddress.ip_address(self.client_address[0]).is_loopback:
             self._json(HTTPStatus.FORBIDDEN, {"error": "runbooks are cleared from the monitoring VM itself"})
             return

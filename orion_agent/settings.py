@@ -86,7 +86,8 @@ class Settings(BaseSettings):
 
     prometheus_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:9090")
     alertmanager_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:9093")
-    listen_address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv4Address("0.0.0.0")  # noqa: S104 - Prometheus and Alertmanager reach it over the LAN
+    # Prometheus and Alertmanager run beside it: loopback is all it needs to listen on.
+    listen_address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv4Address("127.0.0.1")
     listen_port: Port = 9110
     probe_interval_seconds: Annotated[float, Field(ge=0.1)] = 1.0
     probe_timeout_seconds: Seconds = 0.8

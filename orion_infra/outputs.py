@@ -13,7 +13,6 @@ from __future__ import annotations
 import ipaddress
 from typing import TypedDict
 
-from orion_infra.model import ports
 from orion_infra.model.stack import OrionStack
 
 OUTPUT_ENDPOINTS = "endpoints"
@@ -35,8 +34,7 @@ class Endpoints(TypedDict):
     router: str
     """The router's LAN address: default gateway and DNS resolver of the LAN."""
     grafana: str
-    prometheus: str
-    alertmanager: str
+    """Grafana, the monitoring VM's one service on the LAN (Prometheus and Alertmanager listen on its loopback)."""
 
 
 class VmFacts(TypedDict):
@@ -86,8 +84,6 @@ def endpoints(stack: OrionStack) -> Endpoints:
         proxmox_api={host.proxmox.node: str(host.proxmox.api_endpoint) for host in stack.hosts},
         router=str(stack.networks.lan.gateway),
         grafana=f"http://{monitor}:{stack.monitoring.grafana.port}",
-        prometheus=f"http://{monitor}:{ports.MONITOR_SERVICES['prometheus']}",
-        alertmanager=f"http://{monitor}:{ports.MONITOR_SERVICES['alertmanager']}",
     )
 
 

@@ -30,8 +30,6 @@ def test_the_default_stack_exports_its_endpoints(default_raw: RawConfig, pulumi_
         "proxmox_api": {"orion-pve": "https://192.168.1.10:8006/"},
         "router": "192.168.100.1",
         "grafana": "http://192.168.100.20:3000",
-        "prometheus": "http://192.168.100.20:9090",
-        "alertmanager": "http://192.168.100.20:9093",
     }
     assert run.outputs["network"] == {
         "domain": "orion.home.arpa",

@@ -74,8 +74,9 @@ in
 
     openFirewall = lib.mkOption {
       type = lib.types.bool;
-      default = true;
-      description = "Open the agent's port: Prometheus scrapes it and Alertmanager posts to it.";
+      # Prometheus and Alertmanager reach it on loopback (the rendered settings bind it there).
+      default = false;
+      description = "Open the agent's port to the network, for an agent that listens beyond loopback.";
     };
   };
 

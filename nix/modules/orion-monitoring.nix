@@ -24,12 +24,9 @@ in
       domains = [ host.domain ];
     };
 
-    networking.firewall.allowedTCPPorts = [
-      host.prometheus.port
-      host.alertmanager.port
-      host.grafana.port
-      host.exporters.node
-    ];
+    # Grafana is the monitoring VM's one service on the LAN (and SSH); the rest listen on loopback.
+    networking.firewall.allowedTCPPorts = [ host.grafana.port ];
+    services.prometheus.exporters.node.listenAddress = host.local_address;
 
     # Prometheus and Grafana read these by the paths prometheus.yml and the dashboards provider name.
     environment.etc.${lib.removePrefix "/etc/" host.prometheus.rule_file}.source = "${data}/alert-rules.yml";
@@ -37,6 +34,7 @@ in
 
     services.prometheus = {
       enable = true;
+      listenAddress = host.local_address;
       port = host.prometheus.port;
       retentionTime = "${toString host.prometheus.retention_days}d";
       configText = builtins.readFile "${data}/prometheus.yml";
@@ -45,6 +43,7 @@ in
 
       alertmanager = {
         enable = true;
+        listenAddress = host.local_address;
         port = host.alertmanager.port;
         configText = builtins.readFile "${data}/alertmanager.yml";
       };
@@ -63,6 +62,9 @@ in
           # Encrypts what Grafana keeps in its database; it has no default since NixOS 26.05.
           secret_key = "$__file{${host.grafana.secret_key_file}}";
         };
+        # Grafana is on the LAN: nobody in without the admin's password or an account the admin made.
+        "auth.anonymous".enabled = false;
+        users.allow_sign_up = false;
         analytics.reporting_enabled = false;
       };
       provision = {

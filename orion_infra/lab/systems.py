@@ -217,7 +217,11 @@ def _monitor(machine: Machine, host: host_data.Monitor, system: str) -> None:
         machine,
         host,
         "prometheus-node-exporter",
-        ["prometheus-node-exporter", f"--web.listen-address=:{host.exporters.node}", "--no-collector.systemd"],
+        [
+            "prometheus-node-exporter",
+            f"--web.listen-address={host.local_address}:{host.exporters.node}",
+            "--no-collector.systemd",
+        ],
     )
     _start(
         machine,
@@ -227,7 +231,7 @@ def _monitor(machine: Machine, host: host_data.Monitor, system: str) -> None:
             "prometheus",
             f"--config.file={data}/prometheus.yml",
             "--storage.tsdb.path=/var/lib/prometheus2",
-            f"--web.listen-address=:{host.prometheus.port}",
+            f"--web.listen-address={host.local_address}:{host.prometheus.port}",
         ],
     )
     _start(
@@ -238,7 +242,7 @@ def _monitor(machine: Machine, host: host_data.Monitor, system: str) -> None:
             "prometheus-alertmanager",
             f"--config.file={data}/alertmanager.yml",
             "--storage.path=/var/lib/alertmanager",
-            f"--web.listen-address=:{host.alertmanager.port}",
+            f"--web.listen-address={host.local_address}:{host.alertmanager.port}",
             "--cluster.listen-address=",  # one Alertmanager: no gossip
         ],
     )

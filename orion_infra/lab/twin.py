@@ -493,7 +493,7 @@ class Twin:
         self._install(monitor, "monitor")
         netns.wait_until(
             lambda: self.fetch(
-                self.monitor_ns, f"http://{self.monitor_address}:{ports.MONITOR_SERVICES['prometheus']}/-/ready"
+                self.monitor_ns, f"http://{ports.MONITOR_LOCAL_ADDRESS}:{ports.MONITOR_SERVICES['prometheus']}/-/ready"
             ),
             timeout=10,
             failure="Prometheus is not ready",
@@ -568,7 +568,7 @@ class Twin:
 
     def agent(self, path: str) -> Any:
         """The agent's JSON answer to GET `path` (health, report?format=json), or None when it does not answer."""
-        body = self.fetch(self.monitor_ns, f"http://{self.monitor_address}:{self.agent_target.port}/{path}")
+        body = self.fetch(self.monitor_ns, f"http://{self.agent_target.address}:{self.agent_target.port}/{path}")
         return None if body is None else json.loads(body)
 
     def audit(self, audit_log: str | None = None) -> list[dict[str, Any]]:
@@ -725,7 +725,8 @@ class Twin:
     def prometheus(self, path: str) -> object:
         """The `data` of a Prometheus API answer (`path` like `query?query=up`), asked from the monitoring VM."""
         body = self.fetch(
-            self.monitor_ns, f"http://{self.monitor_address}:{ports.MONITOR_SERVICES['prometheus']}/api/v1/{path}"
+            self.monitor_ns,
+            f"http://{ports.MONITOR_LOCAL_ADDRESS}:{ports.MONITOR_SERVICES['prometheus']}/api/v1/{path}",
         )
         if body is None:
             raise LabError(f"Prometheus does not answer /api/v1/{path}")

@@ -12,7 +12,7 @@ from orion_infra.model.bgp import Bgp
 from orion_infra.model.consistency import check_consistency
 from orion_infra.model.hosts import Host
 from orion_infra.model.networks import Networks
-from orion_infra.model.ports import MONITOR_SERVICES, ROUTER_EXPORTERS
+from orion_infra.model.ports import MONITOR_LOCAL_ADDRESS, MONITOR_SERVICES, ROUTER_EXPORTERS
 from orion_infra.model.problems import Problems
 from orion_infra.model.services import Access, Backup, Bootstrap, Dns, Monitoring, ScrapeTarget
 from orion_infra.model.types import Facts
@@ -89,7 +89,7 @@ class OrionStack(Facts):
 
     def own_targets(self) -> list[ScrapeTarget]:
         """The scrape targets of the services ORION runs itself, with the ports of orion_infra.model.ports."""
-        router, monitor = self.router_address_for_monitor(), self.monitor_endpoint()[1]
+        router, monitor = self.router_address_for_monitor(), ipaddress.IPv4Address(MONITOR_LOCAL_ADDRESS)
         return [
             *(
                 ScrapeTarget(name=self.router.name, job=job, address=router, port=port)

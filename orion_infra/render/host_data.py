@@ -136,6 +136,7 @@ class Monitor(System):
     hostname: str
     domain: str
     interfaces: list[MonitorInterface]
+    local_address: str = Field(description="where Prometheus, Alertmanager, the node exporter and the agent listen")
     exporters: MonitorExporters
     prometheus: Prometheus
     alertmanager: Alertmanager

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import http.client
+import itertools
+import socket
+import time
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
@@ -152,3 +155,64 @@ def test_unknown_paths_and_oversized_bodies_are_refused(served: tuple[Rig, str])
     connection.endheaders()
     assert connection.getresponse().status == 413
     connection.close()
+
+
+@pytest.fixture
+def bounded(make_rig: Callable[..., Rig]) -> Iterator[str]:
+    rig = make_rig(FakeBird(ALL_DOWN), verify_timeout_seconds=5)
+    server = AgentServer(rig.agent, "127.0.0.1", 0, max_connections=4, request_seconds=0.5)
+    server.start()
+    try:
+        yield f"127.0.0.1:{server.port}"
+    finally:
+        server.stop()
+
+
+def _stalled_client(address: str, sent: bytes = b"") -> socket.socket:
+    host, port = address.split(":")
+    client = socket.create_connection((host, int(port)), timeout=5)
+    client.sendall(sent)
+    return client
+
+
+def _hung_up(client: socket.socket) -> bool:
+    """True once the server closed the connection (EOF or reset), waiting at most the socket's timeout."""
+    try:
+        return client.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_stalled_clients_hold_no_more_than_the_connection_limit(bounded: str) -> None:
+    stalled = [_stalled_client(bounded) for _ in range(50)]
+    try:
+        # Connections beyond the limit are closed at once; those within it only at the request deadline.
+        refused = sum(_hung_up(client) for client in stalled[4:])
+        assert refused == 46
+        assert all(_hung_up(client) for client in stalled[:4])
+        response = requests.get(f"http://{bounded}/health", timeout=5)
+        assert response.status_code == 200
+    finally:
+        for client in stalled:
+            client.close()
+
+
+def test_a_client_sending_a_byte_at_a_time_is_cut_off_at_the_deadline(bounded: str) -> None:
+    client = _stalled_client(bounded)
+    started = time.monotonic()
+    cut_off_after: float | None = None
+    try:
+        for byte in itertools.cycle(b"GET /health HTTP/1.0\r\nX-Slow: "):
+            try:
+                client.sendall(bytes([byte]))
+            except OSError:
+                cut_off_after = time.monotonic() - started
+                break
+            time.sleep(0.05)
+            if time.monotonic() - started > 5:
+                break
+    finally:
+        client.close()
+    # Cut off near the half-second deadline, although no single read ever waited as long as the per-read timeout.
+    assert cut_off_after is not None
+    assert cut_off_after < 2

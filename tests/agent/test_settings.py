@@ -34,7 +34,7 @@ def test_a_file_named_by_the_environment_is_read_and_the_environment_overrides_i
     assert settings.router.host == "orion-router"
     assert settings.remediation.budget_per_hour == 3
     assert settings.remediation.dry_run is False
-    assert (str(settings.listen_address), settings.listen_port) == ("0.0.0.0", 9110)  # noqa: S104 - the default it checks
+    assert (str(settings.listen_address), settings.listen_port) == ("127.0.0.1", 9110)
     assert settings.probe_interval_seconds == 1.0
 
 

@@ -14,7 +14,9 @@ import pytest
 
 from orion_infra.lab import netns
 from orion_infra.lab.twin import Twin
+from orion_infra.model import ports
 from orion_infra.render.monitor import queries, render_monitor
+from tests.lab.test_lan import tcp_probe
 
 # Targets whose exporter the lab cannot run, and why; every other target must be up.
 NOT_IN_THE_LAB = {"unbound/orion-router": "no build of the Unbound exporter in Debian 12 or on PyPI"}
@@ -123,3 +125,11 @@ def test_a_dead_peer_is_alerted_to_the_agent_and_resolved_when_it_returns(twin: 
         failure="its resolution not delivered to the agent",
     )
     print(f"resolved {resolved:.1f} s after the session came back")
+
+
+def test_the_lan_reaches_none_of_the_monitoring_vms_control_planes(twin: Twin, lan_client: str) -> None:
+    """Prometheus, Alertmanager (silences, injected alerts), the agent's webhook and the node exporter listen on the
+    VM's loopback: a LAN client reaches the VM (refused, not dropped) and none of them; on the VM they answer."""
+    for job, port in ports.MONITOR_SERVICES.items():
+        assert (job, tcp_probe(lan_client, str(twin.monitor_address), port)) == (job, "refused")
+        assert (job, tcp_probe(twin.monitor_ns, ports.MONITOR_LOCAL_ADDRESS, port)) == (job, "open")

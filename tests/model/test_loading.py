@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from orion_infra.model import RawConfig, StackConfigError, load_stack, read_stack_file
+from tests.keys import private_key
 from tests.stack_edits import edited
 
 ALL_SECRETS = frozenset(
@@ -23,7 +24,7 @@ def problems(raw: RawConfig, today: datetime.date, *, require_secrets: bool = Fa
 
 
 def with_secrets(raw: RawConfig, **values: str) -> RawConfig:
-    defaults = dict.fromkeys(ALL_SECRETS, "a-long-random-secret")
+    defaults = {**dict.fromkeys(ALL_SECRETS, "a-long-random-secret"), "sshDeployKey": private_key("deploy")}
     return dataclasses.replace(raw, secret_keys=ALL_SECRETS, secret_values={**defaults, **values})
 
 

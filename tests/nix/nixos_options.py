@@ -285,6 +285,17 @@ OPTIONS: dict[str, Declared] = {
         "id 62294871191",
         'str, default "tcp://127.0.0.1:8953"',
     ),
+    "services.prometheus.listenAddress": Declared(
+        "nixos/modules/services/monitoring/prometheus/default.nix",
+        "id 62237455239",
+        'str, default "0.0.0.0"; assertion: no port in it (use port)',
+    ),
+    "services.prometheus.alertmanager.listenAddress": Declared(
+        "nixos/modules/services/monitoring/prometheus/alertmanager.nix", "id 23545623", 'str, default "" (all)'
+    ),
+    "services.prometheus.exporters.<name>.listenAddress": Declared(
+        "nixos/modules/services/monitoring/prometheus/exporters.nix", "id 62296537581", 'str, default "0.0.0.0"'
+    ),
     "services.prometheus.port": Declared(
         "nixos/modules/services/monitoring/prometheus/default.nix", "id 62237455239", "port, default 9090"
     ),

@@ -88,7 +88,7 @@ def render_prometheus(stack: OrionStack, options: RenderOptions) -> str:
             "alertmanagers": [
                 {
                     "static_configs": [
-                        {"targets": [f"{stack.monitor_endpoint()[1]}:{ports.MONITOR_SERVICES['alertmanager']}"]}
+                        {"targets": [f"{ports.MONITOR_LOCAL_ADDRESS}:{ports.MONITOR_SERVICES['alertmanager']}"]}
                     ]
                 }
             ]
@@ -160,7 +160,7 @@ def render_grafana_datasource(stack: OrionStack) -> str:
                     "uid": "prometheus",
                     "type": "prometheus",
                     "access": "proxy",
-                    "url": f"http://{stack.monitor_endpoint()[1]}:{ports.MONITOR_SERVICES['prometheus']}",
+                    "url": f"http://{ports.MONITOR_LOCAL_ADDRESS}:{ports.MONITOR_SERVICES['prometheus']}",
                     "isDefault": True,
                     "editable": False,
                 }
@@ -208,6 +208,7 @@ def monitor_host(stack: OrionStack, options: RenderOptions, keys: PublicKeys) ->
                 dns=str(network.gateway),
             )
         ],
+        local_address=ports.MONITOR_LOCAL_ADDRESS,
         exporters=host_data.MonitorExporters(node=ports.MONITOR_SERVICES["node"]),
         prometheus=host_data.Prometheus(
             port=ports.MONITOR_SERVICES["prometheus"],

@@ -40,8 +40,9 @@ def render_agent_settings(stack: OrionStack, options: RenderOptions) -> str:
     ]
     # The agent runs beside Prometheus and Alertmanager: loopback keeps working whatever the LAN does.
     settings: dict[str, Any] = {
-        "prometheus_url": f"http://127.0.0.1:{ports.MONITOR_SERVICES['prometheus']}",
-        "alertmanager_url": f"http://127.0.0.1:{ports.MONITOR_SERVICES['alertmanager']}",
+        "prometheus_url": f"http://{ports.MONITOR_LOCAL_ADDRESS}:{ports.MONITOR_SERVICES['prometheus']}",
+        "alertmanager_url": f"http://{ports.MONITOR_LOCAL_ADDRESS}:{ports.MONITOR_SERVICES['alertmanager']}",
+        "listen_address": ports.MONITOR_LOCAL_ADDRESS,
         "listen_port": ports.MONITOR_SERVICES["agent"],
         "check_interval_seconds": stack.monitoring.scrape_interval_seconds,
         "router": {

@@ -22,7 +22,7 @@ from orion_infra.components.scripts import file_lines, shell_command
 from orion_infra.lab import netns, systems, units, vm
 from orion_infra.lab.machine import Machine
 from orion_infra.lab.netns import LabError
-from orion_infra.lab.peers import bird_peer, frr_bfd, frr_peer
+from orion_infra.lab.peers import Misbehaviour, bird_peer, frr_bfd, frr_peer
 from orion_infra.lab.upstream_dns import UpstreamDns
 from orion_infra.model import ports
 from orion_infra.model.bgp import BgpPeer
@@ -323,13 +323,7 @@ class Twin:
         if self.runs_frr(peer):
             self._start_frr(peer, directory, password)
             return
-        config = directory / "bird.conf"
-        log = str(directory / "bird.log")
-        config.write_text(
-            bird_peer(
-                peer, local_asn=self.stack.bgp.asn, router_address=str(self.router_wan), password=password, log=log
-            )
-        )
+        config = self._write_bird_peer(peer, Misbehaviour())
         netns.start_daemon(
             self.peer_ns(peer),
             "bird",
@@ -340,6 +334,30 @@ class Twin:
             self.socket(peer.name),
             log=directory / "stdout.log",
         )
+
+    def _write_bird_peer(self, peer: BgpPeer, misbehaviour: Misbehaviour) -> Path:
+        directory = self.root / "peers" / peer.name
+        config = directory / "bird.conf"
+        config.write_text(
+            bird_peer(
+                peer,
+                local_asn=self.stack.bgp.asn,
+                router_address=str(self.router_wan),
+                password=self.passwords[peer.name],
+                log=str(directory / "bird.log"),
+                misbehaviour=misbehaviour,
+            )
+        )
+        return config
+
+    def misbehave(self, peer: BgpPeer, misbehaviour: Misbehaviour) -> None:
+        """Makes a BIRD peer send what `misbehaviour` says (Misbehaviour() to behave again), without restarting it."""
+        if self.runs_frr(peer):
+            raise LabError(f"{peer.name} runs FRR; misbehaving peers are BIRD peers")
+        self._write_bird_peer(peer, misbehaviour)
+        reply = self.birdc(peer.name, "configure")
+        if "Reconfigured" not in reply:
+            raise LabError(f"{peer.name}'s BIRD did not take its new configuration: {reply.strip()}")
 
     def speaker_pids(self, peer: BgpPeer) -> list[str]:
         """The processes of `peer`'s BGP speaker (BIRD, or FRR's zebra, bfdd and bgpd)."""
@@ -760,11 +778,15 @@ class Twin:
         return current
 
     def drop_counter(self, comment: str) -> int:
-        """Packets counted by the router's firewall rule with this comment."""
-        for line in netns.in_ns(self.router_ns, "nft", "list", "ruleset").stdout.splitlines():
-            if f'comment "{comment}"' in line and "packets" in line:
-                return int(line.split("packets")[1].split()[0])
-        raise LabError(f"no counted rule with comment {comment!r}")
+        """Packets counted by the router's firewall rules with this comment, together."""
+        counts = [
+            int(line.split("packets")[1].split()[0])
+            for line in netns.in_ns(self.router_ns, "nft", "list", "ruleset").stdout.splitlines()
+            if f'comment "{comment}"' in line and "packets" in line
+        ]
+        if not counts:
+            raise LabError(f"no counted rule with comment {comment!r}")
+        return sum(counts)
 
     def peer_received(self, peer: BgpPeer) -> set[str]:
         """The prefixes `peer` received from the router."""

@@ -91,7 +91,20 @@ class BgpPeer(Facts):
         default=None, description="eBGP multihop TTL; leave out for a directly connected peer"
     )
     bfd: bool = False
-    max_prefixes: Annotated[int, Field(ge=1, le=2_000_000)]
+    ttl_security: bool = Field(
+        default=False,
+        description=(
+            "GTSM (RFC 5082): send with TTL 255 and accept only packets that arrived with the TTL a peer `multihop`"
+            " hops away sends; only where the upstream has it on too (a mismatch keeps the session down, and BIRD"
+            " logs nothing specific)"
+        ),
+    )
+    max_prefixes: Annotated[int, Field(ge=1, le=2_000_000)] = Field(
+        description=(
+            "per address family, routes the peer may send, those our filter rejects included; one more restarts the"
+            " session (a leak), which comes back by itself after 5 s, then up to 5 minutes while it persists"
+        )
+    )
     password: Secret | None = Field(default=None, description="TCP-MD5 session password")
     hold_time: Annotated[int, Field(ge=3, le=65535)] = 90
     keepalive_time: Annotated[int, Field(ge=1, le=21845)] = 30
@@ -125,6 +138,10 @@ class Bgp(Facts):
         default=True, description="import only the default route from upstream (no full table)"
     )
     rpki: list[Rpki] = Field(default_factory=list)
+    max_as_path_length: Annotated[int, Field(ge=1, le=255)] = Field(
+        default=100,
+        description="routes with a longer AS path are refused on import (NLNOG's BGP filter guide: 100 is safe)",
+    )
     graceful_shutdown: bool = Field(default=True, description="honour the GRACEFUL_SHUTDOWN community (RFC 8326)")
 
     @field_validator("asn")

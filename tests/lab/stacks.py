@@ -28,7 +28,8 @@ def lab_stack(
 ) -> OrionStack:
     """The default stack with scrapes every second (unless told) and notifications without batching, so alerts fire and resolve
     within seconds (same renderers, same rules, same addresses); `extra_peers` are added to its BGP peers as the
-    stack file writes them, with the secret keys they refer to; `peer_changes` are set on every peer."""
+    stack file writes them, with the secret keys they refer to; `peer_changes` are set on every peer. The secondary
+    and tertiary upstreams have TTL security."""
     raw = read_stack_file(DEFAULT_STACK)
     operators = raw.values["monitoring"]
     bgp_section = raw.values["bgp"]
@@ -40,6 +41,10 @@ def lab_stack(
         "alert_grouping": {"wait_seconds": 1, "interval_seconds": 2},
     }
     peers = [{**peer, **(peer_changes or {})} for peer in [*bgp_section["peers"], *extra_peers]]
+    # GTSM on the secondary (BIRD) and the tertiary (FRR), as upstreams that offer it: both implementations, and
+    # the primary without it.
+    for peer in peers[1:3]:
+        peer.setdefault("ttl_security", True)
     bgp = {**bgp_section, "peers": peers}
     # The agent acts in the lab: its key (the twin makes one) is in the stack, as an operator's would be.
     access = {**raw.values["access"], "agent_key": {"secret": AGENT_KEY_SECRET}}  # type: ignore[dict-item]

@@ -3,6 +3,8 @@ DNS-over-TLS upstreams, validating DNSSEC against the (lab-signed) root; the gue
 
 from __future__ import annotations
 
+import ipaddress
+
 from orion_infra.lab import netns
 from orion_infra.lab.twin import WEB_SERVER, Twin
 from orion_infra.lab.upstream_dns import WEB_NAME
@@ -72,3 +74,20 @@ def test_an_ipv6_client_resolves_at_the_address_router_advertisements_announce(t
     assert rcode == "NOERROR"
     assert "aa" in flags
     assert f"orion-router.{twin.stack.dns.domain}. IN A 192.168.100.1" in answers
+
+
+def test_the_guest_gets_no_names_of_inside_addresses_by_reverse_lookup(
+    twin: Twin, lan_client: str, guest_client: str
+) -> None:
+    """PTR for the LAN's and the management network's addresses, IPv4 and IPv6: the LAN gets the names, the guest is
+    refused (the local zone's global PTR records would otherwise answer its view)."""
+    domain = twin.stack.dns.domain
+    lookups = {
+        "1.100.168.192.in-addr.arpa.": f"orion-router.{domain}.",
+        "10.1.168.192.in-addr.arpa.": f"orion-pve.{domain}.",
+        ipaddress.IPv6Address("2602:f674:0:1000::1").reverse_pointer + ".": f"orion-router.{domain}.",
+    }
+    for name, owner in lookups.items():
+        rcode, _, answers = twin.resolve(lan_client, name, LAN_RESOLVER, "PTR")
+        assert (rcode, [answer.split()[-1] for answer in answers]) == ("NOERROR", [owner])
+        assert twin.resolve(guest_client, name, GUEST_RESOLVER, "PTR")[:3:2] == ("REFUSED", [])

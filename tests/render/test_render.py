@@ -19,6 +19,7 @@ from orion_infra.model.bgp import BgpPeer, PeerRole
 from orion_infra.model.secrets import SecretRef
 from orion_infra.render import render_all
 from orion_infra.render.options import RenderOptions
+from orion_infra.render.router import reverse_zone
 from tests.keys import private_key
 from tests.render import checkers
 from tests.render.conftest import render_into
@@ -97,8 +98,63 @@ def test_bird_carries_the_routing_policy(default_stack: OrionStack) -> None:
         assert f"bgp_local_pref = {preference};" in import_filter
         assert export_filter.count("bgp_path.prepend(OUR_ASN);") == prepends
     assert "receive limit 10 action restart;" in bird
+    # Filtered routes count towards the receive limit: one `import keep filtered` per channel of every session.
+    assert (
+        bird.count("import keep filtered on;")
+        == bird.count("receive limit 10 action restart;")
+        == 2 * len(default_stack.bgp.peers)
+    )
+    assert "define MAX_AS_PATH_LENGTH = 100;" in bird
+    assert "if bgp_path.len > MAX_AS_PATH_LENGTH then return false;" in bird
     assert "(65535, 0) ~ bgp_community" in bird
     assert "bfd on;" in bird
+    assert "ttl security" not in bird  # no upstream of the default stack is said to have GTSM
+
+
+def test_ttl_security_is_on_for_the_peers_that_have_it(default_stack: OrionStack, tmp_path: Path) -> None:
+    peers = [default_stack.bgp.peers[0].model_copy(update={"ttl_security": True}), *default_stack.bgp.peers[1:]]
+    stack = default_stack.model_copy(update={"bgp": default_stack.bgp.model_copy(update={"peers": peers})})
+    bird = render_all(stack)["router/host/bird.conf"]
+    sessions = {block.split()[0]: block for block in bird.split("protocol bgp ")[1:]}
+    assert ["ttl security on;" in block for block in sessions.values()] == [True, False, False]
+    rendered = render_into(stack, tmp_path)
+    verdict = checkers.bird(rendered.path("router/host/bird.conf"))
+    assert verdict.ok, verdict.output
+
+
+def test_inside_sources_are_checked_on_every_inside_interface(default_stack: OrionStack) -> None:
+    nft = render_all(default_stack)["router/host/nftables.nft"]
+    prerouting = nft.split("chain prerouting {")[1].split("\n  }")[0]
+    assert 'iifname "lan" ip saddr != 192.168.100.0/24 counter drop' in prerouting
+    assert 'iifname "guest" ip6 saddr != { 2602:f674:0:2000::/64, fe80::/10 } counter drop' in prerouting
+    # The management network has no IPv6 subnet: only link-local sources there.
+    assert 'iifname "mgmt" ip6 saddr != { fe80::/10 } counter drop' in prerouting
+    assert 'iifname "wan" ip6 saddr { 2602:f674::/48 } counter drop' in prerouting
+    # Echo requests are limited before connection tracking's verdict.
+    input_chain = nft.split("chain input {")[1]
+    assert input_chain.index("icmp type echo-request") < input_chain.index("ct state established,related accept")
+
+
+@pytest.mark.parametrize(
+    ("network", "zone"),
+    [
+        ("192.168.100.0/24", "100.168.192.in-addr.arpa"),
+        ("10.0.0.0/8", "10.in-addr.arpa"),
+        ("192.168.0.0/23", "168.192.in-addr.arpa"),
+        ("192.168.1.128/25", "1.168.192.in-addr.arpa"),
+        ("2602:f674:0:1000::/64", "0.0.0.1.0.0.0.0.4.7.6.f.2.0.6.2.ip6.arpa"),
+        ("2602:f674::/34", "4.7.6.f.2.0.6.2.ip6.arpa"),
+    ],
+)
+def test_reverse_zones_cover_their_network(network: str, zone: str) -> None:
+    assert reverse_zone(ipaddress.ip_network(network)) == zone
+
+
+def test_the_guest_view_refuses_every_inside_reverse_zone(default_stack: OrionStack) -> None:
+    unbound = render_all(default_stack)["router/host/unbound.conf"]
+    guest_view = unbound.split('name: "guest"')[1].split("view-first: yes")[0]
+    for zone in ("100.168.192.in-addr.arpa", "1.168.192.in-addr.arpa", "0.0.0.1.0.0.0.0.4.7.6.f.2.0.6.2.ip6.arpa"):
+        assert f'local-zone: "{zone}." refuse' in guest_view
 
 
 def test_no_secret_value_reaches_a_rendered_file(default_raw: RawConfig, today: datetime.date) -> None:
@@ -157,7 +213,7 @@ def test_guests_are_kept_to_the_internet(default_stack: OrionStack) -> None:
     nft = render_all(default_stack)["router/host/nftables.nft"]
     assert 'iifname "guest" oifname "wan" accept' in nft
     forwards = [line.strip() for line in nft.splitlines() if 'iifname "guest"' in line and "oifname" in line]
-    assert forwards == ['iifname "guest" oifname "wan" accept']
+    assert forwards == ['iifname "guest" oifname "wan" ct state related accept', 'iifname "guest" oifname "wan" accept']
     unbound = render_all(default_stack)["router/host/unbound.conf"]
     assert "access-control-view: 192.168.200.0/24 guest" in unbound
 

@@ -80,26 +80,32 @@ def render_bird(facts: RouterFacts) -> str:
     )
 
 
+LINK_LOCAL = ipaddress.IPv6Network("fe80::/10")
+
+
 @dataclass(frozen=True)
 class ForwardRule:
+    """New connections from `inbound` to `outbound`, those `condition` matches (all when empty)."""
+
     why: str
-    match: str
+    inbound: str
+    outbound: str
+    condition: str = ""
+
+    @property
+    def match(self) -> str:
+        interfaces = f'iifname "{self.inbound}" oifname "{self.outbound}"'
+        return f"{interfaces} {self.condition}" if self.condition else interfaces
 
 
 def _forward_rules(facts: RouterFacts) -> list[ForwardRule]:
     wan = facts.wan_interface
-    rules = [
-        ForwardRule(f"{routed.name} reaches the internet", f'iifname "{routed.interface}" oifname "{wan}"')
-        for routed in facts.routed
-    ]
+    rules = [ForwardRule(f"{routed.name} reaches the internet", routed.interface, wan) for routed in facts.routed]
     management = facts.network("management")
     for routed in facts.routed:
         if routed.name != "management" and routed.network.isolation == "none":
             rules.append(
-                ForwardRule(
-                    f"the management network administers {routed.name}",
-                    f'iifname "{management.interface}" oifname "{routed.interface}"',
-                )
+                ForwardRule(f"the management network administers {routed.name}", management.interface, routed.interface)
             )
     monitor = facts.monitor_address
     monitor_network = facts.network("lan")
@@ -109,11 +115,48 @@ def _forward_rules(facts: RouterFacts) -> list[ForwardRule]:
                 rules.append(
                     ForwardRule(
                         f"the monitoring VM scrapes {target.name} ({target.job})",
-                        f'iifname "{monitor_network.interface}" ip saddr {monitor} oifname "{routed.interface}" '
-                        f"ip daddr {target.address} tcp dport {target.port}",
+                        monitor_network.interface,
+                        routed.interface,
+                        f"ip saddr {monitor} ip daddr {target.address} tcp dport {target.port}",
                     )
                 )
     return rules
+
+
+def _flow_paths(rules: list[ForwardRule]) -> list[tuple[str, str]]:
+    """The interface pairs flows use, both ways: where ICMP errors about them may cross the router."""
+    return sorted({pair for rule in rules for pair in ((rule.inbound, rule.outbound), (rule.outbound, rule.inbound))})
+
+
+@dataclass(frozen=True)
+class InsideSources:
+    """The sources a packet arriving on an inside network's interface may carry."""
+
+    interface: str
+    ipv4: str
+    ipv6: list[str]
+
+
+def _inside_sources(facts: RouterFacts) -> list[InsideSources]:
+    return [
+        InsideSources(
+            routed.interface,
+            str(routed.network.subnet),
+            [*([str(routed.network.ipv6.subnet)] if routed.network.ipv6 else []), str(LINK_LOCAL)],
+        )
+        for routed in facts.routed
+    ]
+
+
+def _our_sources(facts: RouterFacts) -> tuple[list[str], list[str]]:
+    """Our announced prefixes and inside subnets, IPv4 and IPv6: what no packet from the internet comes from."""
+    ipv4 = [prefix for prefix in facts.stack.bgp.announce if isinstance(prefix, ipaddress.IPv4Network)]
+    ipv6 = [prefix for prefix in facts.stack.bgp.announce if isinstance(prefix, ipaddress.IPv6Network)]
+    for routed in facts.routed:
+        ipv4.append(routed.network.subnet)
+        if routed.network.ipv6 is not None:
+            ipv6.append(routed.network.ipv6.subnet)
+    return [str(n) for n in ipaddress.collapse_addresses(ipv4)], [str(n) for n in ipaddress.collapse_addresses(ipv6)]
 
 
 def _router_addresses(facts: RouterFacts) -> set[ipaddress.IPv4Address]:
@@ -125,6 +168,8 @@ def render_nftables(facts: RouterFacts) -> str:
         {target.port for target in facts.stack.scrape_targets() if target.address in _router_addresses(facts)}
     )
     peers = [peer.model.address for peer in facts.peers]
+    forwards = _forward_rules(facts)
+    ours_v4, ours_v6 = _our_sources(facts)
     return render_template(
         "nftables.nft.j2",
         hostname=facts.stack.router.name,
@@ -137,7 +182,11 @@ def render_nftables(facts: RouterFacts) -> str:
         monitor_address=facts.monitor_address,
         admin_ports=[ports.SSH, *router_ports],
         client_interfaces=[f'"{routed.interface}"' for routed in facts.routed if routed.serves_dns],
-        forwards=_forward_rules(facts),
+        forwards=forwards,
+        related=_flow_paths(forwards),
+        inside_sources=_inside_sources(facts),
+        ours_v4=ours_v4,
+        ours_v6=ours_v6,
     )
 
 
@@ -227,6 +276,29 @@ def local_records(facts: RouterFacts) -> list[DnsRecord]:
     return records
 
 
+def reverse_zone(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
+    """The reverse-DNS zone holding `network`'s PTR names: its octet (IPv4) or nibble (IPv6) boundary at or above it."""
+    label_bits = 8 if network.version == 4 else 4
+    labels = network.network_address.reverse_pointer.split(".")
+    kept_labels = network.prefixlen // label_bits
+    return ".".join(labels[len(labels) - 2 - kept_labels :])
+
+
+def _private_reverse_zones(facts: RouterFacts) -> list[str]:
+    """Where the local zone's PTR records live: the inside networks' reverse zones, and the names of any record
+    outside them."""
+    internal = [network for _, network in facts.stack.networks.internal()]
+    subnets: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = [network.subnet for network in internal]
+    subnets += [network.ipv6.subnet for network in internal if network.ipv6]
+    zones = {reverse_zone(subnet) for subnet in subnets}
+    zones |= {
+        record.address.reverse_pointer
+        for record in local_records(facts)
+        if not any(record.address in subnet for subnet in subnets)
+    }
+    return sorted(zones)
+
+
 @dataclass(frozen=True)
 class ResolverClient:
     subnet: str
@@ -257,6 +329,7 @@ def render_unbound(facts: RouterFacts, tls_cert_bundle: str) -> str:
         listen=listen,
         clients=clients,
         views=sorted({client.view for client in clients if client.view}),
+        private_reverse_zones=_private_reverse_zones(facts),
         private=private,
         domain=stack.dns.domain,
         dnssec=stack.dns.dnssec,

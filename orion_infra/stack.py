@@ -127,7 +127,6 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]]) -> None:
                     f"{host.name}-proxmox-ready",
                     host,
                     stack.bootstrap,
-                    f"{node_name}-auto-install.iso",
                     pulumi.ResourceOptions(depends_on=[idracs[host.name]]),
                 )
             )

@@ -7,7 +7,10 @@ let
   host = lib.importJSON "${config.orion.dataDir}/host.json";
 in
 {
-  imports = [ (modulesPath + "/profiles/qemu-guest.nix") ]; # virtio-scsi and virtio-net in the initrd
+  imports = [
+    (modulesPath + "/profiles/qemu-guest.nix") # virtio-scsi and virtio-net in the initrd
+    ./orion-host-key.nix
+  ];
 
   options.orion.dataDir = lib.mkOption {
     type = lib.types.path;

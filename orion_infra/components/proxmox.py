@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass, field
 
 import pulumi
@@ -14,8 +15,11 @@ from orion_infra.model.hosts import Host
 from orion_infra.model.services import Backup, Bootstrap
 from orion_infra.model.stack import OrionStack
 from orion_infra.render.proxmox import render_answer_file
+from orion_infra.render.proxmox.host import render_first_boot
 
 INSTALL_TIMEOUT_SECONDS = 3600
+# The server outlives the wait by this much, so the wait is what stops it on the way that works.
+MEDIA_GRACE_SECONDS = 600
 
 
 def served_url(bootstrap: Bootstrap, file_name: str) -> str:
@@ -31,11 +35,18 @@ class InstallerArgs:
     ssh_keys: pulumi.Input[list[str]]
 
 
+def media_dir(bootstrap: Bootstrap, host: Host) -> str:
+    """The operator's private directory for `host`'s prepared installer and the server that serves it."""
+    return f"{bootstrap.media_dir.rstrip('/')}/{host.proxmox.node}"
+
+
 class ProxmoxInstaller(pulumi.ComponentResource):
-    """The Proxmox VE installer ISO with this node's answer file inside, published for the iDRAC to fetch."""
+    """The Proxmox VE installer ISO with this node's answer file and first-boot hook inside, served to the node's
+    iDRAC alone until the installation is confirmed or its deadline passes (orion_infra/installer_media.py)."""
 
     url: pulumi.Output[str]
-    """Where the iDRAC fetches the prepared installer; known once it is there, so users wait for it."""
+    """Where the iDRAC fetches the prepared installer (secret: it holds the serving token); known once it is
+    served, so users wait for it."""
 
     def __init__(self, name: str, args: InstallerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orion:proxmox:Installer", name, None, opts)
@@ -44,11 +55,11 @@ class ProxmoxInstaller(pulumi.ComponentResource):
         if installer is None:
             raise ValueError(f"host {host.name} has no installer settings")
         output_name = f"{host.proxmox.node}-auto-install.iso"
-        url = served_url(bootstrap, output_name)
         answer: pulumi.Output[str] = pulumi.Output.all(args.root_password_hash, args.ssh_keys).apply(
             lambda values: render_answer_file(args.stack, host, str(values[0]), list(values[1]))
         )
         secret_answer: pulumi.Output[str] = pulumi.Output.secret(answer)
+        first_boot = render_first_boot(args.stack, host)
         self.iso = local_script(
             f"{name}-iso",
             "prepare-installer.sh",
@@ -60,27 +71,37 @@ class ProxmoxInstaller(pulumi.ComponentResource):
                 "ISO_SHA256": installer.iso.sha256 or "",
                 "CHECKSUM_URL": str(installer.iso.checksum_url or ""),
                 "OUTPUT_NAME": output_name,
+                "FIRST_BOOT_HOOK": first_boot,
+                "MEDIA_DIR": media_dir(bootstrap, host),
+                "MEDIA_ADDRESS": str(bootstrap.serve_url.host),
+                "MEDIA_PORT": str(bootstrap.media_port),
+                "MEDIA_HTTPS": "true" if host.idrac.media_over_https else "false",
+                "MEDIA_SECONDS": str(INSTALL_TIMEOUT_SECONDS + MEDIA_GRACE_SECONDS),
+                "IDRAC_ADDRESS": str(host.idrac.address),
+                "PYTHON": sys.executable,
             },
-            # A new answer (a new password, key or address) prepares a new installer; the hash reveals nothing.
-            triggers=[answer.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())],
-            opts=pulumi.ResourceOptions(parent=self),
+            # A new answer or hook (a new password, key or address) prepares a new installer; the hash reveals
+            # nothing.
+            triggers=[answer.apply(lambda text: hashlib.sha256((text + first_boot).encode()).hexdigest())],
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"]),
         )
-        self.url = self.iso.stdout.apply(lambda _: url)
+        self.url = pulumi.Output.secret(self.iso.stdout.apply(str.strip))
         self.register_outputs({"url": self.url})
 
 
 def wait_for_proxmox(
-    name: str, host: Host, bootstrap: Bootstrap, installer_name: str, opts: pulumi.ResourceOptions
+    name: str, host: Host, bootstrap: Bootstrap, opts: pulumi.ResourceOptions
 ) -> command.local.Command:
-    """Blocks until the installed node's API answers, then withdraws the prepared installer."""
+    """Blocks until the installed node's API answers, then stops serving (and so withdraws) the installer; it
+    stops serving when the wait fails too."""
     return local_script(
         name,
         "wait-for-proxmox.sh",
         environment={
             "API_URL": str(host.proxmox.api_endpoint).rstrip("/"),
             "TIMEOUT_SECONDS": str(INSTALL_TIMEOUT_SECONDS),
-            "SERVE_DIR": bootstrap.serve_dir,
-            "INSTALLER_NAME": installer_name,
+            "POLL_SECONDS": "15",
+            "MEDIA_DIR": media_dir(bootstrap, host),
         },
         opts=opts,
     )

@@ -31,6 +31,7 @@ from orion_infra.model.stack import OrionStack
 from orion_infra.model.vms import Vm
 from orion_infra.render import host_data, render_all, render_data, secret_files, system_files
 from orion_infra.render.options import PublicKeys, RenderOptions
+from orion_infra.render.proxmox.host import FIREWALL_FILE, SYSCTL_FILE, host_files
 from orion_infra.render.router import CA_BUNDLE
 from orion_infra.render.router.facts import router_facts
 
@@ -77,6 +78,9 @@ INTERNAL = ("lan", "guest", "management")
 TRANSIT = ipaddress.IPv4Network("100.64.0.0/24")
 WEB_SERVER = ipaddress.IPv4Address("203.0.113.80")
 WHOAMI = Path(__file__).with_name("whoami_server.py")
+LISTENERS = Path(__file__).with_name("listeners.py")
+# Where Proxmox's daemons listen when their configuration names only an address.
+PVEPROXY_PORT = 8006
 # Where a machine keeps the flake of its system, as a committed deploy leaves it on the VM.
 CONFIG = "/etc/nixos/orion"
 LAB_CA_BUNDLE = "/etc/ssl/orion-lab-ca.pem"
@@ -236,7 +240,7 @@ class Twin:
         netns.run(["ip", "netns", "add", self.monitor_ns])
         netns.run(["ip", "-n", self.monitor_ns, "link", "set", "lo", "up"])
         self._nics(self.monitor_ns, self.stack.monitor)
-        self._attach(self.host_ns, self.host_address)
+        self._proxmox_host()
         self._internet()
 
     def _nics(self, namespace: str, vm: Vm) -> None:
@@ -247,20 +251,36 @@ class Twin:
             netns.veth_to_switch(namespace, f"eth{index}", self.switch_ns, network, port)
             netns.run(["ip", "-n", namespace, "link", "set", "dev", f"eth{index}", "address", nic.mac.lower()])
 
-    def _attach(self, namespace: str, address: ipaddress.IPv4Address) -> None:
-        """A machine with a static address on the internal network that holds it, routed and resolving through the
-        router, as cloud-init or the installer sets it up."""
-        routed = next(
-            routed
-            for routed in router_facts(self.stack, self.options).routed
-            if routed.name in INTERNAL and address in routed.network.subnet
-        )
+    def _proxmox_host(self) -> None:
+        """The Proxmox host as its first-boot hook leaves it: its sysctl settings applied before any bridge exists
+        (as at boot), its bridges on the twin's segments named as the stack names them, an address on management
+        only, its firewall loaded, and stand-ins for sshd, pveproxy and rpcbind where their rendered files say."""
+        host = self.stack.hosts[0]
+        files = {file.path: file.content for file in host_files(self.stack, host)}
+        namespace = self.host_ns
         netns.run(["ip", "netns", "add", namespace])
         netns.run(["ip", "-n", namespace, "link", "set", "lo", "up"])
-        netns.veth_to_switch(namespace, "eth0", self.switch_ns, routed.name, namespace.removeprefix(self.prefix)[1:16])
-        netns.run(["ip", "-n", namespace, "addr", "add", f"{address}/{routed.network.subnet.prefixlen}", "dev", "eth0"])
-        netns.run(["ip", "-n", namespace, "route", "add", "default", "via", str(routed.gateway)])
-        netns.set_resolver(namespace, str(routed.gateway))
+        for path, content in files.items():
+            staged = self.root / "host" / path.lstrip("/")
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            staged.write_text(content)
+        netns.in_ns(namespace, "sysctl", "-q", "-p", str(self.root / "host" / SYSCTL_FILE.lstrip("/")))
+        management = self.stack.networks.management
+        for bridge in host.bridges:
+            network = self.stack.network_of(bridge.name, None)
+            if network in ("wan", *INTERNAL):  # the storage network has no segment in the twin
+                netns.veth_to_switch(namespace, bridge.name, self.switch_ns, network, f"host-{bridge.name}")
+        prefix = management.subnet.prefixlen
+        netns.run(["ip", "-n", namespace, "addr", "add", f"{self.host_address}/{prefix}", "dev", management.bridge])
+        netns.run(["ip", "-n", namespace, "route", "add", "default", "via", str(management.gateway)])
+        netns.set_resolver(namespace, str(management.gateway))
+        netns.in_ns(namespace, "nft", "-f", str(self.root / "host" / FIREWALL_FILE.lstrip("/")))
+        netns.start_daemon(namespace, "python3", str(LISTENERS), *host_listeners(files), log=self.host_listeners_log)
+
+    @property
+    def host_listeners_log(self) -> Path:
+        """What the Proxmox host's daemon stand-ins accepted: a line "PORT PEER" per connection."""
+        return self.root / "run" / "host-listeners.log"
 
     def transit_address(self, index: int) -> ipaddress.IPv4Address:
         return TRANSIT.network_address + 11 + index
@@ -827,3 +847,20 @@ def _is_prefix(text: str) -> bool:
     except ValueError:
         return False
     return "/" in text
+
+
+def host_listeners(files: dict[str, str]) -> list[str]:
+    """ADDRESS:PORT of each daemon the Proxmox host's rendered files bind: pveproxy's LISTEN_IP, sshd's
+    ListenAddress, rpcbind's ListenStream sockets."""
+    specs: list[str] = []
+    for line in files["/etc/default/pveproxy"].splitlines():
+        if line.startswith("LISTEN_IP="):
+            specs.append(f"{line.split('=', 1)[1].strip(chr(34))}:{PVEPROXY_PORT}")
+    for line in files["/etc/ssh/sshd_config.d/10-orion.conf"].splitlines():
+        if line.startswith("ListenAddress "):
+            specs.append(f"{line.split()[1]}:{ports.SSH}")
+    for line in files["/etc/systemd/system/rpcbind.socket.d/10-orion.conf"].splitlines():
+        value = line.removeprefix("ListenStream=")
+        if value != line and ":" in value:
+            specs.append(value)
+    return specs

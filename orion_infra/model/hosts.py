@@ -91,6 +91,11 @@ class Idrac(Facts):
     user: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,16}$")]
     password: Secret
     tls: TlsPolicy
+    media_over_https: bool = Field(
+        default=True,
+        description="fetch the Proxmox installer over HTTPS (iDRAC8 firmware 2.70 and later); false serves it over "
+        "plain HTTP, still to this iDRAC alone",
+    )
 
 
 class Datastore(Facts):

@@ -129,3 +129,11 @@ class Bootstrap(Facts):
 
     serve_dir: Annotated[str, Field(pattern=r"^/", description="a directory a web server publishes")]
     serve_url: HttpUrl = Field(description="the URL of serve_dir, reachable from the management network")
+    media_port: Port = Field(
+        default=8443,
+        description="where the operator's machine (serve_url's host) serves a prepared installer to its iDRAC alone",
+    )
+    media_dir: str = Field(
+        default=".orion/installer",
+        description="the operator's private directory for prepared installers (relative to the project)",
+    )

@@ -15,23 +15,28 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 # Each system is built from a flake of its own: the repository's flake.nix and flake.lock, the hand-written NixOS
 # files it needs (at their repository paths), and its rendered data in host/ (and, for the monitor, the agent).
 FLAKE_FILES = ["flake.nix", "flake.lock"]
+# What every system is built with: the VM module (with its host key's first boot) and orion-trial.
+VM_FILES = [
+    "nix/modules/orion-vm.nix",
+    "nix/modules/orion-host-key.nix",
+    "nix/scripts/orion-trial",
+    "nix/scripts/orion-host-key",
+]
 NIX_FILES = {
-    "base": ["nix/hosts/base/configuration.nix", "nix/modules/orion-vm.nix", "nix/scripts/orion-trial"],
+    "base": ["nix/hosts/base/configuration.nix", *VM_FILES],
     "router": [
         "nix/hosts/router/configuration.nix",
-        "nix/modules/orion-vm.nix",
+        *VM_FILES,
         "nix/modules/orion-common.nix",
         "nix/modules/orion-router.nix",
-        "nix/scripts/orion-trial",
         "nix/scripts/orion-restart-bgp",
     ],
     "monitor": [
         "nix/hosts/monitor/configuration.nix",
-        "nix/modules/orion-vm.nix",
+        *VM_FILES,
         "nix/modules/orion-common.nix",
         "nix/modules/orion-monitoring.nix",
         "nix/modules/orion-agent.nix",
-        "nix/scripts/orion-trial",
         "nix/scripts/orion-agent",
     ],
 }

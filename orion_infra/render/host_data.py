@@ -13,8 +13,12 @@ class HostData(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class HostKeySeed(HostData):
+    seed_dir: str = Field(description="where the VM's cloud-init drive is mounted at boot, its host key inside")
+
+
 class System(HostData):
-    """What every ORION NixOS system reads (nix/modules/orion-vm.nix)."""
+    """What every ORION NixOS system reads (nix/modules/orion-vm.nix, orion-host-key.nix)."""
 
     role: Literal["base", "router", "monitor"]
     nixos_release: str = Field(description="the release the flake must pin for this system")
@@ -25,6 +29,7 @@ class System(HostData):
     credentials: dict[str, list[str]] = Field(
         description="systemd unit -> the secret files it gets as credentials (LoadCredential)"
     )
+    host_key: HostKeySeed
 
 
 class RouterInterface(HostData):

@@ -24,6 +24,7 @@ def system_data(stack: OrionStack, options: RenderOptions, keys: PublicKeys, vm:
         "admin_user": stack.access.admin_user,
         "authorized_keys": [*stack.access.authorized_keys, *([keys.deploy] if keys.deploy else [])],
         "secrets_dir": str(options.secrets_dir),
+        "host_key": host_data.HostKeySeed(seed_dir=str(options.seed_dir)),
     }
 
 

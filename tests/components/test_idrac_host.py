@@ -43,7 +43,9 @@ def test_the_stack_gives_each_host_an_idrac_with_a_rotated_password(
         ("pulumi-python:dynamic/idrac:PowerState", "orion-pve-power"),
     ]
     generated, rotation, system = children[:3]
-    assert children[3].inputs["image_url"] == "http://192.168.1.50:8080/orion-pve-auto-install.iso"
+    # The media server's URL (the mocks' stdout of the prepare step) holds its token: a secret input.
+    assert children[3].inputs["image_url"] == "stdout-of-orion-pve-installer-iso"
+    assert "image_url" in children[3].secret_inputs
     assert generated.inputs["length"] == 20
     assert "result" in generated.additional_secret_outputs
     # The factory password is used once, by the rotation; everything after uses the generated one.

@@ -216,6 +216,11 @@ OPTIONS: dict[str, Declared] = {
     "services.openssh.enable": Declared(
         "nixos/modules/services/networking/ssh/sshd.nix", "id 61933264874", "bool, default false"
     ),
+    "services.openssh.hostKeys": Declared(
+        "nixos/modules/services/networking/ssh/sshd.nix",
+        "id 61933264874",
+        "listOf attrs {path, type, bits?, comment?}, default rsa-4096 + ed25519; each becomes `HostKey <path>`; sshd-keygen.service (generateHostKeys, default = enable; wantedBy multi-user, ConditionFileNotEmpty |!path) runs ssh-keygen for a missing one; sshd.service After=sshd-keygen.service",
+    ),
     "services.openssh.settings": Declared(
         "nixos/modules/services/networking/ssh/sshd.nix",
         "id 61933264874",
@@ -317,6 +322,11 @@ OPTIONS: dict[str, Declared] = {
         "03a362fe87d4d19a45525bc0adab2f17a562f99a",
         "str, default config.system.nixos.release (warns 'system.stateVersion is not set' when left at default)",
     ),
+    "systemd.mounts": Declared(
+        "nixos/modules/system/boot/systemd.nix",
+        "id 62233278066",
+        'systemdUtils.types.mounts: a list (the unit name derives from `where`) of stage2MountOptions {what (str, mandatory), where (str, mandatory), type (str, default ""), options (commas, default ""), mountConfig} (nixos/lib/systemd-unit-options.nix id 25694729354)',
+    ),
     "systemd.network.enable": Declared(
         "nixos/modules/system/boot/networkd.nix",
         "id 51883431331",
@@ -398,6 +408,9 @@ OPTIONS: dict[str, Declared] = {
     "systemd.services.<name>.after": Declared(
         "nixos/lib/systemd-unit-options.nix", "id 25694729354", "listOf unitNameType, default []"
     ),
+    "systemd.services.<name>.before": Declared(
+        "nixos/lib/systemd-unit-options.nix", "id 25694729354", "listOf unitNameType, default []"
+    ),
     "systemd.services.<name>.description": Declared(
         "nixos/lib/systemd-unit-options.nix", "id 25694729354", 'singleLineStr, default ""'
     ),
@@ -425,6 +438,11 @@ OPTIONS: dict[str, Declared] = {
         "nixos/lib/systemd-lib.nix",
         "id 84567021",
         "unitOption: list defs concatenated; attrsToSection renders one `LoadCredential=` line per list element",
+    ),
+    "systemd.services.<name>.unitConfig": Declared(
+        "nixos/lib/systemd-unit-options.nix",
+        "id 25694729354",
+        "attrsOf unitOption, default {}; the [Unit] section's directives (systemd.unit(5)), e.g. RequiresMountsFor, ConditionPathExists",
     ),
     "systemd.services.<name>.wantedBy": Declared(
         "nixos/lib/systemd-unit-options.nix", "id 25694729354", "listOf unitNameType, default []"

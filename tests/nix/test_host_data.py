@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Which systems read each file's `host`: the modules each system's configuration imports.
 READERS = {
     "nix/modules/orion-vm.nix": ("base", "router", "monitor"),
+    "nix/modules/orion-host-key.nix": ("base", "router", "monitor"),
     "nix/modules/orion-common.nix": ("router", "monitor"),
     "nix/modules/orion-router.nix": ("router",),
     "nix/modules/orion-monitoring.nix": ("monitor",),

@@ -83,7 +83,7 @@ def as_installed(application: ShellApplication) -> str:
 
 def test_every_nix_script_is_found() -> None:
     names = {application.name for application in shell_applications()}
-    assert names == {"orion-trial", "orion-restart-bgp", "orion-agent"}
+    assert names == {"orion-trial", "orion-restart-bgp", "orion-agent", "orion-host-key"}
 
 
 @pytest.mark.parametrize("application", shell_applications(), ids=lambda application: application.where)

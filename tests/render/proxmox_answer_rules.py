@@ -40,6 +40,23 @@ def answer_problems(answer: dict[str, Any]) -> list[str]:
     problems += _global_problems(answer.get("global", {}))
     problems += _network_problems(answer.get("network", {}))
     problems += _disk_problems(answer.get("disk-setup", {}))
+    if "first-boot" in answer:
+        problems += _first_boot_problems(answer["first-boot"])
+    return problems
+
+
+def _first_boot_problems(first_boot: dict[str, Any]) -> list[str]:
+    """pve-installer's FirstBootHookInfo (proxmox-auto-installer/src/answer.rs), which denies unknown fields."""
+    keys = {"source", "ordering", "url", "cert-fingerprint"}
+    problems = [f"first-boot.{key}: unknown key" for key in sorted(set(first_boot) - keys)]
+    source = _require(first_boot, "first-boot", "source", problems)
+    if source not in (None, "from-iso", "from-url"):
+        problems.append(f"first-boot.source: {source!r} is neither from-iso nor from-url")
+    if ("url" in first_boot) != (source == "from-url"):
+        problems.append("first-boot.url: required with source from-url, and only then")
+    ordering = first_boot.get("ordering", "fully-up")
+    if ordering not in ("before-network", "network-online", "fully-up"):
+        problems.append(f"first-boot.ordering: {ordering!r} is not before-network, network-online or fully-up")
     return problems
 
 

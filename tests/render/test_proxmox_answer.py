@@ -36,6 +36,7 @@ def test_the_answer_file_says_what_the_model_says(default_stack: OrionStack) -> 
         "filter": {"ID_NET_NAME_MAC": "*d0946624967c"},
     }
     assert parsed["disk-setup"] == {"filesystem": "ext4", "disk-list": ["sda"]}
+    assert parsed["first-boot"] == {"source": "from-iso", "ordering": "before-network"}
 
 
 @pytest.mark.parametrize(
@@ -68,6 +69,15 @@ def test_the_answer_file_says_what_the_model_says(default_stack: OrionStack) -> 
             "disk-setup: exactly one of disk-list and filter",
         ),
         (lambda a: a.update({"extras": {}}), "extras: unknown section"),
+        (
+            lambda a: a["first-boot"].update({"ordering": "early"}),
+            "first-boot.ordering: 'early' is not before-network, network-online or fully-up",
+        ),
+        (
+            lambda a: a["first-boot"].update({"source": "from-url"}),
+            "first-boot.url: required with source from-url, and only then",
+        ),
+        (lambda a: a["first-boot"].update({"script": "x"}), "first-boot.script: unknown key"),
     ],
 )
 def test_the_rules_checker_catches_a_broken_answer(default_stack: OrionStack, break_it: Any, problem: str) -> None:

@@ -43,5 +43,7 @@ def render_answer_file(stack: OrionStack, host: Host, root_password_hash: str, s
             "filter": {"ID_NET_NAME_MAC": f"*{mac.replace(':', '').lower()}"} if mac else {"ID_NET_NAME": nic},
         },
         "disk-setup": disk_setup,
+        # The hook prepare-iso embeds (render_first_boot): it seals the host before its network comes up.
+        "first-boot": {"source": "from-iso", "ordering": "before-network"},
     }
     return tomli_w.dumps(answer)

@@ -57,7 +57,8 @@ class Machine:
         (self.root / "run" / "sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
         # A directory the machine's root lies under is mounted last: its mount hides the sources of the others.
         order = sorted((*PRIVATE, *self.extra_mounts), key=lambda d: self.root.is_relative_to(f"/{d}"))
-        binds = "; ".join(f"mount --bind {self.root / d} /{d}" for d in order)
+        # A fresh machine may lack a mount point (no /nix until Nix first runs): make it, empty, before the bind.
+        binds = "; ".join(f"mkdir -p /{d}; mount --bind {self.root / d} /{d}" for d in order)
         netns.start_daemon(
             self.namespace,
             "unshare",

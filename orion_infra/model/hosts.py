@@ -11,7 +11,7 @@ from pydantic import Field, HttpUrl, model_validator
 from orion_infra.model.downloads import Download
 from orion_infra.model.problems import Problems
 from orion_infra.model.secrets import Secret
-from orion_infra.model.types import Facts, Hostname, IPv4, MacAddress, PositiveInt
+from orion_infra.model.types import Facts, Hostname, IPv4, MacAddress, PositiveInt, SshPublicKey
 
 # Linux interface names are at most 15 bytes (IFNAMSIZ - 1).
 InterfaceName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,14}$")]
@@ -139,6 +139,11 @@ class ProxmoxInstaller(Facts):
         return self
 
 
+# Where the VMs' cloud-init user data is written: the node's directory storage (/var/lib/vz), always there.
+SNIPPETS_DATASTORE = "local"
+SNIPPETS_DIR = "/var/lib/vz/snippets"
+
+
 class ProxmoxNode(Facts):
     """The Proxmox VE node on this host."""
 
@@ -147,6 +152,11 @@ class ProxmoxNode(Facts):
     install: bool = Field(description="install Proxmox VE through the iDRAC; false for a host that already runs it")
     root_password: Secret | None = Field(
         default=None, description="root@pam password of an existing install; generated when ORION installs"
+    )
+    ssh_host_key: SshPublicKey | None = Field(
+        default=None,
+        description="the node's SSH host key (ssh-keyscan -t ed25519, checked with the node's console), pinned on every "
+        "connection; required with install: false (ORION makes it when it installs the node)",
     )
     datastores: Annotated[list[Datastore], Field(min_length=1)]
     installer: ProxmoxInstaller | None = Field(default=None, description="required when install is true")
@@ -167,6 +177,22 @@ class ProxmoxNode(Facts):
         endpoint = urlsplit(str(self.api_endpoint))
         if endpoint.scheme != "https":
             problems.add(("api_endpoint",), f"the Proxmox API is served over https, got {endpoint.scheme}://")
+        if not self.install and self.ssh_host_key is None:
+            problems.add(
+                ("ssh_host_key",),
+                "a node that is already installed (install: false) needs its SSH host key, to check whom the deploy "
+                "talks to: `ssh-keyscan -t ed25519 <node>`, compared with `ssh-keygen -lf "
+                "/etc/ssh/ssh_host_ed25519_key.pub` on its console",
+            )
+        if self.install and self.ssh_host_key is not None:
+            problems.add(("ssh_host_key",), "is made by ORION when it installs the node (install: true); leave it out")
+        snippets = self.datastore(SNIPPETS_DATASTORE)
+        if snippets is None or "snippets" not in snippets.content:
+            problems.add(
+                ("datastores",),
+                f"the VMs' first-boot data (their host keys) goes to {SNIPPETS_DATASTORE}:snippets; "
+                f"list {SNIPPETS_DATASTORE} with snippets in its content",
+            )
         if not self.install and self.root_password is None:
             problems.add(
                 ("root_password",),

@@ -99,7 +99,11 @@ RULES: list[tuple[str, list[tuple[tuple[str | int, ...], Any]], list[str]]] = [
     (
         "duplicate-datastore",
         [(("hosts", 0, "proxmox", "datastores", 0, "name"), "local-lvm")],
-        ["hosts[0].proxmox.datastores[1].name: local-lvm is already used by datastores[0].name"],
+        [
+            "hosts[0].proxmox.datastores: the VMs' first-boot data (their host keys) goes to local:snippets; list local "
+            "with snippets in its content",
+            "hosts[0].proxmox.datastores[1].name: local-lvm is already used by datastores[0].name",
+        ],
     ),
     (
         "two-networks-on-one-bridge",

@@ -1,48 +1,397 @@
-"""The GitHub Actions workflows (preview on pull requests, nightly drift check) pass actionlint."""
+"""The GitHub Actions workflows (preview on pull requests, nightly drift check): actionlint passes, and the rules that
+keep the stack's secrets and the management network away from untrusted code hold (README, "CI: the runner and the
+two environments"). Each rule is a checker returning its problems; each is shown to fail on a broken copy."""
 
 from __future__ import annotations
 
+import copy
+import re
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-WORKFLOWS = sorted((Path(__file__).resolve().parents[1] / ".github" / "workflows").glob("*.yml"))
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 ACTIONLINT = str(Path(sys.executable).parent / "actionlint")
 
+# The self-hosted runner on the management network, and the environments whose secrets only reviewed runs get.
+RUNNER = ["self-hosted", "linux", "orion-mgmt"]
+PROTECTED_ENVIRONMENTS = {"orion", "orion-preview"}
+RUNNER_GROUP = "orion-mgmt"  # the concurrency group of every job on that runner
+PULL_REQUEST_EVENTS = {"pull_request", "pull_request_review", "pull_request_review_comment", "pull_request_target"}
+FORK_GUARD = ("github.event.pull_request.head.repo.full_name", "github.repository")
 
-def actionlint(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([ACTIONLINT, "-no-color", str(path)], capture_output=True, text=True, timeout=60, check=False)
+Workflow = dict[Any, Any]  # a bare `on` key loads as True
+Workflows = dict[str, Workflow]
+
+
+def load() -> Workflows:
+    return {path.name: yaml.safe_load(path.read_text()) for path in WORKFLOWS}
+
+
+def actionlint(path: Path, config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ACTIONLINT, "-no-color", "-config-file", str(config), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def actionlint_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """actionlint knows GitHub's own labels; the runner's custom one is declared as actionlint.yaml would."""
+    config = tmp_path_factory.mktemp("actionlint") / "actionlint.yaml"
+    custom = [label for label in RUNNER if label not in {"self-hosted", "linux"}]
+    config.write_text(yaml.safe_dump({"self-hosted-runner": {"labels": custom}}))
+    return config
+
+
+# --- reading a workflow --------------------------------------------------------------------------------------------
+
+
+def triggers(workflow: Workflow) -> set[str]:
+    on = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` key as true
+    if isinstance(on, str):
+        return {on}
+    return set(on or ())
+
+
+def jobs(workflow: Workflow) -> dict[str, dict[str, Any]]:
+    return dict(workflow.get("jobs") or {})
+
+
+def runner_labels(job: dict[str, Any]) -> list[str]:
+    runs_on = job.get("runs-on", [])
+    if isinstance(runs_on, dict):
+        return [*runs_on.get("labels", []), *(["group:" + runs_on["group"]] if "group" in runs_on else [])]
+    return [runs_on] if isinstance(runs_on, str) else list(runs_on)
+
+
+def self_hosted(job: dict[str, Any]) -> bool:
+    labels = runner_labels(job)
+    return "self-hosted" in labels or RUNNER[-1] in labels or any(label.startswith("group:") for label in labels)
+
+
+def environment(job: dict[str, Any]) -> str | None:
+    value = job.get("environment")
+    return value.get("name") if isinstance(value, dict) else value
+
+
+def strings(value: object, key: str = "") -> Iterator[tuple[str, str]]:
+    """Every string in a job, with the key it sits under."""
+    if isinstance(value, str):
+        yield key, value
+    elif isinstance(value, dict):
+        for inner_key, item in value.items():
+            yield from strings(item, str(inner_key))
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item, key)
+
+
+def expressions(value: object) -> Iterator[str]:
+    for key, text in strings(value):
+        if key == "if":  # `if:` is an expression with or without ${{ }}
+            yield text
+        else:
+            yield from re.findall(r"\$\{\{(.*?)\}\}", text, flags=re.DOTALL)
+
+
+def secrets_used(workflow: Workflow, job: dict[str, Any]) -> set[str]:
+    """The secrets a job can read: through expressions (its own and the workflow's env) or passed to a called
+    workflow. `*` stands for the whole context (toJSON(secrets), secrets: inherit)."""
+    found: set[str] = set()
+    scope = {"job": job, "env": workflow.get("env"), "defaults": workflow.get("defaults")}
+    for expression in expressions(scope):
+        for match in re.finditer(r"\bsecrets\b(?:\.([A-Za-z_][\w-]*)|\[\s*['\"]([^'\"]+)['\"]\s*\])?", expression):
+            found.add((match.group(1) or match.group(2) or "*").upper())
+    if "secrets" in job:
+        found.add("*")
+    return found
+
+
+def privileged(workflow: Workflow, job: dict[str, Any]) -> bool:
+    """A job that holds a secret beyond GITHUB_TOKEN or runs on the management network's runner."""
+    return bool(secrets_used(workflow, job) - {"GITHUB_TOKEN"}) or self_hosted(job)
+
+
+def conjuncts(expression: str) -> list[str]:
+    """The top-level `&&` terms of an `if:`, normalised; none when an `||` could bypass one of them."""
+    inner = expression.strip()
+    if inner.startswith("${{") and inner.endswith("}}"):
+        inner = inner[3:-2]
+    if "||" in inner:
+        return []
+    terms = []
+    for part in inner.split("&&"):
+        term = part.strip()
+        while term.startswith("(") and term.endswith(")"):
+            term = term[1:-1].strip()
+        terms.append(" ".join(term.split()))
+    return terms
+
+
+def fork_guarded(job: dict[str, Any]) -> bool:
+    left, right = FORK_GUARD
+    return any(term in {f"{left} == {right}", f"{right} == {left}"} for term in conjuncts(str(job.get("if", ""))))
+
+
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(job.get("steps") or [])
+
+
+# --- the rules -----------------------------------------------------------------------------------------------------
+
+
+def secret_job_problems(workflows: Workflows) -> list[str]:
+    """A job with a secret (other than GITHUB_TOKEN) or on the runner: a protected environment, the runner's label
+    set, the runner's concurrency group without cancelling, and, where pull requests trigger it, never for a fork."""
+    problems = []
+    for name, workflow in workflows.items():
+        pull_requests = bool(triggers(workflow) & PULL_REQUEST_EVENTS)
+        for job_id, job in jobs(workflow).items():
+            if not privileged(workflow, job):
+                continue
+            where = f"{name}: {job_id}"
+            if environment(job) not in PROTECTED_ENVIRONMENTS:
+                problems.append(
+                    f"{where}: environment {environment(job)!r} is not one of {sorted(PROTECTED_ENVIRONMENTS)}"
+                )
+            if runner_labels(job) != RUNNER:
+                problems.append(f"{where}: runs on {runner_labels(job)}, not the management runner {RUNNER}")
+            concurrency = job.get("concurrency")
+            if not isinstance(concurrency, dict) or concurrency.get("group") != RUNNER_GROUP:
+                problems.append(f"{where}: not in concurrency group {RUNNER_GROUP!r}")
+            elif concurrency.get("cancel-in-progress", False) is not False:
+                problems.append(f"{where}: cancels a job in progress on the runner")
+            if pull_requests and not fork_guarded(job):
+                problems.append(f"{where}: can run for a fork (needs `if: {FORK_GUARD[0]} == {FORK_GUARD[1]}`)")
+    return problems
+
+
+def workflow_env_problems(workflows: Workflows) -> list[str]:
+    """A secret in a workflow's own env would reach every job of it."""
+    return [
+        f"{name}: workflow-level env reads a secret"
+        for name, workflow in workflows.items()
+        if any("secrets" in expression for expression in expressions(workflow.get("env")))
+    ]
+
+
+def trigger_problems(workflows: Workflows) -> list[str]:
+    return [
+        f"{name}: triggered by pull_request_target (runs with secrets in the base repository's context)"
+        for name, workflow in workflows.items()
+        if "pull_request_target" in triggers(workflow)
+    ]
+
+
+def permission_problems(workflows: Workflows) -> list[str]:
+    return [
+        f"{name}: {job_id}: declares no permissions"
+        for name, workflow in workflows.items()
+        for job_id, job in jobs(workflow).items()
+        if "permissions" not in job
+    ]
+
+
+def pinning_problems(workflows: Workflows) -> list[str]:
+    """Every action (and called workflow) by full commit SHA; local ones excepted."""
+    problems = []
+    for name, workflow in workflows.items():
+        for job_id, job in jobs(workflow).items():
+            for uses in [job.get("uses"), *(step.get("uses") for step in steps(job))]:
+                if uses is None or str(uses).startswith("./"):
+                    continue
+                if not re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", str(uses)):
+                    problems.append(f"{name}: {job_id}: {uses} is not pinned to a commit")
+    return problems
+
+
+def checkout_problems(workflows: Workflows) -> list[str]:
+    """No job pushes: no checkout leaves the token in .git/config."""
+    return [
+        f"{name}: {job_id}: checkout keeps the token (persist-credentials is not false)"
+        for name, workflow in workflows.items()
+        for job_id, job in jobs(workflow).items()
+        for step in steps(job)
+        if str(step.get("uses", "")).startswith("actions/checkout@")
+        and (step.get("with") or {}).get("persist-credentials") is not False
+    ]
+
+
+def drift_problems(workflows: Workflows) -> list[str]:
+    """The drift check: nightly and on demand, on the runner, in `orion`, failing the run on any change."""
+    workflow = workflows.get("drift.yml")
+    job = jobs(workflow or {}).get("drift")
+    if workflow is None or job is None:
+        return ["drift.yml: no drift job"]
+    problems = []
+    if not {"schedule", "workflow_dispatch"} <= triggers(workflow):
+        problems.append(f"drift.yml: triggered by {sorted(triggers(workflow))}, not nightly and on demand")
+    if runner_labels(job) != RUNNER:
+        problems.append(f"drift.yml: drift runs on {runner_labels(job)}, not {RUNNER}")
+    if environment(job) != "orion":
+        problems.append(f"drift.yml: drift runs in environment {environment(job)!r}, not 'orion'")
+    pulumi = [step for step in steps(job) if str(step.get("uses", "")).startswith("pulumi/actions@")]
+    if not any((step.get("with") or {}).get("expect-no-changes") is True for step in pulumi):
+        problems.append("drift.yml: no preview that expects no changes")
+    if job.get("continue-on-error") or any(step.get("continue-on-error") for step in pulumi):
+        problems.append("drift.yml: drift would not fail the run (continue-on-error)")
+    return problems
+
+
+RULES: dict[str, Callable[[Workflows], list[str]]] = {
+    "secret jobs": secret_job_problems,
+    "workflow env": workflow_env_problems,
+    "triggers": trigger_problems,
+    "permissions": permission_problems,
+    "pinning": pinning_problems,
+    "checkout": checkout_problems,
+    "drift": drift_problems,
+}
+
+
+# --- the tests -----------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=[path.name for path in WORKFLOWS])
-def test_workflow_passes_actionlint(workflow: Path) -> None:
-    result = actionlint(workflow)
+def test_workflow_passes_actionlint(workflow: Path, actionlint_config: Path) -> None:
+    result = actionlint(workflow, actionlint_config)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_workflows_preview_on_pull_requests_and_check_drift() -> None:
-    steps = {path.stem: yaml.safe_load(path.read_text())["jobs"] for path in WORKFLOWS}
+    workflows = load()
     preview = next(
-        step for step in steps["preview"]["preview"]["steps"] if str(step.get("uses", "")).startswith("pulumi/actions")
+        step
+        for step in steps(workflows["preview.yml"]["jobs"]["preview"])
+        if str(step.get("uses", "")).startswith("pulumi/actions")
     )
     drift = next(
-        step for step in steps["drift"]["drift"]["steps"] if str(step.get("uses", "")).startswith("pulumi/actions")
+        step
+        for step in steps(workflows["drift.yml"]["jobs"]["drift"])
+        if str(step.get("uses", "")).startswith("pulumi/actions")
     )
     assert preview["with"] == {"command": "preview", "stack-name": "orion", "comment-on-pr": True, "diff": True}
     assert drift["with"] == {"command": "preview", "stack-name": "orion", "refresh": True, "expect-no-changes": True}
 
 
-def test_actionlint_rejects_a_broken_workflow(tmp_path: Path) -> None:
+def test_jobs_without_a_secret_run_on_github_hosted_runners_for_every_pull_request() -> None:
+    preview = load()["preview.yml"]
+    for job_id in ("checks", "nixos"):
+        job = preview["jobs"][job_id]
+        assert not privileged(preview, job), job_id
+        assert "if" not in job, job_id
+        assert runner_labels(job) == ["ubuntu-24.04"], job_id
+    assert "orion validate" in " ".join(str(step.get("run")) for step in steps(preview["jobs"]["checks"]))
+
+
+def test_the_secret_jobs_are_the_preview_and_the_drift_check() -> None:
+    workflows = load()
+    found = {(name, job_id) for name, workflow in workflows.items() for job_id, job in jobs(workflow).items()}
+    assert {key for key in found if privileged(workflows[key[0]], workflows[key[0]]["jobs"][key[1]])} == {
+        ("preview.yml", "preview"),
+        ("drift.yml", "drift"),
+    }
+
+
+@pytest.mark.parametrize("rule", RULES, ids=list(RULES))
+def test_the_workflows_keep_the_rule(rule: str) -> None:
+    assert RULES[rule](load()) == []
+
+
+def _set(workflow: str, job: str, key: str, value: object) -> Callable[[Workflows], None]:
+    def change(workflows: Workflows) -> None:
+        if value is None:
+            del workflows[workflow]["jobs"][job][key]
+        else:
+            workflows[workflow]["jobs"][job][key] = value
+
+    return change
+
+
+def _first_step(workflow: str, job: str, key: str, value: object) -> Callable[[Workflows], None]:
+    def change(workflows: Workflows) -> None:
+        step = workflows[workflow]["jobs"][job]["steps"][0]
+        if value is None:
+            del step[key]
+        else:
+            step[key] = value
+
+    return change
+
+
+def _pull_request_target(workflows: Workflows) -> None:
+    workflows["preview.yml"][True] = {"pull_request_target": {"branches": ["main"]}}
+
+
+def _secret_in_nixos(workflows: Workflows) -> None:
+    workflows["preview.yml"]["jobs"]["nixos"]["steps"][-1]["env"] = {"TOKEN": "${{ secrets['PULUMI_ACCESS_TOKEN'] }}"}
+
+
+def _secret_in_workflow_env(workflows: Workflows) -> None:
+    workflows["drift.yml"]["env"] = {"PULUMI_CONFIG_PASSPHRASE": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"}
+
+
+def _continue_on_drift(workflows: Workflows) -> None:
+    next(
+        step for step in workflows["drift.yml"]["jobs"]["drift"]["steps"] if "pulumi/actions" in str(step.get("uses"))
+    )["continue-on-error"] = True
+
+
+BREAKAGES = [
+    pytest.param(_set("preview.yml", "preview", "environment", None), "secret jobs", "environment None", id="no-environment"),
+    pytest.param(_set("preview.yml", "preview", "environment", "staging"), "secret jobs", "'staging'", id="unprotected-environment"),
+    pytest.param(_set("preview.yml", "preview", "runs-on", "ubuntu-24.04"), "secret jobs", "not the management runner", id="secret-on-github-hosted"),
+    pytest.param(_set("preview.yml", "preview", "runs-on", ["self-hosted"]), "secret jobs", "not the management runner", id="any-self-hosted-runner"),
+    pytest.param(_set("preview.yml", "preview", "if", None), "secret jobs", "can run for a fork", id="no-fork-guard"),
+    pytest.param(_set("preview.yml", "preview", "if", f"{FORK_GUARD[0]} == {FORK_GUARD[1]} || true"), "secret jobs", "can run for a fork", id="fork-guard-bypassed"),
+    pytest.param(_set("preview.yml", "preview", "if", f"!({FORK_GUARD[0]} == {FORK_GUARD[1]})"), "secret jobs", "can run for a fork", id="fork-guard-negated"),
+    pytest.param(_set("preview.yml", "preview", "concurrency", None), "secret jobs", "not in concurrency group", id="no-runner-concurrency"),
+    pytest.param(_set("drift.yml", "drift", "concurrency", {"group": RUNNER_GROUP, "cancel-in-progress": True}), "secret jobs", "cancels a job", id="cancels-on-runner"),
+    pytest.param(_secret_in_nixos, "secret jobs", "nixos: environment None", id="secret-in-an-open-job"),
+    pytest.param(_set("preview.yml", "nixos", "runs-on", RUNNER), "secret jobs", "nixos: environment None", id="open-job-on-the-runner"),
+    pytest.param(_secret_in_workflow_env, "workflow env", "workflow-level env", id="secret-in-workflow-env"),
+    pytest.param(_pull_request_target, "triggers", "pull_request_target", id="pull-request-target"),
+    pytest.param(_set("preview.yml", "checks", "permissions", None), "permissions", "checks: declares no permissions", id="no-permissions"),
+    pytest.param(_first_step("drift.yml", "drift", "uses", "actions/checkout@v4"), "pinning", "actions/checkout@v4", id="action-by-tag"),
+    pytest.param(_first_step("preview.yml", "nixos", "with", None), "checkout", "nixos: checkout keeps the token", id="checkout-keeps-token"),
+    pytest.param(_set("drift.yml", "drift", "runs-on", "ubuntu-24.04"), "drift", "drift runs on ['ubuntu-24.04']", id="drift-on-github-hosted"),
+    pytest.param(_set("drift.yml", "drift", "environment", "orion-preview"), "drift", "not 'orion'", id="drift-outside-orion"),
+    pytest.param(_continue_on_drift, "drift", "would not fail the run", id="drift-does-not-fail"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("breakage", "rule", "expected"), BREAKAGES)
+def test_each_rule_rejects_a_broken_workflow(breakage: Callable[[Workflows], None], rule: str, expected: str) -> None:
+    workflows = copy.deepcopy(load())
+    breakage(workflows)
+    problems = RULES[rule](workflows)
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_the_readme_says_how_to_set_up_the_runner_and_environments() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for word in [*PROTECTED_ENVIRONMENTS, RUNNER[-1], "PULUMI_CONFIG_PASSPHRASE", "PULUMI_ACCESS_TOKEN"]:
+        assert f"`{word}`" in readme, word
+
+
+def test_actionlint_rejects_a_broken_workflow(tmp_path: Path, actionlint_config: Path) -> None:
     broken = tmp_path / "broken.yml"
     broken.write_text(
-        WORKFLOWS[0]
+        (ROOT / ".github" / "workflows" / "preview.yml")
         .read_text()
         .replace("${{ github.event.pull_request.number }}", "${{ github.event.pull_request.numbr }}")
         .replace("runs-on:", "runs_on:")
     )
-    result = actionlint(broken)
+    result = actionlint(broken, actionlint_config)
     assert result.returncode != 0
     assert "runs_on" in result.stdout or "runs-on" in result.stdout

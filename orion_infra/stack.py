@@ -10,6 +10,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_random as random
 
+from orion_infra.components.host_keys import generated_host_key, public_line
 from orion_infra.components.idrac import PASSWORD_PUNCTUATION, IdracHost, IdracHostArgs
 from orion_infra.components.proxmox import (
     InstallerArgs,
@@ -33,6 +34,7 @@ from orion_infra.components.vms import (
     nixos_image,
     served_file,
 )
+from orion_infra.model.hosts import Host
 from orion_infra.model.stack import OrionStack
 from orion_infra.model.vms import MacOs, Vm, VmRole
 from orion_infra.outputs import (
@@ -46,6 +48,7 @@ from orion_infra.outputs import (
     vm_facts,
 )
 from orion_infra.render import render_all, secret_files, system_files
+from orion_infra.render.host_keys import HostKey, known_hosts_line
 from orion_infra.render.monitor.agent import router_bird_target
 from orion_infra.render.options import PublicKeys, RenderOptions
 
@@ -74,6 +77,19 @@ def _public_key(name: str, private_key: pulumi.Output[str]) -> pulumi.Output[str
     return local_script(name, "public-key.sh", stdin=private_key).stdout.apply(str.strip)
 
 
+def _node_connection(
+    stack: OrionStack, host: Host, deploy_key: pulumi.Output[str], host_key: pulumi.Input[str]
+) -> command.remote.ConnectionArgs:
+    """root on the Proxmox node over SSH, with the deploy key, its host key pinned."""
+    return command.remote.ConnectionArgs(
+        host=str(stack.management_address(host)),
+        user="root",
+        private_key=deploy_key,
+        host_key=host_key,
+        dial_error_limit=20,
+    )
+
+
 def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]]) -> None:
     """Every resource of a validated stack. `secret` maps each secret config key the stack names to its value."""
     deploy_key = secret[stack.access.deploy_key.secret]
@@ -98,6 +114,7 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]]) -> None:
 
     idracs: dict[str, IdracHost] = {}
     nodes: dict[str, ProxmoxNode] = {}
+    node_connections: dict[str, command.remote.ConnectionArgs] = {}
     root_passwords: dict[str, pulumi.Output[str]] = {}
     images: dict[str, pulumi.Output[str]] = {}
     for host in stack.hosts:
@@ -106,13 +123,18 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]]) -> None:
         installer = None
         if host.proxmox.install:
             root_passwords[node_name] = proxmox_root[node_name].result
+            node_key = generated_host_key(node_name, comment=node_name)
+            node_connections[node_name] = _node_connection(stack, host, deploy_key, public_line(node_key))
             installer = ProxmoxInstaller(
                 f"{host.name}-installer",
-                InstallerArgs(stack, host, proxmox_root[node_name].bcrypt_hash, ssh_keys),
+                InstallerArgs(stack, host, proxmox_root[node_name].bcrypt_hash, ssh_keys, node_key),
             )
         else:
-            assert host.proxmox.root_password is not None  # the model requires it without install
+            # The model requires both without install.
+            assert host.proxmox.root_password is not None
+            assert host.proxmox.ssh_host_key is not None
             root_passwords[node_name] = secret[host.proxmox.root_password.secret]
+            node_connections[node_name] = _node_connection(stack, host, deploy_key, host.proxmox.ssh_host_key)
         idracs[host.name] = IdracHost(
             host.name,
             IdracHostArgs(
@@ -144,20 +166,29 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]]) -> None:
         images[node_name] = image.id
 
     configs: dict[str, NixosVm] = {}
+    host_keys: dict[str, pulumi.Output[HostKey]] = {}
     for key, vm in stack.vms.items():
         node = nodes[vm.node]
         if isinstance(vm.os, MacOs):
             _macos(stack, vm, node, root_passwords[vm.node])
             continue
+        host_keys[key] = generated_host_key(vm.name, comment=vm.name)
         configs[key] = NixosVm(
             vm.name,
-            NixosVmArgs(stack, vm, images[vm.node], list(node.bridges.values())),
+            NixosVmArgs(
+                stack,
+                vm,
+                images[vm.node],
+                host_keys[key],
+                node_connections[vm.node],
+                after=list(node.bridges.values()),
+            ),
             opts=pulumi.ResourceOptions(providers={"proxmoxve": node.provider}),
         )
 
     first_node = nodes[stack.hosts[0].proxmox.node]
     backup_job(stack.backup, first_node.provider, pulumi.ResourceOptions(depends_on=[c.vm for c in configs.values()]))
-    _push_configuration(stack, rendered, configs, deploy_key, secret, (grafana_admin, grafana_secret_key))
+    _push_configuration(stack, rendered, configs, host_keys, deploy_key, secret, (grafana_admin, grafana_secret_key))
     _export(stack, idracs, proxmox_root, grafana_admin)
 
 
@@ -196,6 +227,7 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
     stack: OrionStack,
     rendered: pulumi.Output[dict[str, str]],
     vms: dict[str, NixosVm],
+    host_keys: dict[str, pulumi.Output[HostKey]],
     deploy_key: pulumi.Output[str],
     secret: dict[str, pulumi.Output[str]],
     grafana: tuple[random.RandomPassword, random.RandomPassword],
@@ -203,7 +235,6 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
     secrets_dir = str(RenderOptions().secrets_dir)
     # The router first: the other VMs are reached through it, once its configuration routes.
     routed_through: list[pulumi.Resource] = []
-    router_host_key: command.remote.Command | None = None
     agent_key = secret[stack.access.agent_key.secret] if stack.access.agent_key is not None else None
     for key, nixos_vm in sorted(vms.items(), key=lambda item: stack.vms[item[0]].role != VmRole.ROUTER):
         vm = stack.vms[key]
@@ -222,13 +253,18 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
                 secret_files.GRAFANA_ADMIN_PASSWORD: admin_password.result,
                 secret_files.GRAFANA_SECRET_KEY: secret_key.result,
             }
-            if agent_key is not None and router_host_key is not None:
+            if agent_key is not None:
+                # The agent pins the router's host key: the one the deploy made for it.
                 secrets[secret_files.AGENT_SSH_KEY] = agent_key.apply(_ends_with_newline)
-                secrets[secret_files.AGENT_KNOWN_HOSTS] = router_host_key.stdout.apply(
-                    functools.partial(_known_hosts_line, router_bird_target(stack).address)
+                secrets[secret_files.AGENT_KNOWN_HOSTS] = host_keys[stack.vms_with_role(VmRole.ROUTER)[0][0]].apply(
+                    functools.partial(known_hosts_line, router_bird_target(stack).address)
                 )
         connection = command.remote.ConnectionArgs(
-            host=_ssh_address(stack, vm), user=stack.access.admin_user, private_key=deploy_key, dial_error_limit=20
+            host=_ssh_address(stack, vm),
+            user=stack.access.admin_user,
+            private_key=deploy_key,
+            host_key=public_line(host_keys[key]),
+            dial_error_limit=20,
         )
         config = NixosConfig(
             f"{vm.name}-config",
@@ -244,18 +280,6 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
         )
         if vm.role == VmRole.ROUTER:
             routed_through.append(config.activation)
-        if vm.role == VmRole.ROUTER and agent_key is not None:
-            # The agent pins the router's SSH host key: read it from the router itself, over the deploy connection.
-            router_host_key = command.remote.Command(
-                f"{vm.name}-ssh-host-key",
-                connection=connection,
-                create="cat /etc/ssh/ssh_host_ed25519_key.pub",
-                opts=pulumi.ResourceOptions(depends_on=[config.activation], replace_with=[nixos_vm.vm]),
-            )
-
-
-def _known_hosts_line(address: object, host_key: str) -> str:
-    return f"{address} {host_key.strip()}\n"
 
 
 def _ends_with_newline(text: str) -> str:

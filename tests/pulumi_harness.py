@@ -6,7 +6,9 @@ context variables, so runs cannot see each other's state.
 
 from __future__ import annotations
 
+import base64
 import contextvars
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -67,6 +69,10 @@ class _EchoMocks(pulumi.runtime.Mocks):
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = f"generated-for-{args.name}"
             state["bcrypt_hash"] = f"$2b$10$hash-of-{args.name}"
+        if args.typ == "random:index/randomBytes:RandomBytes":
+            seed = hashlib.sha256(args.name.encode()).digest()[: int(args.inputs["length"])]
+            state["base64"] = base64.b64encode(seed).decode()
+            state["hex"] = seed.hex()
         if args.typ.startswith("command:"):
             state["stdout"] = f"stdout-of-{args.name}"
         return f"{args.name}-id", state

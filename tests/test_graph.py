@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 import json
 from collections import Counter
 
@@ -13,6 +14,7 @@ import pytest
 from orion_infra.components.scripts import digest
 from orion_infra.model import RawConfig, load_stack
 from orion_infra.render import render_all, system_files
+from orion_infra.render.host_keys import HostKey, first_boot_user_data, host_key, known_hosts_line
 from orion_infra.render.options import PublicKeys
 from tests.keys import private_key
 from tests.pulumi_harness import ProgramRun, PulumiUp, Registration
@@ -20,13 +22,14 @@ from tests.test_program import SECRETS
 
 EXPECTED_COUNTS = {
     "command:local:Command": 6,  # deploy public key, installer ISO, Proxmox ready, NixOS image, 2 macOS checksums
-    "command:remote:Command": 8,  # per NixOS VM: secrets, files, trial, confirm
+    "command:remote:Command": 10,  # per NixOS VM: its first-boot data on the node, secrets, files, trial, confirm
     "proxmoxve:network/linux/bridge:Bridge": 5,
     "proxmoxve:download/file:File": 3,
     "proxmoxve:index/vmLegacy:VmLegacy": 3,
     "proxmoxve:backup/job:Job": 1,
     "pulumi:providers:proxmoxve": 2,
     "random:index/randomPassword:RandomPassword": 4,  # iDRAC root, Proxmox root, Grafana admin and secret key
+    "random:index/randomBytes:RandomBytes": 3,  # SSH host key seeds: the Proxmox node, the router, the monitor
     "orion:idrac:IdracHost": 1,
     "orion:proxmox:Installer": 1,
     "orion:proxmox:Node": 1,
@@ -207,14 +210,12 @@ def test_the_agents_key_and_the_routers_host_key_reach_the_monitor_as_secrets(
     agent_key = private_key("agent")
     run = pulumi_up({**default_raw.values, "access": access}, {**SECRETS, "sshAgentKey": agent_key.rstrip("\n")})
     assert run.error is None, run.log
-    host_key = run.by_name("orion-router-ssh-host-key")
-    assert host_key.inputs["create"] == "cat /etc/ssh/ssh_host_ed25519_key.pub"
-    assert waits_for(run, "orion-router-ssh-host-key", "orion-router-config-confirm")
     monitor_secrets = run.by_name("orion-monitor-config-secrets")
     assert "stdin" in monitor_secrets.secret_inputs
     files = secret_files(monitor_secrets)
     assert files["orion-agent-ssh-key"] == agent_key
-    assert files["orion-agent-known-hosts"] == "192.168.100.1 stdout-of-orion-router-ssh-host-key\n"
+    # The router's host key is the one the deploy made for it, never read over a connection.
+    assert files["orion-agent-known-hosts"] == known_hosts_line("192.168.100.1", mock_host_key("orion-router"))
     # The router gets the public half, derived from the private key as the deploy key's is.
     derive = run.by_name("agent-public-key")
     assert "stdin" in derive.secret_inputs
@@ -232,7 +233,7 @@ def test_without_an_agent_key_the_agent_gets_no_key(run: ProgramRun) -> None:
     assert set(files) == {"grafana-admin-password", "grafana-secret-key"}
     router_host = json.loads(staged_files(run.by_name("orion-router-config-files"))["host/host.json"])
     assert router_host["agent"] is None
-    assert all(r.name not in ("orion-router-ssh-host-key", "agent-public-key") for r in run.registrations)
+    assert all(r.name != "agent-public-key" for r in run.registrations)
 
 
 def test_a_replaced_vm_gets_its_configuration_again(run: ProgramRun) -> None:
@@ -241,3 +242,42 @@ def test_a_replaced_vm_gets_its_configuration_again(run: ProgramRun) -> None:
         machine = run.by_name(f"{vm}-vm").urn
         for step in ("secrets", "files", "trial", "confirm"):
             assert run.by_name(f"{vm}-config-{step}").replace_with == [machine]
+
+
+def mock_host_key(machine: str) -> HostKey:
+    """The host key the program grows for `machine` from the mocks' RandomBytes (tests/pulumi_harness.py)."""
+    seed = hashlib.sha256(f"{machine}-ssh-host-key-seed".encode()).digest()
+    return host_key(base64.b64encode(seed).decode(), machine)
+
+
+def test_every_ssh_connection_pins_the_host_key_the_deploy_made(run: ProgramRun) -> None:
+    """No connection ignores whom it talks to: the VMs' keys and the node's are made before they first boot."""
+    expected_by_host = {
+        "192.168.1.1": mock_host_key("orion-router").public_line,  # the router, on the management network
+        "192.168.100.20": mock_host_key("orion-monitor").public_line,
+        "192.168.1.10": mock_host_key("orion-pve").public_line,  # root on the Proxmox node
+    }
+    remote = run.of_type("command:remote:Command")
+    assert remote
+    for registration in remote:
+        connection = registration.inputs["connection"]
+        assert "connection" in registration.secret_inputs
+        assert connection["hostKey"] == expected_by_host[connection["host"]], registration.name
+    assert {r.inputs["connection"]["host"] for r in remote} == set(expected_by_host)
+
+
+def test_the_node_and_the_vms_first_boot_carry_their_host_keys(run: ProgramRun) -> None:
+    for vm in ("orion-router", "orion-monitor"):
+        data = run.by_name(f"{vm}-first-boot-data")
+        assert "stdin" in data.secret_inputs
+        assert data.inputs["stdin"] == first_boot_user_data(mock_host_key(vm))
+        assert data.inputs["connection"]["user"] == "root"
+        snippet = f"orion-{vm}-user-data.yaml"
+        assert f"SNIPPET=/var/lib/vz/snippets/{snippet}" in data.inputs["create"]
+        initialization = run.by_name(f"{vm}-vm").inputs["initialization"]
+        assert initialization["userDataFileId"] == f"local:snippets/{snippet}"
+        assert waits_for(run, f"{vm}-vm", f"{vm}-first-boot-data")
+    installer = secret_files(run.by_name("orion-pve-installer-iso"))
+    node_key = mock_host_key("orion-pve")
+    assert node_key.private_openssh in installer["first-boot"]
+    assert "HostKey /etc/ssh/ssh_host_ed25519_key" in installer["first-boot"]

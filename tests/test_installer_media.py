@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from orion_infra.components.scripts import script
+from orion_infra.components.scripts import UNPACK_FILES, file_lines, shell_command
 from orion_infra.installer_media import MediaServer, _range
 
 IDRAC = "127.0.0.1"
@@ -167,7 +167,6 @@ def deploy_env(tmp_path: Path) -> dict[str, str]:
         "ISO_SHA256": hashlib.sha256(IMAGE).hexdigest(),
         "CHECKSUM_URL": "",
         "OUTPUT_NAME": "orion-pve-auto-install.iso",
-        "FIRST_BOOT_HOOK": "#!/bin/sh\necho sealed\n",
         "MEDIA_DIR": str(tmp_path / ".orion" / "installer" / "orion-pve"),
         "MEDIA_ADDRESS": "127.0.0.1",
         "MEDIA_PORT": str(free_port()),
@@ -184,9 +183,17 @@ ANSWER = (
 )
 
 
+HOOK = "#!/bin/sh\necho sealed\n"
+
+
+def prepare(environment: dict[str, str], answer: str) -> subprocess.CompletedProcess[str]:
+    """prepare-installer.sh as the installer's Command runs it: the answer and the hook on stdin."""
+    return run_script("prepare-installer.sh", environment, file_lines({"answer.toml": answer, "first-boot": HOOK}))
+
+
 def run_script(name: str, environment: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["/bin/sh", "-c", script(name)],
+        ["/bin/sh", "-c", shell_command(UNPACK_FILES, name)],
         input=stdin,
         env=environment,
         capture_output=True,
@@ -209,14 +216,14 @@ class ProxmoxApi(BaseHTTPRequestHandler):
 
 
 def test_prepared_served_to_the_idrac_alone_and_withdrawn_once_proxmox_answers(deploy_env: dict[str, str]) -> None:
-    prepared = run_script("prepare-installer.sh", deploy_env, ANSWER)
+    prepared = prepare(deploy_env, ANSWER)
     assert prepared.returncode == 0, prepared.stderr
     url = prepared.stdout.strip().splitlines()[-1]
     media = Path(deploy_env["MEDIA_DIR"])
     image = media / "orion-pve-auto-install.iso"
     assert stat.S_IMODE(media.stat().st_mode) == 0o700
     assert stat.S_IMODE(image.stat().st_mode) == 0o600
-    assert not (media / "answer.toml").exists()  # the answer lives inside the image only
+    assert not (media / "inputs").exists()  # the answer and the hook live inside the image only
     assert not list(Path(deploy_env["SERVE_DIR"]).glob("orion-pve*"))  # nothing in the public directory
     status, body, _ = fetch(url)
     assert (status, tomllib.loads(body[len(IMAGE) :].decode())["first-boot"]["ordering"]) == (200, "before-network")
@@ -241,7 +248,7 @@ def test_prepared_served_to_the_idrac_alone_and_withdrawn_once_proxmox_answers(d
 
 
 def test_a_failed_installation_withdraws_the_installer_too(deploy_env: dict[str, str]) -> None:
-    prepared = run_script("prepare-installer.sh", deploy_env, ANSWER)
+    prepared = prepare(deploy_env, ANSWER)
     assert prepared.returncode == 0, prepared.stderr
     image = Path(deploy_env["MEDIA_DIR"]) / "orion-pve-auto-install.iso"
     waited = run_script(
@@ -254,23 +261,24 @@ def test_a_failed_installation_withdraws_the_installer_too(deploy_env: dict[str,
 
 
 def test_an_answer_the_installer_refuses_leaves_nothing_behind(deploy_env: dict[str, str]) -> None:
-    prepared = run_script("prepare-installer.sh", deploy_env, '[global]\nfqdn = "x"\n')
+    prepared = prepare(deploy_env, '[global]\nfqdn = "x"\n')
     assert prepared.returncode != 0
     assert "no [first-boot]" in prepared.stderr
-    assert sorted(path.name for path in Path(deploy_env["MEDIA_DIR"]).iterdir()) == ["first-boot"]
+    # Neither the answer nor the hook (the node's SSH host key) is left behind.
+    assert list(Path(deploy_env["MEDIA_DIR"]).iterdir()) == []
 
 
 def test_a_server_nobody_stops_withdraws_the_image_at_its_deadline(deploy_env: dict[str, str]) -> None:
-    prepared = run_script("prepare-installer.sh", {**deploy_env, "MEDIA_SECONDS": "1"}, ANSWER)
+    prepared = prepare({**deploy_env, "MEDIA_SECONDS": "1"}, ANSWER)
     assert prepared.returncode == 0, prepared.stderr
     wait_until_gone(Path(deploy_env["MEDIA_DIR"]) / "orion-pve-auto-install.iso")
 
 
 def test_a_second_preparation_stops_the_first_server(deploy_env: dict[str, str]) -> None:
-    first = run_script("prepare-installer.sh", deploy_env, ANSWER)
+    first = prepare(deploy_env, ANSWER)
     assert first.returncode == 0, first.stderr
     pid = int((Path(deploy_env["MEDIA_DIR"]) / "server.pid").read_text())
-    second = run_script("prepare-installer.sh", {**deploy_env, "MEDIA_PORT": str(free_port())}, ANSWER)
+    second = prepare({**deploy_env, "MEDIA_PORT": str(free_port())}, ANSWER)
     assert second.returncode == 0, second.stderr
     wait_until_dead(pid)
     os.kill(int((Path(deploy_env["MEDIA_DIR"]) / "server.pid").read_text()), signal.SIGTERM)

@@ -10,10 +10,11 @@ import pulumi
 import pulumi_command as command
 import pulumi_proxmoxve as proxmoxve
 
-from orion_infra.components.scripts import local_script
+from orion_infra.components.scripts import UNPACK_FILES, file_lines, local_script
 from orion_infra.model.hosts import Host
 from orion_infra.model.services import Backup, Bootstrap
 from orion_infra.model.stack import OrionStack
+from orion_infra.render.host_keys import HostKey
 from orion_infra.render.proxmox import render_answer_file
 from orion_infra.render.proxmox.host import render_first_boot
 
@@ -33,6 +34,8 @@ class InstallerArgs:
     root_password_hash: pulumi.Input[str]
     """crypt(3) hash of the generated root password (pulumi-random's bcrypt_hash)."""
     ssh_keys: pulumi.Input[list[str]]
+    ssh_host_key: pulumi.Output[HostKey]
+    """The node's SSH host key, made by the deploy: its first boot installs it, every connection pins it."""
 
 
 def media_dir(bootstrap: Bootstrap, host: Host) -> str:
@@ -55,15 +58,21 @@ class ProxmoxInstaller(pulumi.ComponentResource):
         if installer is None:
             raise ValueError(f"host {host.name} has no installer settings")
         output_name = f"{host.proxmox.node}-auto-install.iso"
-        answer: pulumi.Output[str] = pulumi.Output.all(args.root_password_hash, args.ssh_keys).apply(
-            lambda values: render_answer_file(args.stack, host, str(values[0]), list(values[1]))
+        inputs: pulumi.Output[str] = pulumi.Output.secret(
+            pulumi.Output.all(args.root_password_hash, args.ssh_keys, args.ssh_host_key).apply(
+                lambda values: file_lines(
+                    {
+                        "answer.toml": render_answer_file(args.stack, host, str(values[0]), list(values[1])),
+                        "first-boot": render_first_boot(args.stack, host, values[2]),
+                    }
+                )
+            )
         )
-        secret_answer: pulumi.Output[str] = pulumi.Output.secret(answer)
-        first_boot = render_first_boot(args.stack, host)
         self.iso = local_script(
             f"{name}-iso",
             "prepare-installer.sh",
-            stdin=secret_answer,
+            prelude=(UNPACK_FILES,),
+            stdin=inputs,
             environment={
                 "SERVE_DIR": bootstrap.serve_dir,
                 "ISO_URL": str(installer.iso.url),
@@ -71,7 +80,6 @@ class ProxmoxInstaller(pulumi.ComponentResource):
                 "ISO_SHA256": installer.iso.sha256 or "",
                 "CHECKSUM_URL": str(installer.iso.checksum_url or ""),
                 "OUTPUT_NAME": output_name,
-                "FIRST_BOOT_HOOK": first_boot,
                 "MEDIA_DIR": media_dir(bootstrap, host),
                 "MEDIA_ADDRESS": str(bootstrap.serve_url.host),
                 "MEDIA_PORT": str(bootstrap.media_port),
@@ -80,9 +88,9 @@ class ProxmoxInstaller(pulumi.ComponentResource):
                 "IDRAC_ADDRESS": str(host.idrac.address),
                 "PYTHON": sys.executable,
             },
-            # A new answer or hook (a new password, key or address) prepares a new installer; the hash reveals
-            # nothing.
-            triggers=[answer.apply(lambda text: hashlib.sha256((text + first_boot).encode()).hexdigest())],
+            # A new answer or hook (a new password, key or address) prepares a new installer; the hash is kept secret
+            # with what it is taken of.
+            triggers=[inputs.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())],
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"]),
         )
         self.url = pulumi.Output.secret(self.iso.stdout.apply(str.strip))

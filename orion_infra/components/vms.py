@@ -11,9 +11,11 @@ import pulumi_command as command
 import pulumi_proxmoxve as proxmoxve
 
 from orion_infra.components.scripts import UNPACK_FILES, digest, file_lines, local_script, shell_command
+from orion_infra.model.hosts import SNIPPETS_DATASTORE, SNIPPETS_DIR
 from orion_infra.model.services import Bootstrap
 from orion_infra.model.stack import OrionStack
 from orion_infra.model.vms import MacOs, Vm
+from orion_infra.render.host_keys import HostKey, first_boot_user_data
 
 NIXOS_IMAGE = "orion-nixos-base.qcow2"
 TRIAL_SECONDS = 180
@@ -81,24 +83,44 @@ def _network_devices(vm: Vm) -> list[proxmoxve.VmLegacyNetworkDeviceArgs]:
     ]
 
 
+def first_boot_file(vm: Vm) -> str:
+    """The node's snippet holding `vm`'s first-boot data."""
+    return f"orion-{vm.name}-user-data.yaml"
+
+
 @dataclass(frozen=True)
 class NixosVmArgs:
     stack: OrionStack
     vm: Vm
     image_file_id: pulumi.Input[str]
+    host_key: pulumi.Output[HostKey]
+    """The VM's SSH host key, made by the deploy; its first boot installs it (nix/modules/orion-host-key.nix)."""
+    node_connection: command.remote.ConnectionArgs
+    """root on the VM's Proxmox node, host key pinned: where its first-boot data is written."""
     after: list[pulumi.Resource] = field(default_factory=list)
     """What the VM needs in place first (its bridges)."""
 
 
 class NixosVm(pulumi.ComponentResource):
     """A NixOS VM from the base image, which names and addresses its NICs by MAC and accepts the deploy key until its
-    own configuration takes over: no cloud-init."""
+    own configuration takes over. Its cloud-init drive carries its SSH host key and nothing else (no cloud-init runs
+    in it: a unit of its own installs the key before sshd starts)."""
 
     vm: proxmoxve.VmLegacy
 
     def __init__(self, name: str, args: NixosVmArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orion:vm:NixosVm", name, None, opts)
         vm = args.vm
+        snippet = f"{SNIPPETS_DIR}/{first_boot_file(vm)}"
+        user_data: pulumi.Output[str] = pulumi.Output.secret(args.host_key.apply(first_boot_user_data))
+        self.first_boot_data = command.remote.Command(
+            f"{name}-first-boot-data",
+            connection=args.node_connection,
+            create=shell_command("write-snippet.sh", SNIPPET=snippet),
+            delete=shell_command("remove-snippet.sh", SNIPPET=snippet),
+            stdin=user_data,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.after),
+        )
         self.vm = proxmoxve.VmLegacy(
             f"{name}-vm",
             node_name=vm.node,
@@ -123,10 +145,17 @@ class NixosVm(pulumi.ComponentResource):
                 )
             ],
             network_devices=_network_devices(vm),
+            initialization=proxmoxve.VmLegacyInitializationArgs(
+                datastore_id=vm.disk.datastore,
+                interface="ide2",
+                user_data_file_id=f"{SNIPPETS_DATASTORE}:snippets/{first_boot_file(vm)}",
+            ),
             on_boot=True,
             startup=proxmoxve.VmLegacyStartupArgs(order=vm.start_order) if vm.start_order else None,
             protection=vm.protect,
-            opts=pulumi.ResourceOptions(parent=self, protect=vm.protect, depends_on=args.after),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=vm.protect, depends_on=[*args.after, self.first_boot_data]
+            ),
         )
         self.register_outputs({"vm_id": vm.id})
 

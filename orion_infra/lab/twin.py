@@ -5,10 +5,12 @@ agent with their rendered files."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import functools
 import ipaddress
 import json
+import os
 import secrets
 import shutil
 import time
@@ -30,6 +32,7 @@ from orion_infra.model.services import ScrapeTarget
 from orion_infra.model.stack import OrionStack
 from orion_infra.model.vms import Vm
 from orion_infra.render import host_data, render_all, render_data, secret_files, system_files
+from orion_infra.render.host_keys import SEED_BYTES, HostKey, host_key, known_hosts_line
 from orion_infra.render.options import PublicKeys, RenderOptions
 from orion_infra.render.proxmox.host import FIREWALL_FILE, SYSCTL_FILE, host_files
 from orion_infra.render.router import CA_BUNDLE
@@ -451,6 +454,16 @@ class Twin:
             netns.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"orion-lab-{name}", "-f", str(key)])
         return key
 
+    def host_key(self, machine: Machine) -> HostKey:
+        """The SSH host key the deploy makes for a VM before its first boot, grown from a seed as pulumi-random's
+        would be (made once per lab)."""
+        name = self.stack.router.name if machine.namespace == self.router_ns else self.stack.monitor.name
+        seed = self.root / "keys" / f"{name}.seed"
+        if not seed.exists():
+            seed.parent.mkdir(parents=True, exist_ok=True)
+            seed.write_text(base64.b64encode(os.urandom(SEED_BYTES)).decode())
+        return host_key(seed.read_text(), name)
+
     def flake(self, role: str) -> dict[str, str]:
         """The flake `pulumi up` pushes to the system of `role`, by path. The one difference from production: the
         router's Unbound trusts the lab's CA for its upstreams."""
@@ -486,7 +499,7 @@ class Twin:
         machine.run(f"{systems.LAB_BIN}/nixos-rebuild", "switch", "--flake", f"{CONFIG}#orion", timeout=120)
 
     def _base(self, machine: Machine) -> None:
-        vm.install_base(machine, self.flake("base"))
+        vm.install_base(machine, self.flake("base"), self.host_key(machine))
 
     def _router(self) -> None:
         router = self.router
@@ -541,14 +554,15 @@ class Twin:
 
     @property
     def monitor_secrets(self) -> dict[str, str]:
-        """What the deploy step writes to the monitoring VM: the agent's key and the router's host key (read from
-        the router), and Grafana's generated secrets (Grafana does not run in the lab)."""
-        host_key = self.router.path("/etc/ssh/ssh_host_ed25519_key.pub").read_text().split()[:2]
+        """What the deploy step writes to the monitoring VM: the agent's key and the router's host key (the one the
+        deploy made for it), and Grafana's generated secrets (Grafana does not run in the lab)."""
         return {
             secret_files.GRAFANA_ADMIN_PASSWORD: secrets.token_hex(16),
             secret_files.GRAFANA_SECRET_KEY: secrets.token_hex(16),
             secret_files.AGENT_SSH_KEY: self.key("agent").read_text(),
-            secret_files.AGENT_KNOWN_HOSTS: f"{self.agent_settings['router']['address']} {' '.join(host_key)}\n",
+            secret_files.AGENT_KNOWN_HOSTS: known_hosts_line(
+                self.agent_settings["router"]["address"], self.host_key(self.router)
+            ),
         }
 
     def start_prometheus(self) -> None:

@@ -1,7 +1,8 @@
 """A lab machine set up as ORION's base image sets up a VM: a Nix store with its daemon, sshd as NixOS configures it
-(keys only, StrictModes, no root), the NICs named by MAC as udev names them at boot, and the base system built
-and switched to by the stand-in nixos-rebuild (its activation makes the admin account, in wheel, with the deploy
-key and NixOS's sudo rules, and addresses the NICs)."""
+(keys only, StrictModes, no root) with the host key the deploy made for the VM (installed from the first-boot data
+on its cloud-init drive by orion-host-key, as NixOS runs it), the NICs named by MAC as udev names them at boot, and
+the base system built and switched to by the stand-in nixos-rebuild (its activation makes the admin account, in
+wheel, with the deploy key and NixOS's sudo rules, and addresses the NICs)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import orion_agent
 import orion_infra
 from orion_infra.lab import netns, python_env, shell_application, systems
 from orion_infra.lab.machine import Machine
-from orion_infra.render import host_data
+from orion_infra.render import REPOSITORY, host_data
+from orion_infra.render.host_keys import HostKey, first_boot_user_data
 
 # Nix as a VM runs it: the daemon builds for the users; no build users or sandbox here.
 NIX_CONF = "build-users-group =\nsandbox = false\nexperimental-features = nix-command flakes\n"
@@ -75,8 +77,20 @@ def boot_names(machine: Machine, interfaces: list[host_data.BaseInterface]) -> N
             machine.run("ip", "link", "set", "dev", name, "up")
 
 
-def install_base(machine: Machine, base_flake: dict[str, str]) -> None:
-    """Makes `machine` a freshly booted VM of ORION's base image (the machine must not exist yet)."""
+def first_boot_host_key(machine: Machine, key: HostKey, seed_dir: str) -> None:
+    """What the VM's first boot does with its cloud-init drive: orion-host-key, as NixOS builds and runs it, installs
+    the host key the deploy made, before sshd starts."""
+    drive = machine.path(seed_dir)
+    drive.mkdir(parents=True, exist_ok=True)
+    (drive / "user-data").write_text(first_boot_user_data(key))
+    script = f"{systems.LAB_BIN}/orion-host-key"
+    shell_application.install(machine.path(script), (REPOSITORY / "nix/scripts/orion-host-key").read_text())
+    machine.run("env", f"SEED_DIR={seed_dir}", script)
+
+
+def install_base(machine: Machine, base_flake: dict[str, str], host_key: HostKey) -> None:
+    """Makes `machine` a freshly booted VM of ORION's base image (the machine must not exist yet), with the SSH host
+    key the deploy made for it."""
     machine.create()
     base = host_data.read(base_flake["host/host.json"])
     assert isinstance(base, host_data.Base)
@@ -98,6 +112,6 @@ def install_base(machine: Machine, base_flake: dict[str, str]) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
     machine.run(f"{systems.LAB_BIN}/nixos-rebuild", "switch", "--flake", f"{flake}#orion", timeout=120)
-    machine.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", "/etc/ssh/ssh_host_ed25519_key")
+    first_boot_host_key(machine, host_key, base.host_key.seed_dir)
     machine.path("/etc/ssh/sshd_config").write_text(SSHD_CONFIG)
     machine.start("/usr/sbin/sshd", "-D", "-e", log=machine.path("/var/log/sshd.log"))

@@ -16,6 +16,7 @@ from orion_infra.components.vms import confirm_command, files_command, secrets_c
 from orion_infra.lab import netns
 from orion_infra.lab.machine import Machine
 from orion_infra.lab.twin import Twin
+from orion_infra.render.host_keys import known_hosts_line
 from tests.lab.stacks import lab_stack, running_twin
 
 OPERATOR = "192.168.1.50"  # bootstrap.serve_url's host: the operator's machine
@@ -37,14 +38,17 @@ class Deploy:
     operator: str
     known_hosts: Path
 
-    def ssh(self, machine: Machine, command: str, stdin: str = "", timeout: float = 120) -> Done:
-        """`command` on `machine` as the admin user, over a new SSH connection from the operator's machine."""
+    def ssh(
+        self, machine: Machine, command: str, stdin: str = "", timeout: float = 120, known_hosts: Path | None = None
+    ) -> Done:
+        """`command` on `machine` as the admin user, over a new SSH connection from the operator's machine, the
+        host key pinned (the deploy's own, or `known_hosts`')."""
         address = self.address(machine)
         done = subprocess.run(
             [
                 "ip", "netns", "exec", self.operator,
                 "ssh", "-i", str(self.twin.key("deploy")),
-                "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={self.known_hosts}",
+                "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known_hosts or self.known_hosts}",
                 "-o", "ConnectTimeout=3",
                 f"{self.twin.stack.access.admin_user}@{address}", command,
             ],
@@ -80,10 +84,10 @@ def deploy() -> Iterator[Deploy]:
         operator = twin.client("operator", "management")
         netns.run(["ip", "-n", operator, "addr", "add", f"{OPERATOR}/24", "dev", "eth0"])
         netns.run(["ip", "-n", operator, "route", "add", "default", "via", "192.168.1.1"])
+        # The operator pins the host keys the deploy made for the VMs, as pulumi-command's host_key does.
         known_hosts = twin.root / "operator-known-hosts"
-        lines = []
-        for machine, address in ((twin.router, "192.168.1.1"), (twin.monitor, str(twin.monitor_address))):
-            key = machine.path("/etc/ssh/ssh_host_ed25519_key.pub").read_text().split()[:2]
-            lines.append(f"{address} {' '.join(key)}\n")
-        known_hosts.write_text("".join(lines))
+        known_hosts.write_text(
+            known_hosts_line("192.168.1.1", twin.host_key(twin.router))
+            + known_hosts_line(twin.monitor_address, twin.host_key(twin.monitor))
+        )
         yield Deploy(twin, operator, known_hosts)

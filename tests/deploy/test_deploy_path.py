@@ -4,12 +4,14 @@ Only nixos-rebuild is a stand-in, as strict as the real one, and the systems it 
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
 
 from orion_infra.lab import netns, systems
 from orion_infra.lab.machine import Machine
+from orion_infra.render.host_keys import host_key, known_hosts_line
 from tests.deploy.conftest import TRIAL_SECONDS, Deploy
 
 PROFILE = "/nix/var/nix/profiles/system"
@@ -200,3 +202,21 @@ def test_the_stand_in_build_is_as_strict_as_nixos_rebuild(deploy: Deploy) -> Non
         refused = deploy.ssh(router, build.format(path))
         assert refused.returncode == 1, refused.stderr
         assert expected in refused.stderr
+
+
+def test_the_vms_present_the_host_keys_the_deploy_made_and_another_key_is_refused(deploy: Deploy) -> None:
+    """Every deploy connection pins the key made before the VM first booted; a VM that answers with any other key
+    (a man in the middle, or a VM that made its own) is refused before anything runs there."""
+    twin = deploy.twin
+    for machine in (twin.router, twin.monitor):
+        key = twin.host_key(machine)
+        assert machine.path("/etc/ssh/ssh_host_ed25519_key.pub").read_text().strip() == key.public_line
+        assert deploy.ssh(machine, "true").returncode == 0
+    impostor = twin.root / "impostor-known-hosts"
+    other = host_key(base64.b64encode(bytes(32)).decode(), "impostor")
+    impostor.write_text(known_hosts_line("192.168.1.1", other))
+    marker = f"/home/{twin.stack.access.admin_user}/reached"
+    refused = deploy.ssh(twin.router, f"touch {marker}", known_hosts=impostor)
+    assert refused.returncode == 255
+    assert "Host key verification failed" in refused.stderr
+    assert not twin.router.path(marker).exists()

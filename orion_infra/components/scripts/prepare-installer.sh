@@ -1,6 +1,7 @@
 # Prepares the Proxmox VE installer that installs itself: downloads and verifies the ISO, embeds the answer file
-# (read from stdin: it holds the root password hash) and the first-boot hook, and serves the result to the iDRAC
-# alone (orion_infra/installer_media.py), from a directory only the operator reads; prints its URL.
+# and the first-boot hook (both read from stdin, as unpack_lines reads files: they hold the root password hash and
+# the node's SSH host key), and serves the result to the iDRAC alone (orion_infra/installer_media.py), from a
+# directory only the operator reads; prints its URL.
 # Needs proxmox-auto-install-assistant, curl, sha256sum and openssl on the operator's machine.
 set -eu
 umask 077
@@ -19,12 +20,17 @@ fi
 expected=${ISO_SHA256:-$(curl -fsSL --proto '=https' --retry 3 "$CHECKSUM_URL" | awk -v name="$ISO_NAME" '$2 == name || $2 == "*" name { print $1 }')}
 [ -n "$expected" ] || { echo "no checksum for $ISO_NAME in $CHECKSUM_URL" >&2; exit 1; }
 echo "$expected  $iso" | sha256sum -c --quiet -
-answer="$MEDIA_DIR/answer.toml"
-hook="$MEDIA_DIR/first-boot"
+inputs="$MEDIA_DIR/inputs"
+answer="$inputs/answer.toml"
+hook="$inputs/first-boot"
 image="$MEDIA_DIR/$OUTPUT_NAME"
-trap 'rm -f "$answer" "$image.part"' EXIT
-cat > "$answer"
-printf '%s' "$FIRST_BOOT_HOOK" > "$hook"
+trap 'rm -rf "$inputs" "$image.part"' EXIT
+rm -rf "$inputs"
+unpack_lines "$inputs"
+if [ ! -f "$answer" ] || [ ! -f "$hook" ]; then
+  echo "stdin held no answer.toml and first-boot" >&2
+  exit 1
+fi
 chmod 0700 "$hook"
 proxmox-auto-install-assistant validate-answer "$answer"
 proxmox-auto-install-assistant prepare-iso "$iso" --fetch-from iso --answer-file "$answer" --on-first-boot "$hook" \

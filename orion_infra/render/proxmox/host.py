@@ -14,8 +14,10 @@ from pathlib import PurePosixPath
 
 from orion_infra.model.hosts import Host
 from orion_infra.model.stack import OrionStack
+from orion_infra.render.host_keys import HostKey
 
 SYSCTL_FILE = "/etc/sysctl.d/90-orion-host.conf"
+SSH_HOST_KEY = "/etc/ssh/ssh_host_ed25519_key"
 FIREWALL_FILE = "/etc/orion/host-firewall.nft"
 FIREWALL_UNIT = "orion-host-firewall.service"
 DROP_COMMENT = "host: not on the management network"
@@ -86,18 +88,31 @@ WantedBy=sysinit.target
 """
 
 
-def host_files(stack: OrionStack, host: Host) -> list[HostFile]:
-    """What the first-boot hook writes on `host`, in order."""
+def _ssh_host_key_files(key: HostKey) -> list[HostFile]:
+    """The SSH host key the deploy made for the node, the only one sshd offers: clients that pin it are never shown
+    another type first (Go's SSH client prefers ECDSA, which Debian's sshd would offer too)."""
+    return [
+        HostFile(SSH_HOST_KEY, key.private_openssh, mode="0600"),
+        HostFile(f"{SSH_HOST_KEY}.pub", key.public_line + "\n"),
+    ]
+
+
+def host_files(stack: OrionStack, host: Host, ssh_host_key: HostKey | None = None) -> list[HostFile]:
+    """What the first-boot hook writes on `host`, in order; with `ssh_host_key`, the node's SSH identity too."""
     address = stack.management_address(host)
     if address is None:
         raise ValueError(f"host {host.name} has no address on the management bridge")
+    sshd = f"# Rendered by ORION.\nListenAddress {address}\n"
+    if ssh_host_key is not None:
+        sshd += f"HostKey {SSH_HOST_KEY}\n"
     return [
+        *(_ssh_host_key_files(ssh_host_key) if ssh_host_key is not None else []),
         HostFile(SYSCTL_FILE, SYSCTL),
         HostFile(FIREWALL_FILE, _firewall(stack.networks.management.bridge)),
         HostFile(f"/etc/systemd/system/{FIREWALL_UNIT}", FIREWALL_UNIT_TEXT),
         # pveproxy and spiceproxy (the web UI, the API, SPICE); pvedaemon is on loopback already.
         HostFile("/etc/default/pveproxy", f'# Rendered by ORION.\nLISTEN_IP="{address}"\n'),
-        HostFile("/etc/ssh/sshd_config.d/10-orion.conf", f"# Rendered by ORION.\nListenAddress {address}\n"),
+        HostFile("/etc/ssh/sshd_config.d/10-orion.conf", sshd),
         # rpcbind is socket-activated on every address; the NFS client needs it only locally.
         HostFile(
             "/etc/systemd/system/rpcbind.socket.d/10-orion.conf",
@@ -107,16 +122,18 @@ def host_files(stack: OrionStack, host: Host) -> list[HostFile]:
     ]
 
 
-def render_first_boot(stack: OrionStack, host: Host) -> str:
-    """The installer's first-boot hook (run once as root, before the network comes up): the host's files, applied."""
+def render_first_boot(stack: OrionStack, host: Host, ssh_host_key: HostKey | None = None) -> str:
+    """The installer's first-boot hook (run once as root, before the network comes up): the host's files, applied.
+    With `ssh_host_key` it holds a private key: it travels and rests as a secret, as the answer file does."""
     writes = []
-    for file in host_files(stack, host):
+    for file in host_files(stack, host, ssh_host_key):
         if any(line == END_OF_FILE for line in file.content.splitlines()):
             raise ValueError(f"{file.path} contains the here-document terminator {END_OF_FILE}")
         path = shlex.quote(file.path)
         writes.append(
             f"mkdir -p {shlex.quote(str(PurePosixPath(file.path).parent))}\n"
-            f"cat > {path} <<'{END_OF_FILE}'\n{file.content}{END_OF_FILE}\nchmod {file.mode} {path}\n"
+            # The mode before the content: a private key is never readable by others, not even for a moment.
+            f": > {path}\nchmod {file.mode} {path}\ncat > {path} <<'{END_OF_FILE}'\n{file.content}{END_OF_FILE}\n"
         )
     return (
         "#!/bin/sh\n"

@@ -6,7 +6,7 @@ RUN = $(UV) run --frozen
 DEBIAN_PACKAGES = bird2 frr nftables kea-dhcp4-server unbound prometheus prometheus-alertmanager prometheus-node-exporter prometheus-bird-exporter nix-bin iproute2 openssl busybox ldnsutils openssh-server openssh-client shellcheck sudo bind9-dnsutils python3
 TOOLS = bird vtysh nft kea-dhcp4 unbound-checkconf promtool amtool prometheus-node-exporter prometheus-bird-exporter nix-instantiate ip unshare openssl busybox ldns-signzone drill sshd ssh shellcheck sudo dig nix-daemon /usr/bin/python3
 
-.PHONY: install system-packages lint format typecheck test check fixtures bench
+.PHONY: install system-packages lint format typecheck test check fixtures bench engine
 
 install:  ## the locked environment, with dev tools
 	$(UV) sync --frozen
@@ -45,3 +45,6 @@ bench: install  ## benchmarks whose numbers go into closing notes (not part of `
 	$(RUN) python -m bench.nab_bench
 	$(RUN) python -m bench.lab_bench  # needs root: network namespaces
 	$(RUN) python -m bench.agent_bench  # needs root: network namespaces
+
+engine:  ## the Pulumi CLI and plugins, built from Go modules into .engine/bin (cached in ~/.cache/orion-engine)
+	bash engine/build

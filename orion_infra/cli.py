@@ -8,12 +8,14 @@ from pathlib import Path
 import click
 
 from orion_agent.cli import main as agent
-from orion_infra.cli_common import load_or_exit, stack_file_option
+from orion_infra.cli_common import load_or_exit, stack_file_option, stack_output
 from orion_infra.cli_idrac import idrac
 from orion_infra.cli_lab import lab
+from orion_infra.outputs import OUTPUT_TRUST
 from orion_infra.render import render_all, write_tree
 from orion_infra.render.options import PublicKeys
 from orion_infra.schema import stack_file_schema
+from orion_infra.trust import TRUST_DIR, node_trust_file
 
 
 @click.group()
@@ -55,6 +57,30 @@ main.add_command(idrac)
 main.add_command(lab)
 # The agent's own CLI (`orion-agent` on the monitoring VM), here too: `orion agent score IN.csv OUT.csv`, ...
 main.add_command(agent, name="agent")
+
+
+@main.command()
+@click.option(
+    "--known-hosts",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="also write the nodes' and VMs' SSH host keys there, as known_hosts lines",
+)
+@click.option("--stack", help="the Pulumi stack (default: the selected one)")
+def trust(known_hosts: Path | None, stack: str | None) -> None:
+    """Write the Proxmox API anchors the last `pulumi up` recorded (the stack's `trust` output) to .orion/trust/, the
+    directory SSL_CERT_DIR names: a new machine, or a CI runner, verifies the API as the first one did."""
+    recorded = stack_output(OUTPUT_TRUST, stack)
+    if not isinstance(recorded, dict):
+        raise click.ClickException(f"the stack has no `{OUTPUT_TRUST}` output yet: run `pulumi up` first")
+    TRUST_DIR.mkdir(parents=True, exist_ok=True)
+    for node, anchor in sorted(recorded.get("proxmox_api_ca", {}).items()):
+        path = Path(node_trust_file(str(TRUST_DIR), node))
+        path.write_text(anchor)
+        click.echo(f"{path}: the API anchor of {node}")
+    if known_hosts is not None:
+        known_hosts.write_text("".join(f"{line}\n" for line in recorded.get("ssh_known_hosts", [])))
+        click.echo(f"{known_hosts}: {len(recorded.get('ssh_known_hosts', []))} host keys")
+    click.echo(f"export SSL_CERT_DIR={TRUST_DIR.resolve()}")
 
 
 @main.command()

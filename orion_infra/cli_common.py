@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import click
@@ -26,3 +29,21 @@ def load_or_exit(stack_file: Path, *, require_secrets: bool = False) -> tuple[Or
             click.echo(line, err=True)
         click.echo(f"{stack_file}: {len(error.problems)} problem(s)", err=True)
         raise SystemExit(1) from None
+
+
+def stack_output(name: str, stack: str | None = None) -> object:
+    """The output `name` of `stack` (the selected one by default) as the Pulumi CLI reports it, run in the project
+    directory; None when there is no CLI, no stack or no such output."""
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        return None
+    selected = ["--stack", stack] if stack else []
+    done = subprocess.run(
+        [pulumi, "stack", "output", name, "--json", *selected], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        return None
+    try:
+        return json.loads(done.stdout)
+    except ValueError:
+        return None

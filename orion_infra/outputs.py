@@ -20,6 +20,7 @@ OUTPUT_VMS = "vms"
 OUTPUT_NETWORK = "network"
 OUTPUT_IDRAC = "idrac"
 OUTPUT_CREDENTIALS = "credentials"
+OUTPUT_TRUST = "trust"
 
 
 class Endpoints(TypedDict):
@@ -63,6 +64,16 @@ class IdracFacts(TypedDict):
     bios_version: str
     idrac_firmware: str
     health: str
+
+
+class TrustFacts(TypedDict):
+    """Public: what lets a machine check whom it talks to (ADR 0031)."""
+
+    proxmox_api_ca: dict[str, str]
+    """Per node that is verified through its own CA (tls.verify: node_ca): the PEM anchor (`orion trust` writes them
+    to .orion/trust/, the directory SSL_CERT_DIR names)."""
+    ssh_known_hosts: list[str]
+    """known_hosts lines (address, key) for the Proxmox nodes and the NixOS VMs, as the deploy pins them."""
 
 
 class Credentials(TypedDict):

@@ -5,12 +5,18 @@ This is the only module that reads `pulumi.Config`; everything below it takes th
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
 import pulumi
 from pulumi.runtime import config as runtime_config
 
 from orion_infra.model import RawConfig, StackConfigError, load_stack
 from orion_infra.model.loading import PROJECT, SECTIONS, secret_references
+from orion_infra.model.stack import OrionStack
 from orion_infra.stack import build
+from orion_infra.trust import TRUST_DIR
 
 
 def read_config() -> RawConfig:
@@ -37,10 +43,29 @@ def read_config() -> RawConfig:
     return RawConfig(values=values, secret_keys=frozenset(secret_keys), secret_values=secret_values)
 
 
+def api_trust_problems(stack: OrionStack, trust_dir: Path, environment: Mapping[str, str]) -> list[str]:
+    """The Proxmox provider verifies a node's API with this machine's trust store alone, which Go reads from
+    SSL_CERT_DIR: with verify: node_ca the directory of the nodes' anchors must be in it before anything starts,
+    or the first API call would fail half-way through a deployment (ADR 0031)."""
+    if str(trust_dir) in environment.get("SSL_CERT_DIR", "").split(":"):
+        return []
+    return [
+        f"hosts[{index}].proxmox.tls: verify: node_ca checks the node's API against its CA kept in {trust_dir}, "
+        f"which the Proxmox provider reads through SSL_CERT_DIR only: `export SSL_CERT_DIR={trust_dir}` (the "
+        "system's CA bundle stays trusted) and run pulumi again"
+        for index, host in enumerate(stack.hosts)
+        if host.proxmox.tls.verify == "node_ca"
+    ]
+
+
 def main() -> None:
+    trust_dir = Path.cwd() / TRUST_DIR
     try:
         raw = read_config()
         stack, warnings = load_stack(raw, require_secrets=True)
+        problems = api_trust_problems(stack, trust_dir, os.environ)
+        if problems:
+            raise StackConfigError(problems)
     except StackConfigError as error:
         for line in error.problems:
             pulumi.log.error(line)
@@ -49,4 +74,4 @@ def main() -> None:
         pulumi.log.warn(line)
     config = pulumi.Config(PROJECT)
     keys = sorted({key for _, key in secret_references(raw.values)})
-    build(stack, {key: config.require_secret(key) for key in keys})
+    build(stack, {key: config.require_secret(key) for key in keys}, str(trust_dir))

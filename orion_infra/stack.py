@@ -42,6 +42,7 @@ from orion_infra.outputs import (
     OUTPUT_ENDPOINTS,
     OUTPUT_IDRAC,
     OUTPUT_NETWORK,
+    OUTPUT_TRUST,
     OUTPUT_VMS,
     endpoints,
     network_facts,
@@ -90,8 +91,9 @@ def _node_connection(
     )
 
 
-def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]]) -> None:
-    """Every resource of a validated stack. `secret` maps each secret config key the stack names to its value."""
+def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]], trust_dir: str) -> None:
+    """Every resource of a validated stack. `secret` maps each secret config key the stack names to its value;
+    `trust_dir` is where this machine keeps the anchors it verifies Proxmox APIs with (SSL_CERT_DIR names it)."""
     deploy_key = secret[stack.access.deploy_key.secret]
     agent_key = secret[stack.access.agent_key.secret] if stack.access.agent_key is not None else None
     deploy_public = _public_key("deploy-public-key", deploy_key)
@@ -152,7 +154,7 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]]) -> None:
                     pulumi.ResourceOptions(depends_on=[idracs[host.name]]),
                 )
             )
-        node = ProxmoxNode(f"{node_name}-proxmox", NodeArgs(stack, host, root_passwords[node_name], ready))
+        node = ProxmoxNode(f"{node_name}-proxmox", NodeArgs(stack, host, node_connections[node_name], trust_dir, ready))
         nodes[node_name] = node
         image = download(
             f"{node_name}-nixos-image",
@@ -190,6 +192,19 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]]) -> None:
     backup_job(stack.backup, first_node.provider, pulumi.ResourceOptions(depends_on=[c.vm for c in configs.values()]))
     _push_configuration(stack, rendered, configs, host_keys, deploy_key, secret, (grafana_admin, grafana_secret_key))
     _export(stack, idracs, proxmox_root, grafana_admin)
+    pulumi.export(
+        OUTPUT_TRUST,
+        {
+            "proxmox_api_ca": {name: node.api_ca for name, node in nodes.items() if node.api_ca is not None},
+            "ssh_known_hosts": [
+                *(
+                    _known_hosts(str(stack.management_address(host)), node_connections[host.proxmox.node].host_key)
+                    for host in stack.hosts
+                ),
+                *(_known_hosts(_ssh_address(stack, stack.vms[key]), public_line(hk)) for key, hk in host_keys.items()),
+            ],
+        },
+    )
 
 
 def _macos(stack: OrionStack, vm: Vm, node: ProxmoxNode, root_password: pulumi.Output[str]) -> None:
@@ -218,7 +233,8 @@ def _macos(stack: OrionStack, vm: Vm, node: ProxmoxNode, root_password: pulumi.O
             root_password,
             files["opencore"].id,
             files["recovery"].id,
-            list(node.bridges.values()),
+            insecure=node.insecure,
+            after=[*node.api_trusted, *node.bridges.values()],
         ),
     )
 
@@ -280,6 +296,10 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
         )
         if vm.role == VmRole.ROUTER:
             routed_through.append(config.activation)
+
+
+def _known_hosts(address: str, host_key: pulumi.Input[str] | None) -> pulumi.Output[str]:
+    return pulumi.Output.from_input(host_key).apply(lambda key: f"{address} {' '.join(str(key).split()[:2])}")
 
 
 def _ends_with_newline(text: str) -> str:

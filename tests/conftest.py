@@ -8,6 +8,7 @@ import pytest
 
 from orion_infra import program
 from orion_infra.model import RawConfig, read_stack_file
+from orion_infra.trust import TRUST_DIR
 from tests.fixtures.invalid_cases import DEFAULT_STACK, TODAY
 from tests.pulumi_harness import ProgramRun, PulumiUp, run_program
 
@@ -29,12 +30,14 @@ def default_raw() -> RawConfig:
 
 
 @pytest.fixture
-def pulumi_up() -> PulumiUp:
-    """Runs ORION's Pulumi program as `pulumi up` would, under a fresh recording mock monitor.
+def pulumi_up(monkeypatch: pytest.MonkeyPatch) -> PulumiUp:
+    """Runs ORION's Pulumi program as `pulumi up` would, under a fresh recording mock monitor, with SSL_CERT_DIR
+    naming the Proxmox trust anchors' directory as the README tells operators to.
 
     Takes the plain config (keys without `orion:`) and the secret config; returns what was registered,
     exported and logged.
     """
+    monkeypatch.setenv("SSL_CERT_DIR", str(Path.cwd() / TRUST_DIR))
 
     def up(values: Mapping[str, object], secrets: Mapping[str, str]) -> ProgramRun:
         return run_program(program.main, {**values, **secrets}, set(secrets))

@@ -75,6 +75,9 @@ class _EchoMocks(pulumi.runtime.Mocks):
             state["hex"] = seed.hex()
         if args.typ.startswith("command:"):
             state["stdout"] = f"stdout-of-{args.name}"
+        if args.typ == "command:remote:Command" and args.name.endswith("-api-token"):
+            # What `pveum user token add --output-format json` prints.
+            state["stdout"] = json.dumps({"full-tokenid": "orion@pve!deploy", "value": f"secret-of-{args.name}"})
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:

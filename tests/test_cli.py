@@ -105,3 +105,46 @@ def test_orion_agent_score_writes_a_score_per_row(tmp_path: Path) -> None:
     failed = CliRunner().invoke(main, ["agent", "score", str(bad), str(tmp_path / "bad-out.csv")])
     assert failed.exit_code != 0
     assert "not-a-number" in failed.output
+
+
+def fake_pulumi(directory: Path, outputs: dict[str, object]) -> str:
+    """A `pulumi` on PATH that answers `pulumi stack output NAME --json` from `outputs` (exit 255 for a missing
+    output, as the real CLI does) and fails on anything else."""
+    script = directory / "pulumi"
+    script.write_text(
+        "#!/usr/bin/env python3\n"
+        "import json, sys\n"
+        f"outputs = {json.dumps(outputs)!r}\n"
+        "args = sys.argv[1:]\n"
+        "if args[:2] != ['stack', 'output'] or args[3:4] != ['--json'] or args[4:] not in ([], ['--stack', 'orion']):\n"
+        "    sys.exit('unexpected: ' + ' '.join(args))\n"
+        "found = json.loads(outputs).get(args[2])\n"
+        "if found is None:\n"
+        "    print(f'error: current stack does not have output property {args[2]!r}', file=sys.stderr)\n"
+        "    sys.exit(255)\n"
+        "print(json.dumps(found, indent=2))\n"
+    )
+    script.chmod(0o755)
+    return str(directory)
+
+
+def test_trust_writes_the_recorded_api_anchors_and_known_hosts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    anchor = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    known_hosts = ["192.168.1.10 ssh-ed25519 AAAAnode", "192.168.1.1 ssh-ed25519 AAAArouter"]
+    recorded = {"proxmox_api_ca": {"orion-pve": anchor}, "ssh_known_hosts": known_hosts}
+    monkeypatch.setenv("PATH", f"{fake_pulumi(tmp_path, {'trust': recorded})}:{Path('/usr/bin')}")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["trust", "--known-hosts", "known_hosts", "--stack", "orion"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / ".orion/trust/orion-pve.pem").read_text() == anchor
+    assert (tmp_path / "known_hosts").read_text().splitlines() == known_hosts
+    assert f"export SSL_CERT_DIR={tmp_path / '.orion/trust'}" in result.output
+
+
+def test_trust_without_a_recorded_output_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", f"{fake_pulumi(tmp_path, {})}:{Path('/usr/bin')}")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["trust"])
+    assert result.exit_code == 1
+    assert "the stack has no `trust` output yet: run `pulumi up` first" in result.output
+    assert not (tmp_path / ".orion").exists()

@@ -21,8 +21,10 @@ from tests.pulumi_harness import ProgramRun, PulumiUp, Registration
 from tests.test_program import SECRETS
 
 EXPECTED_COUNTS = {
-    "command:local:Command": 6,  # deploy public key, installer ISO, Proxmox ready, NixOS image, 2 macOS checksums
-    "command:remote:Command": 10,  # per NixOS VM: its first-boot data on the node, secrets, files, trial, confirm
+    # deploy public key, installer ISO, Proxmox ready, the node's API trust anchor, NixOS image, 2 macOS checksums
+    "command:local:Command": 7,
+    # on the node: its API's CA, the API token; per NixOS VM: its first-boot data, secrets, files, trial, confirm
+    "command:remote:Command": 12,
     "proxmoxve:network/linux/bridge:Bridge": 5,
     "proxmoxve:download/file:File": 3,
     "proxmoxve:index/vmLegacy:VmLegacy": 3,
@@ -113,6 +115,7 @@ def test_the_root_provider_serves_the_macos_vm_alone(run: ProgramRun) -> None:
     assert users == ["hack-sequoia-01-vm"]
     assert run.by_name("hack-sequoia-01-vm").inputs["kvmArguments"].startswith("-device isa-applesmc")
     assert root_api.inputs["username"] == "root@pam"
+    assert run.by_name("hack-sequoia-01-root-api").inputs["insecure"] == "false"
     api = run.by_name("orion-pve-proxmox-api")
     assert run.by_name("orion-router-vm").provider.startswith(api.urn)
     assert run.by_name("orion-pve-proxmox-vmbr0").provider.startswith(api.urn)
@@ -188,7 +191,7 @@ def test_every_credential_is_secret_and_no_secret_is_plain(run: ProgramRun) -> N
         text = json.dumps(plain, default=str)
         for value in secret_values:
             assert value not in text, f"{registration.name} has a secret in a plain input"
-    assert "password" in run.by_name("orion-pve-proxmox-api").secret_inputs
+    assert "apiToken" in run.by_name("orion-pve-proxmox-api").secret_inputs
     assert "stdin" in run.by_name("orion-pve-installer-iso").secret_inputs
     assert "stdin" in run.by_name("orion-router-config-secrets").secret_inputs
     assert "connection" in run.by_name("orion-router-config-files").secret_inputs
@@ -281,3 +284,54 @@ def test_the_node_and_the_vms_first_boot_carry_their_host_keys(run: ProgramRun) 
     node_key = mock_host_key("orion-pve")
     assert node_key.private_openssh in installer["first-boot"]
     assert "HostKey /etc/ssh/ssh_host_ed25519_key" in installer["first-boot"]
+
+
+def test_the_api_is_verified_and_reached_with_a_least_privileged_token(run: ProgramRun) -> None:
+    """No credential goes to the Proxmox API unverified: its CA comes over the pinned SSH connection and is what
+    this machine verifies the API with; everything but the macOS VM uses ORION's own token, not root@pam."""
+    api = run.by_name("orion-pve-proxmox-api")
+    assert api.inputs["insecure"] == "false"  # provider settings travel as strings
+    assert api.inputs["apiToken"] == "orion@pve!deploy=secret-of-orion-pve-proxmox-api-token"
+    assert "password" not in api.inputs
+    assert "username" not in api.inputs
+    token = run.by_name("orion-pve-proxmox-api-token")
+    assert token.inputs["logging"] == "stderr"
+    assert "stdout" in token.additional_secret_outputs
+    assert "PRIVILEGES=" in token.inputs["create"]
+    assert "pveum user token add" in token.inputs["create"]
+    assert "pveum user delete" in token.inputs["delete"]
+    ca = run.by_name("orion-pve-proxmox-api-ca")
+    trust = run.by_name("orion-pve-proxmox-api-trust")
+    assert trust.inputs["stdin"] == "stdout-of-orion-pve-proxmox-api-ca"
+    assert trust.inputs["environment"]["TRUST_FILE"].endswith("/.orion/trust/orion-pve.pem")
+    for connection_user in (ca, token):
+        assert connection_user.inputs["connection"]["user"] == "root"
+        assert waits_for(run, connection_user.name, "orion-pve-proxmox-ready")
+    for user in ("orion-pve-proxmox-api", "hack-sequoia-01-root-api"):
+        assert waits_for(run, user, "orion-pve-proxmox-api-trust")
+    assert waits_for(run, "orion-pve-proxmox-api", "orion-pve-proxmox-api-token")
+
+
+def test_without_the_trust_directory_in_ssl_cert_dir_nothing_is_created(
+    default_raw: RawConfig, pulumi_up: PulumiUp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_DIR", "/etc/ssl/certs")
+    result = pulumi_up(default_raw.values, SECRETS)
+    assert result.error is not None
+    assert [r for r in result.registrations if r.type != "pulumi:pulumi:Stack"] == []
+    errors = [message for level, message in result.log if level == "ERROR"]
+    assert any(
+        message.startswith("hosts[0].proxmox.tls: verify: node_ca checks the node's API against its CA kept in ")
+        and "export SSL_CERT_DIR=" in message
+        for message in errors
+    ), errors
+
+
+def test_the_trust_output_lists_what_the_deploy_pins(run: ProgramRun) -> None:
+    trust = run.outputs["trust"]
+    assert trust["proxmox_api_ca"] == {"orion-pve": "stdout-of-orion-pve-proxmox-api-ca"}
+    assert trust["ssh_known_hosts"] == [
+        f"192.168.1.10 {mock_host_key('orion-pve').public_key}",
+        f"192.168.1.1 {mock_host_key('orion-router').public_key}",
+        f"192.168.100.20 {mock_host_key('orion-monitor').public_key}",
+    ]

@@ -268,20 +268,28 @@ def test_workflow_passes_actionlint(workflow: Path, actionlint_config: Path) -> 
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def pulumi_steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for step in steps(job) if str(step.get("uses", "")).startswith("pulumi/actions")]
+
+
 def test_the_workflows_preview_on_pull_requests_and_check_drift() -> None:
     workflows = load()
-    preview = next(
-        step
-        for step in steps(workflows["preview.yml"]["jobs"]["preview"])
-        if str(step.get("uses", "")).startswith("pulumi/actions")
-    )
-    drift = next(
-        step
-        for step in steps(workflows["drift.yml"]["jobs"]["drift"])
-        if str(step.get("uses", "")).startswith("pulumi/actions")
-    )
+    preview = pulumi_steps(workflows["preview.yml"]["jobs"]["preview"])[-1]
+    drift = pulumi_steps(workflows["drift.yml"]["jobs"]["drift"])[-1]
     assert preview["with"] == {"command": "preview", "stack-name": "orion", "comment-on-pr": True, "diff": True}
     assert drift["with"] == {"command": "preview", "stack-name": "orion", "refresh": True, "expect-no-changes": True}
+
+
+def test_the_previews_verify_the_proxmox_api_with_the_recorded_anchors() -> None:
+    """ADR 0031: the runner gets the anchors with `orion trust` and names them in SSL_CERT_DIR before a preview."""
+    workflows = load()
+    for name, job_id in (("preview.yml", "preview"), ("drift.yml", "drift")):
+        job_steps = steps(workflows[name]["jobs"][job_id])
+        runs = [str(step.get("run", "")) for step in job_steps]
+        trust = next(index for index, run in enumerate(runs) if "orion trust --stack orion" in run)
+        assert "SSL_CERT_DIR=$GITHUB_WORKSPACE/.orion/trust" in runs[trust]
+        preview = job_steps.index(pulumi_steps(workflows[name]["jobs"][job_id])[-1])
+        assert trust < preview, name
 
 
 def test_jobs_without_a_secret_run_on_github_hosted_runners_for_every_pull_request() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 from dataclasses import dataclass, field
 
@@ -10,13 +11,14 @@ import pulumi
 import pulumi_command as command
 import pulumi_proxmoxve as proxmoxve
 
-from orion_infra.components.scripts import UNPACK_FILES, file_lines, local_script
+from orion_infra.components.scripts import UNPACK_FILES, file_lines, local_script, shell_command
 from orion_infra.model.hosts import Host
 from orion_infra.model.services import Backup, Bootstrap
 from orion_infra.model.stack import OrionStack
 from orion_infra.render.host_keys import HostKey
 from orion_infra.render.proxmox import render_answer_file
 from orion_infra.render.proxmox.host import render_first_boot
+from orion_infra.trust import node_trust_file
 
 INSTALL_TIMEOUT_SECONDS = 3600
 # The server outlives the wait by this much, so the wait is what stops it on the way that works.
@@ -115,34 +117,105 @@ def wait_for_proxmox(
     )
 
 
+# ORION's own Proxmox account, its API token and its role (ADR 0031).
+API_ACCOUNT = "orion@pve"
+API_TOKEN = "deploy"  # noqa: S105 - the token's name; its secret is made on the node
+API_ROLE = "OrionDeploy"
+# What the token may do, and why: everything ORION's resources ask of the API, nothing of users, permissions, realms,
+# consoles, power of the node, snapshots or migration. Proxmox VE 9 names (VM.Monitor is gone).
+API_PRIVILEGES = {
+    "VM.Allocate": "create and delete the NixOS VMs",
+    "VM.Audit": "read VMs back",
+    "VM.Config.CDROM": "VM hardware: cloud-init drive",
+    "VM.Config.CPU": "VM hardware: cores and CPU type",
+    "VM.Config.Cloudinit": "the cloud-init user data (the VMs' host keys)",
+    "VM.Config.Disk": "the system disk imported from the base image",
+    "VM.Config.HWType": "SCSI controller, BIOS, machine type",
+    "VM.Config.Memory": "memory",
+    "VM.Config.Network": "NICs",
+    "VM.Config.Options": "name, description, tags, start order, protection, agent",
+    "VM.PowerMgmt": "start the VMs",
+    "VM.GuestAgent.Audit": "the guest agent's view of a VM (its addresses)",
+    "VM.Backup": "the backup job's VMs",
+    "Datastore.Allocate": "the backup job's storage",
+    "Datastore.AllocateSpace": "VM disks",
+    "Datastore.AllocateTemplate": "download images and ISOs to the node",
+    "Datastore.Audit": "read datastores and their content",
+    "SDN.Use": "attach NICs to the bridges",
+    "Sys.Audit": "read the node, its network and the cluster's resources",
+    "Sys.AccessNetwork": "let the node fetch an image from a URL",
+    "Sys.Modify": "the node's bridges, and the backup job (POST /cluster/backup checks Sys.Modify on /)",
+}
+
+
 @dataclass(frozen=True)
 class NodeArgs:
     stack: OrionStack
     host: Host
-    root_password: pulumi.Input[str]
-    """root@pam's password: generated when ORION installed the node, the operator's secret otherwise."""
+    connection: command.remote.ConnectionArgs
+    """root on the node over SSH, its host key pinned: how its API's trust anchor and token are made."""
+    trust_dir: str
+    """The operator's directory of API trust anchors, which SSL_CERT_DIR names for the provider."""
     ready: list[pulumi.Resource] = field(default_factory=list)
-    """What must be done before the node's API is used (its installation)."""
+    """What must be done before the node is used (its installation)."""
 
 
 class ProxmoxNode(pulumi.ComponentResource):
-    """A Proxmox VE node: the API provider for it, and its Linux bridges."""
+    """A Proxmox VE node: how its API is trusted (its CA read over the pinned SSH connection, verify: node_ca), ORION's
+    least-privileged API token on it, the API provider that uses the token, and the node's Linux bridges."""
 
     provider: proxmoxve.Provider
     bridges: dict[str, proxmoxve.network.linux.Bridge]
+    insecure: bool
+    """Whether the API's certificate goes unverified (the operator's explicit opt-out, verify: insecure)."""
+    api_trusted: list[pulumi.Resource]
+    """What must be in place before anything uses the API (its trust anchor on this machine)."""
+    api_ca: pulumi.Output[str] | None
+    """The anchor the API is verified with (PEM), with verify: node_ca."""
 
     def __init__(self, name: str, args: NodeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("orion:proxmox:Node", name, None, opts)
         host, stack = args.host, args.stack
         node = host.proxmox.node
-        # A fresh node serves its API with a self-signed certificate that the provider cannot pin.
+        self.insecure = host.proxmox.tls.verify == "insecure"
+        self.api_trusted = list(args.ready)
+        self.api_ca = None
+        if host.proxmox.tls.verify == "node_ca":
+            anchor = command.remote.Command(
+                f"{name}-api-ca",
+                connection=args.connection,
+                create=shell_command("proxmox-api-ca.sh"),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=args.ready),
+            )
+            self.api_ca = anchor.stdout
+            trust_file = node_trust_file(args.trust_dir, node)
+            self.api_trusted = [
+                local_script(
+                    f"{name}-api-trust",
+                    "write-trust.sh",
+                    environment={"TRUST_FILE": trust_file},
+                    delete=shell_command("remove-trust.sh", TRUST_FILE=trust_file),
+                    stdin=anchor.stdout,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            ]
+        account = {"ACCOUNT": API_ACCOUNT, "TOKEN": API_TOKEN, "ROLE": API_ROLE}
+        token = command.remote.Command(
+            f"{name}-api-token",
+            connection=args.connection,
+            create=shell_command("proxmox-api-token.sh", **account, PRIVILEGES=",".join(API_PRIVILEGES)),
+            delete=shell_command("proxmox-api-token-remove.sh", **account),
+            # The token's secret is on stdout: kept secret in the state, never logged.
+            logging=command.remote.Logging.STDERR,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.ready, additional_secret_outputs=["stdout"]),
+        )
+        api_token: pulumi.Output[str] = pulumi.Output.secret(token.stdout.apply(_api_token))
         self.provider = proxmoxve.Provider(
             f"{name}-api",
             endpoint=str(host.proxmox.api_endpoint),
-            username="root@pam",
-            password=pulumi.Output.secret(args.root_password),
-            insecure=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.ready),
+            api_token=api_token,
+            insecure=self.insecure,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.api_trusted, token]),
         )
         management = stack.networks.management
         self.bridges = {}
@@ -168,6 +241,12 @@ class ProxmoxNode(pulumi.ComponentResource):
                 ),
             )
         self.register_outputs({"bridges": list(self.bridges)})
+
+
+def _api_token(printed: str) -> str:
+    """`pveum user token add --output-format json`'s output as the provider takes a token: ID=SECRET."""
+    token = json.loads(printed)
+    return f"{token['full-tokenid']}={token['value']}"
 
 
 def backup_job(backup: Backup, provider: proxmoxve.Provider, opts: pulumi.ResourceOptions) -> proxmoxve.backup.Job:

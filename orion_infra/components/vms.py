@@ -280,8 +280,10 @@ class MacosVmArgs:
     """root@pam's password: Proxmox refuses QEMU `args` from API tokens, even root's."""
     opencore_file_id: pulumi.Input[str]
     recovery_file_id: pulumi.Input[str]
+    insecure: bool = False
+    """Whether the API's certificate goes unverified (the operator's explicit opt-out)."""
     after: list[pulumi.Resource] = field(default_factory=list)
-    """What the VM needs in place first (its bridges)."""
+    """What the VM needs in place first (its bridges, the API's trust anchor)."""
 
 
 class MacosVm(pulumi.ComponentResource):
@@ -300,8 +302,8 @@ class MacosVm(pulumi.ComponentResource):
             endpoint=args.api_endpoint,
             username="root@pam",
             password=pulumi.Output.secret(args.root_password),
-            insecure=True,
-            opts=pulumi.ResourceOptions(parent=self),
+            insecure=args.insecure,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.after),
         )
         self.vm = proxmoxve.VmLegacy(
             f"{name}-vm",

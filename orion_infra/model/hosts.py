@@ -144,6 +144,17 @@ SNIPPETS_DATASTORE = "local"
 SNIPPETS_DIR = "/var/lib/vz/snippets"
 
 
+class ProxmoxTls(Facts):
+    """How the deploy verifies the node's API before it sends the API token (ADR 0031)."""
+
+    verify: Literal["node_ca", "system", "insecure"] = Field(
+        default="node_ca",
+        description="node_ca: the node's own CA (or the certificate installed for its API), read over the deploy's "
+        "pinned SSH connection and trusted through SSL_CERT_DIR; system: this machine's trust store (a certificate "
+        "from your own CA or ACME); insecure: no verification, an explicit opt-out",
+    )
+
+
 class ProxmoxNode(Facts):
     """The Proxmox VE node on this host."""
 
@@ -155,9 +166,10 @@ class ProxmoxNode(Facts):
     )
     ssh_host_key: SshPublicKey | None = Field(
         default=None,
-        description="the node's SSH host key (ssh-keyscan -t ed25519, checked with the node's console), pinned on every "
-        "connection; required with install: false (ORION makes it when it installs the node)",
+        description="the node's SSH host key (ssh-keyscan -t ed25519, checked with the node's console), pinned on "
+        "every connection; required with install: false (ORION makes it when it installs the node)",
     )
+    tls: ProxmoxTls = Field(default_factory=ProxmoxTls, description="how the API's certificate is verified")
     datastores: Annotated[list[Datastore], Field(min_length=1)]
     installer: ProxmoxInstaller | None = Field(default=None, description="required when install is true")
 

@@ -14,8 +14,8 @@ def advisories(stack: OrionStack, today: datetime.date) -> list[str]:
     for index, host in enumerate(stack.hosts):
         if host.idrac.tls.verify == "insecure":
             notes.append(
-                f"hosts[{index}].idrac.tls.verify: insecure accepts any certificate; "
-                "pin the iDRAC's with verify: fingerprint once it is known"
+                f"hosts[{index}].idrac.tls.verify: insecure accepts any certificate and sends the iDRAC's passwords "
+                "to it; use verify: first_use (recorded on the first `pulumi up`) or fingerprint"
             )
     for key, vm in stack.vms.items():
         if isinstance(vm.os, NixOs) and (note := nixos_release_warning(vm.os.release, today)):

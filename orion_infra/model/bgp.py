@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from enum import StrEnum
 from typing import Annotated, Self
 
@@ -10,7 +11,17 @@ from pydantic import Field, field_validator, model_validator
 
 from orion_infra.model.problems import Problems
 from orion_infra.model.secrets import Secret
-from orion_infra.model.types import Asn, Facts, Hostname, IPAny, IPv4, IPv4Cidr, IPv6Cidr, is_private_asn
+from orion_infra.model.types import (
+    Asn,
+    Facts,
+    Hostname,
+    IPAny,
+    IPv4,
+    IPv4Cidr,
+    IPv6Cidr,
+    is_private_asn,
+    not_unicast_reason,
+)
 
 # Address space that must never be announced (RFC 6890 and the IANA special-purpose registries). IPv6 outside
 # 2000::/3 is unallocated global unicast and is rejected separately.
@@ -53,10 +64,29 @@ BOGONS_V4 = [
 _GLOBAL_UNICAST_V6 = ipaddress.IPv6Network("2000::/3")
 # Longest prefixes the default-free zone accepts.
 LONGEST_ROUTABLE = {4: 24, 6: 48}
+# An end site's assignment from a RIR (IPv6: RFC 6177, ARIN NRPM 6.5.8, RIPE-738; IPv4: the /24 PI minimum): what a
+# stack without `bgp.allocations` is taken to hold (decision 0032).
+END_SITE = {4: 24, 6: 48}
+# Symbols ORION's BIRD configuration defines itself, or BIRD names its unnamed protocols; a session is named after
+# its peer ('-' becoming '_'), so a peer may not take one of these names.
+BIRD_SYMBOLS = frozenset(
+    {"upstream", "kernel4", "kernel6", "originate4", "originate6", "device1", "bfd1"}
+    | {"acceptable_from_upstream", "has_bogon_asn", "ours_to_announce"}
+)
 
 
 def bogon_reason(prefix: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str | None:
     """Why `prefix` may not be announced on the internet, or None."""
+    if why := special_purpose_reason(prefix):
+        return why
+    if prefix.prefixlen > LONGEST_ROUTABLE[prefix.version]:
+        longest = LONGEST_ROUTABLE[prefix.version]
+        return f"/{prefix.prefixlen} is longer than /{longest}, the longest IPv{prefix.version} prefix routed globally"
+    return None
+
+
+def special_purpose_reason(prefix: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str | None:
+    """Why `prefix` is not global unicast space a RIR allocates, or None."""
     if isinstance(prefix, ipaddress.IPv6Network):
         if not prefix.subnet_of(_GLOBAL_UNICAST_V6):
             return f"{prefix} is outside global unicast space 2000::/3"
@@ -66,9 +96,6 @@ def bogon_reason(prefix: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str |
     for bogon in bogons:
         if prefix.overlaps(bogon):
             return f"{prefix} overlaps the bogon {bogon}"
-    if prefix.prefixlen > LONGEST_ROUTABLE[prefix.version]:
-        longest = LONGEST_ROUTABLE[prefix.version]
-        return f"/{prefix.prefixlen} is longer than /{longest}, the longest IPv{prefix.version} prefix routed globally"
     return None
 
 
@@ -109,6 +136,41 @@ class BgpPeer(Facts):
     hold_time: Annotated[int, Field(ge=3, le=65535)] = 90
     keepalive_time: Annotated[int, Field(ge=1, le=21845)] = 30
 
+    @field_validator("name")
+    @classmethod
+    def _bird_symbol(cls, name: str) -> str:
+        symbol = name.replace("-", "_")
+        if name[0].isdigit():
+            raise ValueError(
+                f"{name!r} starts with a digit; BIRD names the session after the peer, and its names start with a "
+                "letter"
+            )
+        if symbol in BIRD_SYMBOLS or re.fullmatch(r"rpki[0-9]+", symbol):
+            raise ValueError(f"{name!r} is a name ORION's BIRD configuration already uses; name the peer otherwise")
+        return name
+
+    @field_validator("address")
+    @classmethod
+    def _unicast(
+        cls, address: ipaddress.IPv4Address | ipaddress.IPv6Address
+    ) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        why = not_unicast_reason(address)
+        if why is None and isinstance(address, ipaddress.IPv6Address) and address.is_link_local:
+            why = f"{address} is link-local, which needs an interface the session does not name"
+        if why is not None:
+            raise ValueError(f"{why}; a BGP peer is a unicast address")
+        return address
+
+    @field_validator("description")
+    @classmethod
+    def _one_line(cls, description: str) -> str:
+        if any(not character.isprintable() for character in description):
+            raise ValueError(
+                "expected one line of printable text (it becomes a comment in BIRD's configuration, where a line "
+                "break would start configuration)"
+            )
+        return description
+
     @model_validator(mode="after")
     def _timers(self) -> Self:
         if self.keepalive_time * 3 > self.hold_time:
@@ -133,6 +195,14 @@ class Bgp(Facts):
     asn: Asn
     router_id: IPv4
     announce: Annotated[list[IPv6Cidr | IPv4Cidr], Field(min_length=1)]
+    allocations: list[IPv6Cidr | IPv4Cidr] = Field(
+        default_factory=list,
+        description=(
+            "the blocks the RIR assigned to our AS (its whois, its ROAs); every announced prefix lies inside one. "
+            "Without any for a family, an announced prefix of it is taken to be an end site's assignment: a /48 "
+            "(IPv6) or /24 (IPv4), nothing shorter (decision 0032)"
+        ),
+    )
     peers: Annotated[list[BgpPeer], Field(min_length=1)]
     accept_default_route_only: bool = Field(
         default=True, description="import only the default route from upstream (no full table)"
@@ -151,13 +221,33 @@ class Bgp(Facts):
             raise ValueError(f"AS {asn} is a private AS number; announcing to the internet needs a public one")
         return asn
 
+    @field_validator("router_id")
+    @classmethod
+    def _nonzero(cls, router_id: ipaddress.IPv4Address) -> ipaddress.IPv4Address:
+        if int(router_id) == 0:
+            raise ValueError("0.0.0.0 is not a BGP identifier (RFC 6286: non-zero); use one of the router's addresses")
+        return router_id
+
     @model_validator(mode="after")
     def _sessions(self) -> Self:
         problems = Problems()
+        for index, allocation in enumerate(self.allocations):
+            if why := special_purpose_reason(allocation):
+                problems.add(("allocations", index), why, str(allocation))
+        problems.require_unique((("allocations", index), str(block)) for index, block in enumerate(self.allocations))
+        problems.require_unique((("announce", index), str(prefix)) for index, prefix in enumerate(self.announce))
         for index, prefix in enumerate(self.announce):
-            if why := bogon_reason(prefix):
+            if why := bogon_reason(prefix) or self._outside_allocations(prefix):
                 problems.add(("announce", index), why, str(prefix))
         for index, peer in enumerate(self.peers):
+            ours = next((prefix for prefix in self.announce if peer.address in prefix), None)
+            if ours is not None:
+                problems.add(
+                    ("peers", index, "address"),
+                    f"{peer.address} is inside our own prefix {ours}: the router drops it from the WAN (our space "
+                    "does not come from outside) and routes it nowhere",
+                    str(peer.address),
+                )
             if peer.asn == self.asn:
                 problems.add(
                     ("peers", index, "asn"), f"AS {peer.asn} is our own AS; eBGP peers need a different one", peer.asn
@@ -175,5 +265,24 @@ class Bgp(Facts):
             for index, peer in enumerate(self.peers)
             if peer.role == PeerRole.PRIMARY
         )
+        problems.require_unique(
+            (("rpki", index), f"{cache.address}:{cache.port}") for index, cache in enumerate(self.rpki)
+        )
         problems.raise_if_any("Bgp")
         return self
+
+    def _outside_allocations(self, prefix: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str | None:
+        """Why announcing `prefix` would claim addresses our AS does not hold, or None."""
+        blocks = [block for block in self.allocations if block.version == prefix.version]
+        if blocks:
+            if any(prefix.version == block.version and prefix.subnet_of(block) for block in blocks):  # type: ignore[arg-type]
+                return None
+            held = ", ".join(str(block) for block in blocks)
+            return f"{prefix} is not inside our allocations ({held}); announcing it would take others' addresses"
+        if prefix.prefixlen < END_SITE[prefix.version]:
+            return (
+                f"{prefix} is shorter than /{END_SITE[prefix.version]}, an end site's assignment: announcing more than "
+                f"AS {self.asn} holds takes other networks' addresses; if the RIR assigned it a larger block, list "
+                "it in bgp.allocations"
+            )
+        return None

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 
 from orion_infra.model.hosts import Bridge, PhysicalNic
 from orion_infra.model.networks import StaticWan, usable
+from orion_infra.model.ports import MONITOR_SERVICES, ROUTER_EXPORTERS
 from orion_infra.model.problems import Location, Problems, format_location
 from orion_infra.model.releases import nixos_release_problem
+from orion_infra.model.services import ScrapeTarget
 from orion_infra.model.vms import NixOs, VmNic, VmRole
 
 if TYPE_CHECKING:
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
 HOST_ADDRESS_NETWORKS = ("management", "storage")
 # Networks the router must be attached to.
 ROUTED_NETWORKS = ("wan", "lan", "guest", "management")
+# Networks the router must be the gateway of: its firewall, DNS and the monitoring VM's paths are built on its
+# addresses there.
+GATEWAY_NETWORKS = ("lan", "management")
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ def check_consistency(stack: OrionStack, problems: Problems, today: datetime.dat
     _check_monitoring(stack, addresses, problems)
     _check_backup(stack, problems)
     _check_dns(stack, problems)
+    _check_bootstrap(stack, addresses, problems)
 
 
 def static_addresses(stack: OrionStack) -> list[StaticAddress]:
@@ -237,6 +243,18 @@ def _check_roles(stack: OrionStack, problems: Problems) -> None:
                 "the monitoring VM needs a static IPv4 address on a routed network: scrape targets, DNS and "
                 "Alertmanager are configured with it",
             )
+    _check_router(stack, problems)
+
+
+def _check_router(stack: OrionStack, problems: Problems) -> None:
+    for name in GATEWAY_NETWORKS:
+        needed = stack.networks.get_internal(name)
+        if needed is not None and needed.gateway is None:
+            problems.add(
+                ("networks", name, "gateway"),
+                f"the {name} network needs a gateway: the router's firewall, DNS and monitoring paths are built on "
+                f"its {name} address",
+            )
     routers = stack.vms_with_role(VmRole.ROUTER)
     if len(routers) != 1:
         return
@@ -244,9 +262,17 @@ def _check_roles(stack: OrionStack, problems: Problems) -> None:
     attached: dict[str | None, tuple[int, VmNic]] = {}
     for index, nic in enumerate(router.nics):
         attached.setdefault(stack.network_of(nic.bridge, nic.vlan), (index, nic))
-    for network in ROUTED_NETWORKS:
+    gatewayed = [name for name, network in stack.networks.internal() if network.gateway is not None]
+    for network in [*ROUTED_NETWORKS, *(name for name in gatewayed if name not in ROUTED_NETWORKS)]:
         if network not in attached:
-            problems.add(("vms", key, "nics"), f"the router has no NIC on the {network} network")
+            if network in ROUTED_NETWORKS:
+                problems.add(("vms", key, "nics"), f"the router has no NIC on the {network} network")
+            else:
+                problems.add(
+                    ("networks", network, "gateway"),
+                    f"a gateway is the router's address, but the router has no NIC on the {network} network; attach "
+                    "one or leave the gateway out",
+                )
             continue
         internal = stack.networks.get_internal(network)
         index, nic = attached[network]
@@ -329,20 +355,58 @@ def _check_bgp_sessions(stack: OrionStack, problems: Problems) -> None:
             "none",
         )
     wan = stack.networks.wan.ipv4
+    inside = _inside_subnets(stack)
     for index, peer in enumerate(stack.bgp.peers):
+        where = ("bgp", "peers", index, "address")
+        if peer.address.version == 6 and stack.networks.wan.ipv6 == "none":
+            problems.add(
+                where,
+                f"{peer.address} is an IPv6 peer, but networks.wan.ipv6 is none: the router has no IPv6 on the WAN",
+                str(peer.address),
+            )
+        network = next(((name, subnet) for name, subnet in inside if peer.address in subnet), None)
+        if network is not None:
+            problems.add(
+                where,
+                f"{peer.address} is inside the {network[0]} network {network[1]}; an upstream is reached over the WAN",
+                str(peer.address),
+            )
+        if isinstance(wan, StaticWan) and peer.address == wan.address:
+            problems.add(where, f"{peer.address} is our own WAN address", str(peer.address))
         if peer.multihop is not None and peer.bfd and wan == "dhcp":
             problems.add(
                 ("bgp", "peers", index, "bfd"),
                 "BFD on a multihop session needs a fixed local address, but networks.wan.ipv4 is dhcp; "
                 "give the WAN a static address, or drop multihop or bfd",
             )
-        if peer.multihop is None and isinstance(wan, StaticWan) and peer.address not in wan.subnet:
+        # Only an IPv4 peer is checked against the WAN's IPv4 subnet: an IPv6 one is on the WAN's IPv6 link.
+        if (
+            peer.multihop is None
+            and isinstance(wan, StaticWan)
+            and peer.address.version == 4
+            and peer.address not in wan.subnet
+        ):
             problems.add(
                 ("bgp", "peers", index, "address"),
                 f"{peer.address} is not on the WAN subnet {wan.subnet}; set multihop for a peer that is not "
                 "directly connected",
                 str(peer.address),
             )
+
+
+def _inside_subnets(stack: OrionStack) -> list[tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network]]:
+    """Every internal network's subnets, IPv4 and IPv6, by network name."""
+    found: list[tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network]] = []
+    for name, network in stack.networks.internal():
+        found.append((name, network.subnet))
+        if network.ipv6 is not None:
+            found.append((name, network.ipv6.subnet))
+    return found
+
+
+def _router_addresses(stack: OrionStack) -> set[ipaddress.IPv4Address]:
+    """The router's addresses inside: the gateways."""
+    return {network.gateway for _, network in stack.networks.internal() if network.gateway is not None}
 
 
 def _check_capacity(stack: OrionStack, problems: Problems) -> None:
@@ -369,14 +433,13 @@ def _check_capacity(stack: OrionStack, problems: Problems) -> None:
 
 
 def _check_monitoring(stack: OrionStack, addresses: list[StaticAddress], problems: Problems) -> None:
-    known = {entry.address for entry in addresses if "reservations" not in entry.loc}
+    # A reserved lease is as fixed an address as a static one, and a DNS record names a device the operator knows.
+    known = {entry.address for entry in addresses}
+    known |= {record.address for record in stack.dns.records if isinstance(record.address, ipaddress.IPv4Address)}
     targets = list(enumerate(stack.monitoring.targets))
     problems.require_unique((("monitoring", "targets", index), f"{t.address}:{t.port}") for index, t in targets)
     problems.require_unique((("monitoring", "targets", index, "name"), f"{t.job}/{t.name}") for index, t in targets)
-    try:
-        own = {(target.address, target.port): target for target in stack.own_targets()}
-    except (ValueError, IndexError):  # no router or monitoring VM address to derive them from: see _check_roles
-        own = {}
+    own = _own_services(stack)
     for index, target in targets:
         listed = own.get((target.address, target.port))
         if listed is not None:
@@ -388,9 +451,27 @@ def _check_monitoring(stack: OrionStack, addresses: list[StaticAddress], problem
         if target.address not in known:
             problems.add(
                 ("monitoring", "targets", index, "address"),
-                f"{target.address} is not an address of any host or VM in this stack",
+                f"{target.address} is not an address of any host, VM, DHCP reservation or DNS record in this stack",
                 str(target.address),
             )
+
+
+def _own_services(stack: OrionStack) -> dict[tuple[ipaddress.IPv4Address, int], ScrapeTarget]:
+    """ORION's own scrape targets by (address, port), at every address of the VM that serves them: the router's
+    exporters at each of its gateway addresses, the monitoring VM's services (on its loopback) at its own."""
+    try:
+        own = {(target.address, target.port): target for target in stack.own_targets()}
+    except (ValueError, IndexError):  # no router or monitoring VM address to derive them from: see _check_roles
+        return {}
+    by_job = {(target.name, target.job): target for target in own.values()}
+    for job, port in ROUTER_EXPORTERS.items():
+        for address in _router_addresses(stack):
+            own.setdefault((address, port), by_job[stack.router.name, job])
+    for nic in stack.monitor.nics:
+        for job, port in MONITOR_SERVICES.items():
+            if isinstance(nic.ipv4, ipaddress.IPv4Address):
+                own.setdefault((nic.ipv4, port), by_job[stack.monitor.name, job])
+    return own
 
 
 def _check_backup(stack: OrionStack, problems: Problems) -> None:
@@ -417,14 +498,102 @@ def _check_backup(stack: OrionStack, problems: Problems) -> None:
 
 def _check_dns(stack: OrionStack, problems: Problems) -> None:
     taken = {host.name for host in stack.hosts} | {vm.name for vm in stack.vms.values()}
+    taken |= {host.proxmox.node for host in stack.hosts}
+    idracs = {f"{host.name}-idrac": host.name for host in stack.hosts}
+    reservations = {
+        reservation.hostname: ("networks", name, "dhcp", "reservations", index)
+        for name, network in stack.networks.internal()
+        for index, reservation in enumerate(network.dhcp.reservations if network.dhcp else [])
+    }
     for index, record in enumerate(stack.dns.records):
+        where = ("dns", "records", index, "name")
         if record.name in taken:
             problems.add(
-                ("dns", "records", index, "name"),
+                where,
                 f"{record.name!r} is already the name of a host or VM, which gets its record automatically",
                 record.name,
             )
+        elif record.name in idracs:
+            problems.add(
+                where,
+                f"{record.name!r} is the name of host {idracs[record.name]}'s iDRAC, which gets its record "
+                "automatically",
+                record.name,
+            )
+        elif record.name in reservations:
+            problems.add(
+                where,
+                f"{record.name!r} is the name of {format_location(reservations[record.name])}, which gets its record "
+                "automatically",
+                record.name,
+            )
     problems.require_unique((("dns", "records", index, "name"), r.name) for index, r in enumerate(stack.dns.records))
+    _check_reservation_names(stack, idracs, problems)
+    _check_upstreams(stack, problems)
+
+
+def _check_reservation_names(stack: OrionStack, idracs: dict[str, str], problems: Problems) -> None:
+    """A reservation's hostname gets a record: it may be the name of the VM whose NIC it serves, no other's."""
+    vms = {vm.name: {nic.mac for nic in vm.nics} for vm in stack.vms.values()}
+    hosts = {host.name for host in stack.hosts} | {host.proxmox.node for host in stack.hosts} | set(idracs)
+    for name, network in stack.networks.internal():
+        for index, reservation in enumerate(network.dhcp.reservations if network.dhcp else []):
+            if reservation.hostname in hosts or (
+                reservation.hostname in vms and reservation.mac not in vms[reservation.hostname]
+            ):
+                problems.add(
+                    ("networks", name, "dhcp", "reservations", index, "hostname"),
+                    f"{reservation.hostname!r} is the name of another host, VM or iDRAC in this stack; its record "
+                    "would name two machines",
+                    reservation.hostname,
+                )
+
+
+def _check_upstreams(stack: OrionStack, problems: Problems) -> None:
+    router = _router_addresses(stack)
+    for index, upstream in enumerate(stack.dns.upstreams):
+        where = ("dns", "upstreams", index, "address")
+        if upstream.address.version == 6 and stack.networks.wan.ipv6 == "none":
+            problems.add(
+                where,
+                f"{upstream.address} is an IPv6 resolver, but networks.wan.ipv6 is none: the router cannot reach it",
+                str(upstream.address),
+            )
+        if upstream.address in router:
+            problems.add(
+                where,
+                f"{upstream.address} is the router's own address: Unbound would forward its questions to itself",
+                str(upstream.address),
+            )
+
+
+def _check_bootstrap(stack: OrionStack, addresses: list[StaticAddress], problems: Problems) -> None:
+    url = stack.bootstrap.serve_url
+    host = (url.host or "").strip("[]")
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    installing = any(h.proxmox.install and h.idrac.media_over_https for h in stack.hosts)
+    if installing and not isinstance(address, ipaddress.IPv4Address):
+        # The media server binds serve_url's host and makes its certificate for it as an IP address; the management
+        # network, where the iDRAC fetches, is IPv4.
+        problems.add(
+            ("bootstrap", "serve_url"),
+            f"{host} is not an IPv4 address, but ORION serves the installer to the iDRAC over HTTPS with a "
+            "certificate for serve_url's address: give the operator machine's IPv4 address",
+            str(url),
+        )
+    # A node that is already installed might serve the files itself; one that ORION installs does not exist yet.
+    existing = {("hosts", index, "bridges") for index, host in enumerate(stack.hosts) if not host.proxmox.install}
+    taken = next((e for e in addresses if e.address == address and e.loc[:3] not in existing), None)
+    if taken is not None or address in _router_addresses(stack):
+        owner = format_location(taken.loc) if taken is not None else "a gateway, the router's"
+        problems.add(
+            ("bootstrap", "serve_url"),
+            f"{address} is already an address in this stack ({owner}); serve_url is the operator's machine",
+            str(url),
+        )
 
 
 def _release_order(release: str) -> tuple[int, int]:

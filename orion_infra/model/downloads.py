@@ -23,10 +23,17 @@ class Download(Facts):
 
     @model_validator(mode="after")
     def _verifiable(self) -> Self:
+        problems = Problems()
         if (self.sha256 is None) == (self.checksum_url is None):
-            problems = Problems()
             problems.add((), "give exactly one of sha256 (pinned) or checksum_url (the vendor's checksum list)")
-            problems.raise_if_any("Download")
+        if self.checksum_url is not None and self.checksum_url.scheme != "https":
+            # The checksum vouches for the download: fetched in plain text, whoever alters one alters both.
+            problems.add(
+                ("checksum_url",),
+                f"the checksum list is fetched over https only, got {self.checksum_url.scheme}://",
+                str(self.checksum_url),
+            )
+        problems.raise_if_any("Download")
         return self
 
     @property

@@ -11,12 +11,27 @@ from pydantic import Field, HttpUrl, model_validator
 from orion_infra.model.downloads import Download
 from orion_infra.model.problems import Problems
 from orion_infra.model.secrets import Secret
-from orion_infra.model.types import Facts, Hostname, IPv4, MacAddress, PositiveInt, SshPublicKey
+from orion_infra.model.types import (
+    CountryCode,
+    DiskName,
+    EmailAddress,
+    Facts,
+    Hostname,
+    IPv4,
+    KeyboardLayout,
+    MacAddress,
+    PositiveInt,
+    SshPublicKey,
+    TimeZone,
+)
 
 # Linux interface names are at most 15 bytes (IFNAMSIZ - 1).
 InterfaceName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,14}$")]
 BridgeName = Annotated[str, Field(pattern=r"^vmbr[0-9]{1,4}$", description="a Proxmox bridge name, vmbrN")]
-DatastoreName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9._-]*$")]
+# Proxmox's storage ids (pve-storage-id): a letter first, a letter or digit last.
+DatastoreName = Annotated[
+    str, Field(pattern=r"^[A-Za-z][A-Za-z0-9._-]*[A-Za-z0-9]$", description="a Proxmox storage id")
+]
 
 
 class NicPurpose(StrEnum):
@@ -61,9 +76,17 @@ class HostReserve(Facts):
 
 
 class TlsPolicy(Facts):
-    """How to trust a management endpoint's certificate."""
+    """How to trust a management endpoint's certificate. Required, with no default: no credential goes to an
+    endpoint that is not verified unless the stack says `insecure` for that host."""
 
-    verify: Literal["system", "ca_bundle", "fingerprint", "insecure"]
+    verify: Literal["system", "ca_bundle", "fingerprint", "first_use", "insecure"] = Field(
+        description="system: the machine's CA store; ca_bundle: a PEM bundle of your own; fingerprint: the certificate "
+        "whose SHA-256 is given here (checked out of band); first_use: for a new iDRAC's self-signed certificate, "
+        "the first `pulumi up` records the certificate it presents (a TLS handshake, nothing sent) in the Pulumi "
+        "state, and every call after it, the password rotation first, is pinned to it: a different certificate "
+        "later stops the deploy before any password is sent (`pulumi up --replace` the host's TlsIdentity to "
+        "record a new one); insecure: any certificate, an explicit opt-out that `orion validate` warns about"
+    )
     ca_bundle: str | None = Field(default=None, description="path to a PEM bundle, with verify: ca_bundle")
     sha256_fingerprint: Annotated[str, Field(pattern=r"^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$")] | None = Field(
         default=None, description="the certificate's SHA-256 fingerprint, with verify: fingerprint"
@@ -90,7 +113,9 @@ class Idrac(Facts):
     address: IPv4
     user: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,16}$")]
     password: Secret
-    tls: TlsPolicy
+    tls: TlsPolicy = Field(
+        description="how to trust the iDRAC's certificate; first_use suits a new iDRAC (docs/decisions/0030)"
+    )
     media_over_https: bool = Field(
         default=True,
         description="fetch the Proxmox installer over HTTPS (iDRAC8 firmware 2.70 and later); false serves it over "
@@ -110,15 +135,15 @@ class ProxmoxInstaller(Facts):
     [disk-setup] sections)."""
 
     iso: Download
-    keyboard: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]{2})?$")] = "en-us"
-    country: Annotated[str, Field(pattern=r"^[a-z]{2}$", description="ISO 3166-1 alpha-2, lower case")]
-    timezone: Annotated[str, Field(pattern=r"^[A-Za-z_+-]+(/[A-Za-z0-9_+-]+)*$")] = "UTC"
-    mailto: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+    keyboard: KeyboardLayout = "en-us"
+    country: CountryCode
+    timezone: TimeZone = "UTC"
+    mailto: EmailAddress
     filesystem: Literal["ext4", "xfs", "zfs"] = Field(
         description="ext4/xfs on LVM (local-lvm) over a hardware RAID volume, or zfs (local-zfs) on an HBA"
     )
     zfs_raid: Literal["raid0", "raid1", "raid10", "raidz-1", "raidz-2", "raidz-3"] | None = None
-    disks: Annotated[list[Annotated[str, Field(pattern=r"^[a-z0-9]+$")]], Field(min_length=1)]
+    disks: Annotated[list[DiskName], Field(min_length=1)]
 
     @model_validator(mode="after")
     def _disk_layout(self) -> Self:
@@ -262,6 +287,18 @@ class Host(Facts):
                     problems.add(where, f"NIC {port} already serves bridge {port_owner[port]}", port)
                 else:
                     port_owner[port] = bridge.name
+        if self.reserve.cores > self.cpu.cores:
+            problems.add(
+                ("reserve", "cores"),
+                f"{self.reserve.cores} cores is more than the host's {self.cpu.cores} physical cores",
+                self.reserve.cores,
+            )
+        if self.reserve.memory_gib > self.memory_gib:
+            problems.add(
+                ("reserve", "memory_gib"),
+                f"{self.reserve.memory_gib} GiB is more than the host's {self.memory_gib} GiB of memory",
+                self.reserve.memory_gib,
+            )
         problems.raise_if_any("Host")
         return self
 

@@ -10,7 +10,28 @@ from pydantic import Discriminator, Field, Tag, model_validator
 
 from orion_infra.model.hosts import BridgeName
 from orion_infra.model.problems import Location, Problems
-from orion_infra.model.types import Facts, Hostname, IPv4, IPv4Cidr, IPv6Cidr, MacAddress, PositiveInt, VlanId
+from orion_infra.model.types import (
+    Facts,
+    Hostname,
+    IPv4,
+    IPv4Cidr,
+    IPv6Cidr,
+    MacAddress,
+    PositiveInt,
+    VlanId,
+    not_unicast_reason,
+)
+
+# IPv4 space no host can be numbered from (RFC 6890): a subnet overlapping it cannot be a network of hosts.
+UNNUMBERABLE_V4 = [
+    (ipaddress.IPv4Network("0.0.0.0/8"), "'this network' (RFC 1122)"),
+    (ipaddress.IPv4Network("127.0.0.0/8"), "loopback"),
+    (ipaddress.IPv4Network("224.0.0.0/4"), "multicast"),
+    (ipaddress.IPv4Network("240.0.0.0/4"), "reserved, with the broadcast address"),
+]
+LINK_LOCAL_V4 = ipaddress.IPv4Network("169.254.0.0/16")
+# A VLAN-aware Linux bridge carries its untagged traffic as VLAN 1 (its default PVID, which Proxmox keeps).
+UNTAGGED_VLAN = 1
 
 
 def usable(address: ipaddress.IPv4Address, subnet: ipaddress.IPv4Network) -> str | None:
@@ -67,6 +88,20 @@ class InternalNetwork(Facts):
     @model_validator(mode="after")
     def _addresses_fit(self) -> Self:
         problems = Problems()
+        for block, what in UNNUMBERABLE_V4:
+            if self.subnet.overlaps(block):
+                problems.add(("subnet",), f"{self.subnet} overlaps {block}, {what}: no host is numbered from it")
+        if self.gateway is not None and self.subnet.subnet_of(LINK_LOCAL_V4):
+            problems.add(
+                ("subnet",),
+                f"{self.subnet} is link-local ({LINK_LOCAL_V4}), which routers do not forward (RFC 3927); a network "
+                "with a gateway needs other space",
+            )
+        if self.ipv6 is not None and self.gateway is None:
+            problems.add(
+                ("ipv6",),
+                "the router advertises a network's IPv6 prefix, so a network with ipv6 needs a gateway",
+            )
         if self.gateway is not None and (why := usable(self.gateway, self.subnet)):
             problems.add(("gateway",), why, str(self.gateway))
         if self.ipv6 is not None and self.ipv6.subnet.prefixlen != 64:
@@ -121,10 +156,14 @@ class StaticWan(Facts):
 
     @model_validator(mode="after")
     def _gateway_on_link(self) -> Self:
+        problems = Problems()
+        if why := not_unicast_reason(self.address) or usable(self.address, self.subnet):
+            problems.add(("address",), why, str(self.address))
         if why := usable(self.gateway, self.subnet):
-            problems = Problems()
             problems.add(("gateway",), why, str(self.gateway))
-            problems.raise_if_any("StaticWan")
+        elif self.gateway == self.address:
+            problems.add(("gateway",), f"{self.gateway} is our own WAN address; the gateway is the ISP's")
+        problems.raise_if_any("StaticWan")
         return self
 
 
@@ -149,6 +188,18 @@ class WanNetwork(Facts):
     bandwidth_mbps: PositiveInt | None = Field(
         default=None, description="the line rate bought from the ISP; defaults to the WAN NIC's speed"
     )
+
+    @model_validator(mode="after")
+    def _prefix_delegation(self) -> Self:
+        if self.request_prefix_delegation and self.ipv6 == "none":
+            problems = Problems()
+            problems.add(
+                ("request_prefix_delegation",),
+                "a delegated prefix is asked for over DHCPv6 on the WAN, but networks.wan.ipv6 is none; use dhcpv6 "
+                "or slaac, or drop request_prefix_delegation",
+            )
+            problems.raise_if_any("WanNetwork")
+        return self
 
 
 class Networks(Facts):
@@ -183,12 +234,15 @@ class Networks(Facts):
         problems = Problems()
         segments: dict[tuple[str, int | None], str] = {}
         for name, bridge, vlan in self.segments():
-            if (bridge, vlan) in segments:
+            # VLAN 1 and untagged are one segment on a VLAN-aware bridge (and VLANs need one).
+            segment = (bridge, None if vlan == UNTAGGED_VLAN else vlan)
+            if segment in segments:
                 tagged = f" VLAN {vlan}" if vlan else ""
+                same = " (untagged and VLAN 1 are one segment on a VLAN-aware bridge)" if vlan != segment[1] else ""
                 problems.add(
-                    (name, "bridge"), f"{bridge}{tagged} already carries the {segments[bridge, vlan]} network", bridge
+                    (name, "bridge"), f"{bridge}{tagged} already carries the {segments[segment]} network{same}", bridge
                 )
-            segments.setdefault((bridge, vlan), name)
+            segments.setdefault(segment, name)
         subnets: list[tuple[Location, ipaddress.IPv4Network | ipaddress.IPv6Network]] = []
         for name, network in self.internal():
             subnets.append(((name, "subnet"), network.subnet))

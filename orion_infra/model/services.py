@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, HttpUrl, model_validator
+from pydantic import Field, HttpUrl, field_validator, model_validator
 
+from orion_infra.model import ports
 from orion_infra.model.hosts import DatastoreName
 from orion_infra.model.ports import ScrapeJob
 from orion_infra.model.problems import Problems
 from orion_infra.model.secrets import Secret
-from orion_infra.model.types import DomainName, Facts, Hostname, IPAny, IPv4, Port, SshPublicKey, VmId
+from orion_infra.model.types import (
+    CalendarEvent,
+    DomainName,
+    EmailAddress,
+    EmailAddressList,
+    Facts,
+    Hostname,
+    HostPort,
+    IPAny,
+    IPv4,
+    Port,
+    SshPublicKey,
+    VmId,
+    not_unicast_reason,
+)
 
 
 class DnsUpstream(Facts):
@@ -19,6 +35,18 @@ class DnsUpstream(Facts):
     address: IPAny
     port: Port = 853
     tls_name: DomainName
+
+    @field_validator("address")
+    @classmethod
+    def _reachable(
+        cls, address: ipaddress.IPv4Address | ipaddress.IPv6Address
+    ) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        why = not_unicast_reason(address)
+        if why is None and isinstance(address, ipaddress.IPv6Address) and address.is_link_local:
+            why = f"{address} is link-local, and Unbound's forward address names no interface"
+        if why is not None:
+            raise ValueError(f"{why}; an upstream resolver is a unicast address the router reaches on the internet")
+        return address
 
 
 class DnsRecord(Facts):
@@ -33,6 +61,16 @@ class Dns(Facts):
     records: list[DnsRecord] = Field(
         default_factory=list, description="extra local names; the hosts and VMs get theirs automatically"
     )
+
+    @model_validator(mode="after")
+    def _distinct_upstreams(self) -> Self:
+        problems = Problems()
+        problems.require_unique(
+            (("upstreams", index), f"{upstream.address}:{upstream.port}")
+            for index, upstream in enumerate(self.upstreams)
+        )
+        problems.raise_if_any("Dns")
+        return self
 
 
 class ScrapeTarget(Facts):
@@ -50,14 +88,38 @@ class Grafana(Facts):
     admin_user: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{2,31}$")]
     port: Port = 3000
 
+    @field_validator("port")
+    @classmethod
+    def _free(cls, port: int) -> int:
+        # Grafana listens on every address of the monitoring VM: a port its own services hold is taken.
+        taken = {ports.SSH: "SSH", **{number: job for job, number in ports.MONITOR_SERVICES.items()}}
+        if port in taken:
+            raise ValueError(
+                f"port {port} is taken on the monitoring VM by {taken[port]}; Grafana needs a port of its own "
+                f"(taken: {', '.join(str(number) for number in sorted(taken))})"
+            )
+        return port
+
 
 class EmailNotifications(Facts):
     """Where Alertmanager sends alerts for humans: through the operator's mail relay."""
 
-    to: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
-    from_address: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
-    smarthost: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$", description="relay host:port")]
+    to: EmailAddressList = Field(description="one address, or several separated by commas")
+    from_address: EmailAddress
+    smarthost: HostPort = Field(description="the relay, host:port ([address]:port for IPv6)")
     require_tls: bool = True
+
+    @field_validator("smarthost")
+    @classmethod
+    def _remote(cls, smarthost: str) -> str:
+        host = smarthost.rpartition(":")[0].strip("[]")
+        try:
+            local = host.lower() == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            local = False
+        if local:
+            raise ValueError(f"{smarthost} is the monitoring VM itself, which runs no mail server; name the relay")
+        return smarthost
 
 
 class AlertGrouping(Facts):
@@ -101,12 +163,20 @@ class Retention(Facts):
 class Backup(Facts):
     """A vzdump job. `schedule` is a systemd calendar event as Proxmox reads it, e.g. '*-*-* 02:30'."""
 
-    schedule: Annotated[str, Field(pattern=r"^[a-z0-9*:,./~ -]+$", max_length=128)]
+    schedule: CalendarEvent
     storage: DatastoreName
     mode: Literal["snapshot", "suspend", "stop"] = "snapshot"
     compress: Literal["zstd", "lzo", "gzip", "none"] = "zstd"
     vms: Annotated[list[VmId], Field(min_length=1)]
     retention: Retention
+
+
+# Accounts the NixOS VMs have already: the operators' account cannot be one of them (root, which sshd refuses, the
+# system's own, and those of the services ORION runs).
+RESERVED_USERS = frozenset(
+    {"root", "nobody", "sshd", "messagebus", "nscd", "bird", "unbound", "kea", "grafana", "prometheus"}
+    | {"alertmanager", "node-exporter", "orion-agent"}
+)
 
 
 class Access(Facts):
@@ -123,6 +193,16 @@ class Access(Facts):
         "gets its public half); without it the agent runs in dry-run (decides and audits, never acts)",
     )
 
+    @field_validator("admin_user")
+    @classmethod
+    def _own_account(cls, user: str) -> str:
+        if user in RESERVED_USERS or user.startswith(("nixbld", "systemd-")):
+            raise ValueError(
+                f"{user!r} is an account the NixOS VMs already have (root, system and service accounts); "
+                "name the operators' own account, e.g. orion"
+            )
+        return user
+
 
 class Bootstrap(Facts):
     """Where the operator's machine puts files the iDRAC and Proxmox fetch (prepared installer, VM images)."""
@@ -137,3 +217,30 @@ class Bootstrap(Facts):
         default=".orion/installer",
         description="the operator's private directory for prepared installers (relative to the project)",
     )
+
+    @model_validator(mode="after")
+    def _operator_machine(self) -> Self:
+        problems = Problems()
+        host = self.serve_url.host or ""
+        try:
+            address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            address = None
+        why = not_unicast_reason(address) if address is not None else None
+        if host == "localhost" or why is not None:
+            problems.add(
+                ("serve_url",),
+                f"{why or 'localhost is this machine'}: the iDRAC and Proxmox fetch from serve_url, so it names the "
+                "operator machine's address on the management network",
+                str(self.serve_url),
+            )
+        url_port = self.serve_url.port or (443 if self.serve_url.scheme == "https" else 80)
+        if self.media_port == url_port:
+            problems.add(
+                ("media_port",),
+                f"{self.media_port} is serve_url's port already; ORION serves the installer on serve_url's host "
+                "beside the web server, on a port of its own",
+                self.media_port,
+            )
+        problems.raise_if_any("Bootstrap")
+        return self

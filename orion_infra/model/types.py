@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 from pydantic_core import PydanticCustomError
+
+from orion_infra.model.calendar_events import calendar_event_problem
+from orion_infra.model.locales import COUNTRIES, TIME_ZONES
 
 
 class Facts(BaseModel):
@@ -44,6 +47,12 @@ def _domain(value: str) -> str:
         raise _error(
             "domain",
             f"expected a lowercase DNS name of at least two labels (e.g. orion.home.arpa), got {value!r}",
+        )
+    if value.rsplit(".", 1)[-1].isdigit():
+        raise _error(
+            "domain_numeric",
+            f"expected a DNS name, got {value!r}: its last label is all digits, as no top-level domain is "
+            "(RFC 3696); an address is not a name",
         )
     if value == "local" or value.endswith(".local"):
         raise _error(
@@ -94,12 +103,15 @@ _RESERVED_ASNS: list[tuple[int, int, str]] = [
 _PRIVATE_ASNS = [(64512, 65534), (4200000000, 4294967294)]
 # Every AS number that has no business in an internet AS path: the reserved and the private ranges.
 BOGON_ASN_RANGES = sorted([(low, high) for low, high, _ in _RESERVED_ASNS] + _PRIVATE_ASNS)
+# Reserved by IANA and never allocated, so no AS of ours or of a peer has it (the renderers' bogon set above does
+# not carry it yet).
+_UNALLOCATED_ASNS = [(65552, 131071, "reserved by IANA, never allocated (IANA AS numbers registry)")]
 
 
 def _asn(value: int) -> int:
     if not 0 <= value <= 4294967295:
         raise _error("asn", f"expected an AS number between 1 and 4294967294, got {value}")
-    for low, high, why in _RESERVED_ASNS:
+    for low, high, why in _RESERVED_ASNS + _UNALLOCATED_ASNS:
         if low <= value <= high:
             raise _error("asn_reserved", f"AS {value} is {why}")
     return value
@@ -163,3 +175,158 @@ def _ssh_public_key(value: str) -> str:
 
 
 SshPublicKey = Annotated[str, AfterValidator(_ssh_public_key)]
+
+
+_THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")
+_RESERVED_V4 = ipaddress.IPv4Network("240.0.0.0/4")
+
+
+def not_unicast_reason(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why `address` can be no host's or peer's address anywhere, or None."""
+    if address.is_unspecified:
+        return f"{address} is the unspecified address"
+    if address.is_loopback:
+        return f"{address} is a loopback address"
+    if address.is_multicast:
+        return f"{address} is a multicast address"
+    if isinstance(address, ipaddress.IPv4Address) and address in _THIS_NETWORK:
+        return f"{address} is in 0.0.0.0/8, which only means this network (RFC 1122)"
+    if isinstance(address, ipaddress.IPv4Address) and address in _RESERVED_V4:
+        return f"{address} is in the reserved 240.0.0.0/4 (the broadcast address included)"
+    return None
+
+
+_DNS_NAME_RE = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+_HOST_PORT_RE = re.compile(r"^(?:\[(?P<ipv6>[^\]]*)\]|(?P<host>[^:\[\]]*)):(?P<port>[0-9]+)$")
+
+
+def _host_port(value: str) -> str:
+    found = _HOST_PORT_RE.fullmatch(value)
+    if found is None:
+        raise _error(
+            "host_port",
+            f"expected host:port (a DNS name, an IPv4 address or [an IPv6 address], a colon, the port), got {value!r}",
+        )
+    port = int(found["port"])
+    if not 1 <= port <= 65535:
+        raise _error("host_port", f"expected a port from 1 to 65535 after the colon, got {port} in {value!r}")
+    if found["ipv6"] is not None:
+        try:
+            ipaddress.IPv6Address(found["ipv6"])
+        except ValueError:
+            raise _error("host_port", f"expected an IPv6 address between the brackets, got {value!r}") from None
+    elif re.fullmatch(r"[0-9.]+", found["host"]):
+        try:
+            ipaddress.IPv4Address(found["host"])
+        except ValueError:
+            raise _error(
+                "host_port", f"expected an IPv4 address or a DNS name before the port, got {value!r}"
+            ) from None
+    elif not _DNS_NAME_RE.fullmatch(found["host"]):
+        raise _error("host_port", f"expected a DNS name or an address before the port, got {value!r}")
+    return value
+
+
+HostPort = Annotated[str, AfterValidator(_host_port)]
+"""`host:port`, as Go's net.SplitHostPort reads it (Alertmanager's smarthost): a DNS name, an IPv4 address or a
+bracketed IPv6 address, and a port from 1 to 65535."""
+
+# The HTML specification's "valid e-mail address" (what Proxmox's installer checks mailto with, too).
+_EMAIL_RE = re.compile(
+    r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$"
+)
+
+
+def _email(value: str) -> str:
+    if not _EMAIL_RE.fullmatch(value):
+        raise _error("email", f"expected an e-mail address like noc@orion.home.arpa, got {value!r}")
+    return value
+
+
+def _email_list(value: str) -> str:
+    for address in value.split(","):
+        if not _EMAIL_RE.fullmatch(address.strip()):
+            raise _error(
+                "email_list",
+                "expected one e-mail address or several separated by commas (noc@example.org, ops@example.org), "
+                f"got {value!r}",
+            )
+    return value
+
+
+EmailAddress = Annotated[str, AfterValidator(_email)]
+"""One e-mail address (the HTML specification's form: local part, @, a DNS name)."""
+
+EmailAddressList = Annotated[str, AfterValidator(_email_list)]
+"""One e-mail address or several separated by commas, as Alertmanager's `to` takes them."""
+
+
+def _calendar_event(value: str) -> str:
+    if why := calendar_event_problem(value):
+        raise _error(
+            "calendar_event",
+            "expected a calendar event like '*-*-* 02:30', 'mon..fri 02:30', 'sun 01:00' or 'daily' "
+            f"(systemd.time, as Proxmox reads it), got {value!r}: {why}",
+        )
+    return value
+
+
+CalendarEvent = Annotated[
+    str,
+    AfterValidator(_calendar_event),
+    Field(max_length=128, description="a systemd calendar event as Proxmox reads it, e.g. '*-*-* 02:30'"),
+]
+"""When a job runs: a calendar event of the subset orion_infra.model.calendar_events describes."""
+
+
+def _country(value: str) -> str:
+    if value.lower() not in COUNTRIES:
+        hint = " (the United Kingdom is gb)" if value.lower() == "uk" else ""
+        raise _error(
+            "country",
+            f"expected an ISO 3166-1 alpha-2 country code like ca, de or gb{hint}, got {value!r}",
+        )
+    return value.lower()
+
+
+def _time_zone(value: str) -> str:
+    if value not in TIME_ZONES:
+        raise _error(
+            "time_zone",
+            "expected UTC or a time zone of tzdata's zone.tab like America/Vancouver or Europe/Berlin (what "
+            f"Proxmox's installer accepts; old aliases and Etc/ zones are not), got {value!r}",
+        )
+    return value
+
+
+CountryCode = Annotated[
+    str, AfterValidator(_country), Field(description="ISO 3166-1 alpha-2, e.g. ca; written in lower case")
+]
+TimeZone = Annotated[str, AfterValidator(_time_zone), Field(description="UTC or a zone of tzdata's zone.tab")]
+KeyboardLayout = Literal[
+    "de", "de-ch", "dk", "en-gb", "en-us", "es", "fi", "fr", "fr-be", "fr-ca", "fr-ch", "hu", "is",
+    "it", "jp", "lt", "mk", "nl", "no", "pl", "pt", "pt-br", "se", "si", "tr",
+]  # fmt: skip
+"""The keyboard layouts Proxmox's installer knows (proxmox-auto-installer's KeyboardLayout)."""
+
+_PARTITION_RE = re.compile(r"^(?:(?:sd|vd|xvd|hd)[a-z]+[0-9]+|(?:nvme[0-9]+n[0-9]+|mmcblk[0-9]+)p[0-9]+)$")
+
+
+def _disk(value: str) -> str:
+    if _PARTITION_RE.fullmatch(value):
+        whole = re.sub(r"p?[0-9]+$", "", value) if not value.startswith(("nvme", "mmcblk")) else value.rsplit("p", 1)[0]
+        raise _error(
+            "disk_partition",
+            f"{value!r} is a partition; the installer takes whole disks ({whole}) and partitions them itself",
+        )
+    return value
+
+
+DiskName = Annotated[
+    str,
+    Field(pattern=r"^[a-z0-9]+$", description="a whole disk as the kernel names it, e.g. sda or nvme0n1"),
+    AfterValidator(_disk),
+]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from orion_infra.model.hosts import BridgeName, DatastoreName, InterfaceName
+from orion_infra.model.problems import Problems
 from orion_infra.model.types import Facts, Hostname, IPv4, MacAddress, PositiveInt, VlanId, VmId
 
 VmKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -90,3 +91,22 @@ class Vm(Facts):
     start_order: PositiveInt | None = Field(default=None, description="boot order on the node; lower starts first")
     protect: bool = Field(default=True, description="refuse to delete or replace this VM")
     description: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        problems = Problems()
+        # The guest names its interfaces after these, matched by MAC: one name, one interface.
+        problems.require_unique((("nics", index, "name"), nic.name) for index, nic in enumerate(self.nics))
+        family = ROLE_FAMILY[self.role]
+        if self.os.family != family:
+            problems.add(
+                ("os", "family"),
+                f"a {self.role.value} VM runs {family} (ORION builds its system for it), got {self.os.family}",
+                self.os.family,
+            )
+        problems.raise_if_any("Vm")
+        return self
+
+
+# What each role's system is built as: NixOS systems from ORION's flake, macOS the OSX-PROXMOX way.
+ROLE_FAMILY = {VmRole.ROUTER: "nixos", VmRole.MONITORING: "nixos", VmRole.MACOS: "macos"}

@@ -16,7 +16,12 @@ from urllib.parse import urljoin
 import requests
 import urllib3
 
-from orion_infra.redfish.errors import RedfishError, RedfishUnavailableError, extended_messages
+from orion_infra.redfish.errors import (
+    RedfishCertificateError,
+    RedfishError,
+    RedfishUnavailableError,
+    extended_messages,
+)
 from orion_infra.redfish.tls import TlsSettings
 
 log = logging.getLogger(__name__)
@@ -111,6 +116,10 @@ class RedfishClient:
             try:
                 response = self._send(method, path, body)
             except _TRANSPORT_ERRORS as error:
+                refusal = self.tls.refusal(self.endpoint, error)
+                if refusal is not None:
+                    # The certificate was checked right after the handshake: no request, no credential went out.
+                    raise RedfishCertificateError(f"{method} {path}: {refusal}") from error
                 if method == "POST" and not isinstance(error, _NOT_SENT):
                     raise RedfishUnavailableError(
                         f"POST {path}: the connection failed after sending: {error}"

@@ -25,6 +25,10 @@ class RedfishUnavailableError(Exception):
     """No usable answer after every retry: the service is down, unreachable, overloaded or out of sessions."""
 
 
+class RedfishCertificateError(RedfishUnavailableError):
+    """The service's certificate is not the one trusted. Nothing was sent to it, and retrying cannot help."""
+
+
 class RedfishUnsupportedError(Exception):
     """The service does not offer what was asked (an action missing from this firmware, say)."""
 

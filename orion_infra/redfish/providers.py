@@ -1,13 +1,16 @@
-"""Pulumi dynamic providers for the iDRAC: power, one-time boot, virtual media, root password, system facts.
+"""Pulumi dynamic providers for the iDRAC: the certificate trusted on first contact, power, one-time boot, virtual
+media, root password, system facts.
 
 The provider objects are pickled into Pulumi's state, so they hold only plain settings; every Redfish client is
-built inside a method and closed before it returns. Credentials are inputs that `diff` ignores: rotating a
-password must not look like a change of the server.
+built inside a method and closed before it returns. How to connect (the password, the TLS settings and pin) is kept
+in the state but never acted on: rotating a password or pinning a certificate must not look like a change of the
+server (a one-time boot re-armed, say).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -26,13 +29,15 @@ from pulumi.dynamic import (
 
 from orion_infra.redfish import operations
 from orion_infra.redfish.client import Credentials, RedfishClient, RetryPolicy, Timeouts
-from orion_infra.redfish.errors import RedfishError
-from orion_infra.redfish.tls import TlsSettings
+from orion_infra.redfish.errors import RedfishError, RedfishUnavailableError
+from orion_infra.redfish.tls import PINNED, SHA256_FINGERPRINT, TLS_MODES, TlsSettings, presented_certificate
 
 # What a value looks like before it is known (during a preview).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-CONNECTION = ("endpoint", "username", "password", "tls_verify", "ca_bundle", "sha256_fingerprint")
-CREDENTIALS = frozenset({"password"})
+CONNECTION = ("endpoint", "username", "password", "tls_verify", "ca_bundle", "sha256_fingerprint", "tls_identity")
+# How to reach and trust the iDRAC and log in: a change is stored (later reads and deletes need the settings in
+# force) without touching the server.
+HOW_TO_CONNECT = frozenset({"password", "tls_verify", "ca_bundle", "sha256_fingerprint", "tls_identity"})
 # iDRAC 8 accepts up to 20 characters from this set for a local user's password.
 IDRAC_PASSWORD = re.compile(r"^[A-Za-z0-9~!@#$%^&*()_+\-={}|:<>?.]{1,20}$")
 
@@ -42,7 +47,7 @@ def _known(value: object) -> bool:
 
 
 class IdracProvider(ResourceProvider):
-    """What every iDRAC resource shares: connection checks, a diff that ignores credentials, the client."""
+    """What every iDRAC resource shares: connection checks, a diff that only stores how to connect, the client."""
 
     inputs: ClassVar[tuple[str, ...]] = ()
     replace_on: ClassVar[frozenset[str]] = frozenset({"endpoint"})
@@ -67,22 +72,22 @@ class IdracProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = self._changed(olds, news)
-        # A new password (a later rotation) is kept in the state without touching the server: reads and deletes
-        # must log in with the password in force, not the one it had when this resource was made.
-        credentials = any(olds.get(key) != news.get(key) for key in CREDENTIALS)
+        # A new password (a later rotation) or a new pin is kept in the state without touching the server: reads
+        # and deletes must log in with the password, and trust the certificate, in force now.
+        connection = any(olds.get(key) != news.get(key) for key in HOW_TO_CONNECT)
         return DiffResult(
-            changes=bool(changed) or credentials,
+            changes=bool(changed) or connection,
             replaces=[key for key in changed if key in self.replace_on],
             delete_before_replace=True,
         )
 
     def _changed(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
-        watched = [key for key in (*CONNECTION, *self.inputs) if key not in CREDENTIALS]
+        watched = [key for key in (*CONNECTION, *self.inputs) if key not in HOW_TO_CONNECT]
         return [key for key in watched if olds.get(key) != news.get(key)]
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         if not self._changed(olds, news):
-            return UpdateResult(dict(news))  # only the credentials: nothing to do on the server
+            return UpdateResult(dict(news))  # only how to connect: nothing to do on the server
         return self.apply_update(id_, olds, news)
 
     def apply_update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -93,9 +98,21 @@ class IdracProvider(ResourceProvider):
             verify=props.get("tls_verify") or "system",
             ca_bundle=props.get("ca_bundle"),
             sha256_fingerprint=props.get("sha256_fingerprint"),
+            renewal=renewal(props),
         )
         credentials = Credentials(str(props["username"]), str(password if password is not None else props["password"]))
         return RedfishClient(str(props["endpoint"]), credentials, tls, retry=self.retry, timeouts=self.timeouts)
+
+
+def renewal(props: dict[str, Any]) -> str | None:
+    """What the operator does when the iDRAC's certificate was replaced on purpose (said when a pin refuses it)."""
+    if props.get("tls_verify") != "first_use":
+        return None  # a pin of the stack's own: the default advice, pin the new one in the stack
+    identity = props.get("tls_identity") or "<the host's TlsIdentity resource>"
+    return (
+        f"record it with `pulumi up --replace '{identity}'`, or pin it in the stack "
+        "(tls: {verify: fingerprint, sha256_fingerprint: <the new one>})"
+    )
 
 
 def check_connection(news: dict[str, Any]) -> list[CheckFailure]:
@@ -113,18 +130,79 @@ def check_connection(news: dict[str, Any]) -> list[CheckFailure]:
     if news.get("password") is None:
         failures.append(CheckFailure("password", "the iDRAC password is required (a secret)"))
     verify = news.get("tls_verify") or "system"
-    if verify not in ("system", "ca_bundle", "fingerprint", "insecure"):
+    if verify not in TLS_MODES:
         failures.append(
-            CheckFailure("tls_verify", f"expected system, ca_bundle, fingerprint or insecure, got {verify!r}")
+            CheckFailure(
+                "tls_verify", f"expected system, ca_bundle, fingerprint, first_use or insecure, got {verify!r}"
+            )
         )
     if verify == "ca_bundle" and not news.get("ca_bundle"):
         failures.append(CheckFailure("ca_bundle", "tls_verify=ca_bundle needs the path of a PEM bundle"))
     fingerprint = news.get("sha256_fingerprint")
-    if verify == "fingerprint" and not re.fullmatch(r"([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}", str(fingerprint or "")):
-        failures.append(
-            CheckFailure("sha256_fingerprint", f"expected a SHA-256 fingerprint (64 hex digits), got {fingerprint!r}")
+    # A fingerprint recorded on first contact is unknown until that contact (during a preview).
+    if verify in PINNED and fingerprint != UNKNOWN and not SHA256_FINGERPRINT.fullmatch(str(fingerprint or "")):
+        expected = (
+            "the fingerprint recorded on first contact (a TlsIdentity's sha256_fingerprint)"
+            if verify == "first_use"
+            else "a SHA-256 fingerprint (64 hex digits)"
         )
+        failures.append(CheckFailure("sha256_fingerprint", f"expected {expected}, got {fingerprint!r}"))
     return failures
+
+
+# -- the certificate trusted on first contact -----------------------------------------------------------------
+
+
+class TlsIdentityProvider(ResourceProvider):
+    """First contact with a new iDRAC (verify: first_use): records the certificate it presents, from a TLS handshake
+    alone (no request, no credential). The host's other resources are pinned to it. Only a new endpoint, or
+    `pulumi up --replace`, records another: a refresh never contacts the iDRAC, so it cannot accept a new
+    certificate behind the operator's back."""
+
+    def __init__(self, retry: RetryPolicy = RetryPolicy(), timeouts: Timeouts = Timeouts()) -> None:
+        super().__init__()
+        self.retry = retry
+        self.timeouts = timeouts
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        endpoint = news.get("endpoint")
+        failures: list[CheckFailure] = []
+        parts = urlsplit(str(endpoint or ""))
+        if endpoint != UNKNOWN and (parts.scheme != "https" or not parts.hostname):
+            failures.append(
+                CheckFailure(
+                    "endpoint", f"expected the iDRAC's https:// URL like https://192.168.1.2, got {endpoint!r}"
+                )
+            )
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        moved = olds.get("endpoint") != news.get("endpoint")
+        # A new address is a new first contact; nothing else may change what is trusted.
+        return DiffResult(changes=moved, replaces=["endpoint"] if moved else [], delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        endpoint = str(props["endpoint"])
+        last_problem = "no attempt made"
+        for attempt in range(self.retry.attempts):
+            if attempt:
+                time.sleep(self.retry.delay(attempt - 1))
+            try:
+                certificate = presented_certificate(endpoint, self.timeouts.connect)
+            except OSError as error:  # refused, timed out, reset, or a handshake that failed
+                last_problem = f"{type(error).__name__}: {error}"
+                continue
+            return CreateResult(f"{endpoint}#tls", {"endpoint": endpoint, **certificate.as_dict()})
+        raise RedfishUnavailableError(
+            f"{endpoint}: no TLS handshake after {self.retry.attempts} attempts (last: {last_problem})"
+        )
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """The certificate as recorded, without contacting the iDRAC."""
+        return ReadResult(id_, dict(props))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Forgetting a recorded certificate changes nothing on the iDRAC."""
 
 
 # -- power --------------------------------------------------------------------------------------------------
@@ -280,14 +358,17 @@ class SystemInfoProvider(IdracProvider):
 
 @dataclass(frozen=True)
 class IdracConnection:
-    """Where an iDRAC is and how to log in; the password is a secret Output."""
+    """Where an iDRAC is, how to trust it and how to log in; the password is a secret Output."""
 
     endpoint: pulumi.Input[str]
     username: pulumi.Input[str]
     password: pulumi.Input[str]
     tls_verify: str = "system"
     ca_bundle: str | None = None
-    sha256_fingerprint: str | None = None
+    sha256_fingerprint: pulumi.Input[str] | None = None
+    """The pin: the stack's own (verify fingerprint) or a TlsIdentity's recorded one (verify first_use)."""
+    tls_identity: pulumi.Input[str] | None = None
+    """The URN of the TlsIdentity that recorded the pin (verify first_use), named when a certificate is refused."""
 
     def props(self) -> dict[str, Any]:
         return {
@@ -297,6 +378,7 @@ class IdracConnection:
             "tls_verify": self.tls_verify,
             "ca_bundle": self.ca_bundle,
             "sha256_fingerprint": self.sha256_fingerprint,
+            "tls_identity": self.tls_identity,
         }
 
 
@@ -304,6 +386,27 @@ def _opts(opts: pulumi.ResourceOptions | None, *secret_outputs: str) -> pulumi.R
     return pulumi.ResourceOptions.merge(
         opts, pulumi.ResourceOptions(additional_secret_outputs=["password", *secret_outputs])
     )
+
+
+class TlsIdentity(Resource, module="idrac", name="TlsIdentity"):
+    """The certificate an iDRAC presented on first contact, recorded in the state; the host's other resources are
+    pinned to `sha256_fingerprint`. A refresh keeps it; a new endpoint or `pulumi up --replace` records anew."""
+
+    sha256_fingerprint: pulumi.Output[str]
+    """SHA-256 of the leaf certificate, `AB:CD:...` as `openssl x509 -fingerprint -sha256` prints it."""
+    subject: pulumi.Output[str]
+    not_after: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        endpoint: pulumi.Input[str],
+        *,
+        provider: TlsIdentityProvider | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {"endpoint": endpoint, "sha256_fingerprint": None, "subject": None, "not_after": None}
+        super().__init__(provider or TlsIdentityProvider(), name, props, opts)
 
 
 class PowerState(Resource, module="idrac", name="PowerState"):

@@ -1,17 +1,32 @@
-"""How a Redfish client trusts the service's certificate: the system store, a CA bundle, or a pinned fingerprint."""
+"""How a Redfish client trusts the service's certificate: the system store, a CA bundle, a fingerprint pinned in the
+stack or recorded on first contact, or (asked for explicitly) nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
+import socket
+import ssl
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import requests
+from cryptography import x509
 from requests.adapters import HTTPAdapter
 
 log = logging.getLogger(__name__)
 
-TlsVerify = Literal["system", "ca_bundle", "fingerprint", "insecure"]
+TlsVerify = Literal["system", "ca_bundle", "fingerprint", "first_use", "insecure"]
+TLS_MODES: tuple[TlsVerify, ...] = ("system", "ca_bundle", "fingerprint", "first_use", "insecure")
+# The modes that trust one certificate, by its SHA-256, instead of a CA chain.
+PINNED: frozenset[str] = frozenset({"fingerprint", "first_use"})
+SHA256_FINGERPRINT = re.compile(r"^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$")
+# urllib3 2.x's words when the pinned certificate is not the one presented (util/ssl_.py, assert_fingerprint);
+# the repr of a wrapped error may escape the quotes.
+_MISMATCH = re.compile(r'Fingerprints did not match\. Expected \\?"[0-9a-f]+\\?", got \\?"([0-9a-f]+)')
+DEFAULT_RENEWAL = "pin the new one in the stack (hosts[].idrac.tls.sha256_fingerprint)"
 
 
 @dataclass(frozen=True)
@@ -19,16 +34,25 @@ class TlsSettings:
     verify: TlsVerify = "system"
     ca_bundle: str | None = None
     sha256_fingerprint: str | None = None
+    renewal: str | None = None
+    """What the operator does when the pinned certificate was replaced on purpose; the refusal names it."""
 
     def __post_init__(self) -> None:
         if self.verify == "ca_bundle" and not self.ca_bundle:
             raise ValueError("tls verify=ca_bundle needs ca_bundle, the path of a PEM bundle")
         if self.verify == "fingerprint" and not self.sha256_fingerprint:
             raise ValueError("tls verify=fingerprint needs sha256_fingerprint")
+        if self.verify == "first_use" and not self.sha256_fingerprint:
+            raise ValueError("tls verify=first_use needs sha256_fingerprint, the one recorded on first contact")
+
+    @property
+    def pinned(self) -> bool:
+        return self.verify in PINNED
 
     def configure(self, session: requests.Session) -> None:
-        if self.verify == "fingerprint":
-            # urllib3 checks the peer certificate against the pin instead of a CA chain.
+        if self.pinned:
+            # urllib3 checks the peer certificate against the pin, right after the handshake and before the request
+            # (and its credentials) is written, instead of a CA chain.
             session.mount("https://", _PinnedAdapter(normalise_fingerprint(str(self.sha256_fingerprint))))
         elif self.verify == "insecure":
             log.warning(
@@ -43,9 +67,86 @@ class TlsSettings:
             return str(self.ca_bundle)
         return self.verify == "system"
 
+    def refusal(self, endpoint: str, error: BaseException) -> str | None:
+        """Why the service's certificate was refused, when `error` says it was; None for any other failure.
+
+        A refusal is final: the same certificate will be refused again, so it is not retried."""
+        text = str(error)
+        mismatch = _MISMATCH.search(text) if self.pinned else None
+        if mismatch is not None:
+            return mismatch_message(
+                endpoint, str(self.sha256_fingerprint), mismatch.group(1), self.renewal or DEFAULT_RENEWAL
+            )
+        if "CERTIFICATE_VERIFY_FAILED" in text:
+            return f"{endpoint}: its certificate is not trusted with verify: {self.verify}; nothing was sent. {text}"
+        return None
+
 
 def normalise_fingerprint(fingerprint: str) -> str:
     return fingerprint.replace(":", "").lower()
+
+
+def format_fingerprint(fingerprint: str) -> str:
+    """`AB:CD:...`, as `openssl x509 -noout -fingerprint -sha256` prints it, whatever form it was given in."""
+    digits = normalise_fingerprint(fingerprint).upper()
+    return ":".join(digits[index : index + 2] for index in range(0, len(digits), 2))
+
+
+def mismatch_message(endpoint: str, expected: str, presented: str, renewal: str) -> str:
+    parts = urlsplit(endpoint)
+    return (
+        f"{endpoint} presented a certificate with SHA-256 fingerprint {format_fingerprint(presented)}, but "
+        f"{format_fingerprint(expected)} is the one pinned. Nothing was sent to it (no request, no password): it may "
+        "not be the iDRAC. If its certificate was replaced on purpose (a new certificate uploaded, the iDRAC reset "
+        "to its defaults, its board replaced), check the new fingerprint over a path you trust, e.g. "
+        f"`openssl s_client -connect {parts.hostname}:{parts.port or 443} </dev/null | openssl x509 -noout "
+        f"-fingerprint -sha256` from a machine cabled to it, then {renewal}"
+    )
+
+
+@dataclass(frozen=True)
+class PresentedCertificate:
+    """What a service's certificate is, as first contact records it."""
+
+    sha256: str
+    """The SHA-256 fingerprint of the leaf certificate (DER), `AB:CD:...`."""
+    subject: str
+    """Its subject (RFC 4514), for the operator to recognise it; empty if it could not be parsed."""
+    not_after: str
+    """When it expires (ISO 8601, UTC); empty if it could not be parsed. A pin holds past expiry."""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"sha256_fingerprint": self.sha256, "subject": self.subject, "not_after": self.not_after}
+
+
+def presented_certificate(endpoint: str, timeout: float) -> PresentedCertificate:
+    """The certificate the service at `endpoint` presents, from a TLS handshake alone: no HTTP request is written,
+    so nothing (no credential) reaches a service that is not yet trusted."""
+    parts = urlsplit(endpoint)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError(f"expected an https:// URL, got {endpoint!r}")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    # Nothing is trusted yet: recording what is presented is the point. The pin is what is checked later.
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with (
+        socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout) as raw,
+        context.wrap_socket(raw, server_hostname=parts.hostname) as tls,
+    ):
+        der = tls.getpeercert(binary_form=True)
+    if not der:
+        raise ssl.SSLError(f"{endpoint} presented no certificate")
+    return describe_certificate(der)
+
+
+def describe_certificate(der: bytes) -> PresentedCertificate:
+    fingerprint = format_fingerprint(hashlib.sha256(der).hexdigest())
+    try:
+        certificate = x509.load_der_x509_certificate(der)
+        subject, not_after = certificate.subject.rfc4514_string(), certificate.not_valid_after_utc.isoformat()
+    except ValueError:
+        subject, not_after = "", ""
+    return PresentedCertificate(fingerprint, subject, not_after)
 
 
 class _PinnedAdapter(HTTPAdapter):

@@ -27,8 +27,6 @@ def test_default_stack_validates_with_only_the_expected_warnings(default_raw: Ra
         "bgp.peers[2].password: secret bgpPasswordHeTertiary is not set; "
         "run `pulumi config set --secret bgpPasswordHeTertiary <value>`",
         "access.deploy_key: secret sshDeployKey is not set; run `pulumi config set --secret sshDeployKey <value>`",
-        "hosts[0].idrac.tls.verify: insecure accepts any certificate; pin the iDRAC's with verify: fingerprint once "
-        "it is known",
         "flake.lock: pins a pre-release of NixOS 26.11 (https://releases.nixos.org/nixos/unstable/"
         "nixos-26.11pre1035164.753cc8a3a874/nixexprs.tar.xz); move it to the release branch before deploying "
         "(docs/decisions/0021-one-pinned-nixpkgs.md)",

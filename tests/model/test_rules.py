@@ -76,7 +76,10 @@ RULES: list[tuple[str, list[tuple[tuple[str | int, ...], Any]], list[str]]] = [
     (
         "reservation-for-a-statically-addressed-vm",
         [(("networks", "lan", "dhcp", "reservations", 0, "mac"), "BC:24:11:00:03:00")],
-        ["networks.lan.dhcp.reservations[0].mac: vms.monitor.nics[0] has a static address; it takes no DHCP lease"],
+        [
+            "networks.lan.dhcp.reservations[0].mac: vms.monitor.nics[0] has a static address; it takes no DHCP lease",
+            "networks.lan.dhcp.reservations[0].hostname: 'hack-sequoia-01' is the name of another host, VM or iDRAC in this stack; its record would name two machines",
+        ],
     ),
     (
         "tls-material-for-another-mode",
@@ -233,7 +236,338 @@ RULES: list[tuple[str, list[tuple[tuple[str | int, ...], Any]], list[str]]] = [
         "ipv6-announced-without-an-ipv6-wan",
         [(("networks", "wan", "ipv6"), "none")],
         [
-            "networks.wan.ipv6: announcing IPv6 prefixes over IPv4 sessions needs a global IPv6 address on the WAN as their next hop; use dhcpv6 or slaac"
+            "networks.wan.ipv6: announcing IPv6 prefixes over IPv4 sessions needs a global IPv6 address on the WAN as their next hop; use dhcpv6 or slaac",
+            "dns.upstreams[3].address: 2606:4700:4700::1111 is an IPv6 resolver, but networks.wan.ipv6 is none: the router cannot reach it",
+        ],
+    ),
+    (
+        "announced-prefix-outside-the-allocations",
+        [(("bgp", "allocations"), ["2602:f674::/48"]), (("bgp", "announce"), ["2602:f674::/48", "2602:f675::/48"])],
+        [
+            "bgp.announce[1]: 2602:f675::/48 is not inside our allocations (2602:f674::/48); announcing it would take others' addresses"
+        ],
+    ),
+    (
+        "allocation-in-documentation-space",
+        [(("bgp", "allocations"), ["2602:f674::/48", "2001:db8::/32"])],
+        ["bgp.allocations[1]: 2001:db8::/32 overlaps the bogon 2001:db8::/32"],
+    ),
+    (
+        "prefix-announced-twice",
+        [(("bgp", "announce"), ["2602:f674::/48", "2602:f674::/48"])],
+        ["bgp.announce[1]: 2602:f674::/48 is already used by announce[0]"],
+    ),
+    (
+        "router-id-zero",
+        [(("bgp", "router_id"), "0.0.0.0")],  # noqa: S104 - the value under test, bound to nothing
+        ["bgp.router_id: 0.0.0.0 is not a BGP identifier (RFC 6286: non-zero); use one of the router's addresses"],
+    ),
+    (
+        "peer-at-an-ipv6-link-local-address",
+        [(("bgp", "peers", 2, "address"), "fe80::1")],
+        [
+            "bgp.peers[2].address: fe80::1 is link-local, which needs an interface the session does not name; a BGP peer is a unicast address"
+        ],
+    ),
+    (
+        "peer-inside-our-own-prefix",
+        [(("bgp", "peers", 2, "address"), "2602:f674::1")],
+        [
+            "bgp.peers[2].address: 2602:f674::1 is inside our own prefix 2602:f674::/48: the router drops it from the WAN (our space does not come from outside) and routes it nowhere"
+        ],
+    ),
+    (
+        "peer-inside-the-lan",
+        [(("bgp", "peers", 2, "address"), "192.168.100.7")],
+        [
+            "bgp.peers[2].address: 192.168.100.7 is inside the lan network 192.168.100.0/24; an upstream is reached over the WAN"
+        ],
+    ),
+    (
+        "peer-at-our-own-wan-address",
+        [
+            (("networks", "wan", "ipv4"), {"address": "206.75.1.2", "prefix_length": 24, "gateway": "206.75.1.1"}),
+            (("bgp", "peers", 2, "address"), "206.75.1.2"),
+        ],
+        ["bgp.peers[2].address: 206.75.1.2 is our own WAN address"],
+    ),
+    (
+        "ipv6-peer-without-ipv6-on-the-wan",
+        [(("networks", "wan", "ipv6"), "none"), (("bgp", "peers", 2, "address"), "2001:470:0:1::1")],
+        [
+            "bgp.peers[2].address: 2001:470:0:1::1 is an IPv6 peer, but networks.wan.ipv6 is none: the router has no IPv6 on the WAN",
+            "dns.upstreams[3].address: 2606:4700:4700::1111 is an IPv6 resolver, but networks.wan.ipv6 is none: the router cannot reach it",
+        ],
+    ),
+    (
+        "peer-named-with-a-leading-digit",
+        [(("bgp", "peers", 2, "name"), "6939-tertiary")],
+        [
+            "bgp.peers[2].name: '6939-tertiary' starts with a digit; BIRD names the session after the peer, and its names start with a letter"
+        ],
+    ),
+    (
+        "peer-named-like-the-bird-template",
+        [(("bgp", "peers", 2, "name"), "upstream")],
+        ["bgp.peers[2].name: 'upstream' is a name ORION's BIRD configuration already uses; name the peer otherwise"],
+    ),
+    (
+        "peer-description-over-two-lines",
+        [(("bgp", "peers", 2, "description"), "HE tertiary\nprotocol static injected { ipv4; }")],
+        [
+            "bgp.peers[2].description: expected one line of printable text (it becomes a comment in BIRD's configuration, where a line break would start configuration)"
+        ],
+    ),
+    (
+        "rpki-cache-listed-twice",
+        [(("bgp", "rpki"), [{"address": "192.168.1.5"}, {"address": "192.168.1.5", "port": 323}])],
+        ["bgp.rpki[1]: 192.168.1.5:323 is already used by rpki[0]"],
+    ),
+    (
+        "smarthost-port-zero",
+        [(("monitoring", "notify_email", "smarthost"), "mail.orion.home.arpa:0")],
+        [
+            "monitoring.notify_email.smarthost: expected a port from 1 to 65535 after the colon, got 0 in 'mail.orion.home.arpa:0'"
+        ],
+    ),
+    (
+        "smarthost-on-the-monitoring-vm",
+        [(("monitoring", "notify_email", "smarthost"), "localhost:25")],
+        [
+            "monitoring.notify_email.smarthost: localhost:25 is the monitoring VM itself, which runs no mail server; name the relay"
+        ],
+    ),
+    (
+        "malformed-recipient",
+        [(("monitoring", "notify_email", "to"), "noc@orion..home.arpa")],
+        [
+            "monitoring.notify_email.to: expected one e-mail address or several separated by commas (noc@example.org, ops@example.org), got 'noc@orion..home.arpa'"
+        ],
+    ),
+    (
+        "installer-mailto-without-a-domain",
+        [(("hosts", 0, "proxmox", "installer", "mailto"), "noc@")],
+        ["hosts[0].proxmox.installer.mailto: expected an e-mail address like noc@orion.home.arpa, got 'noc@'"],
+    ),
+    (
+        "installer-keyboard-us",
+        [(("hosts", 0, "proxmox", "installer", "keyboard"), "us")],
+        [
+            "hosts[0].proxmox.installer.keyboard: expected 'de', 'de-ch', 'dk', 'en-gb', 'en-us', 'es', 'fi', 'fr', 'fr-be', 'fr-ca', 'fr-ch', 'hu', 'is', 'it', 'jp', 'lt', 'mk', 'nl', 'no', 'pl', 'pt', 'pt-br', 'se', 'si' or 'tr', got 'us'"
+        ],
+    ),
+    (
+        "installer-time-zone-alias",
+        [(("hosts", 0, "proxmox", "installer", "timezone"), "US/Pacific")],
+        [
+            "hosts[0].proxmox.installer.timezone: expected UTC or a time zone of tzdata's zone.tab like America/Vancouver or Europe/Berlin (what Proxmox's installer accepts; old aliases and Etc/ zones are not), got 'US/Pacific'"
+        ],
+    ),
+    (
+        "installer-time-zone-misspelt",
+        [(("hosts", 0, "proxmox", "installer", "timezone"), "America/Vancuver")],
+        [
+            "hosts[0].proxmox.installer.timezone: expected UTC or a time zone of tzdata's zone.tab like America/Vancouver or Europe/Berlin (what Proxmox's installer accepts; old aliases and Etc/ zones are not), got 'America/Vancuver'"
+        ],
+    ),
+    (
+        "installer-disk-is-a-partition",
+        [(("hosts", 0, "proxmox", "installer", "disks"), ["sda1"])],
+        [
+            "hosts[0].proxmox.installer.disks[0]: 'sda1' is a partition; the installer takes whole disks (sda) and partitions them itself"
+        ],
+    ),
+    (
+        "installer-checksums-over-http",
+        [(("hosts", 0, "proxmox", "installer", "iso", "checksum_url"), "http://enterprise.proxmox.com/iso/SHA256SUMS")],
+        ["hosts[0].proxmox.installer.iso.checksum_url: the checksum list is fetched over https only, got http://"],
+    ),
+    (
+        "datastore-name-ending-in-a-dash",
+        [(("hosts", 0, "proxmox", "datastores", 1, "name"), "local-lvm-")],
+        [
+            "hosts[0].proxmox.datastores[1].name: expected text matching '^[A-Za-z][A-Za-z0-9._-]*[A-Za-z0-9]$', got 'local-lvm-'"
+        ],
+    ),
+    (
+        "host-reserve-beyond-the-host",
+        [(("hosts", 0, "reserve"), {"cores": 30, "memory_gib": 400})],
+        [
+            "hosts[0].reserve.cores: 30 cores is more than the host's 28 physical cores",
+            "hosts[0].reserve.memory_gib: 400 GiB is more than the host's 384 GiB of memory",
+        ],
+    ),
+    (
+        "dns-upstream-on-loopback",
+        [(("dns", "upstreams", 0, "address"), "127.0.0.1")],
+        [
+            "dns.upstreams[0].address: 127.0.0.1 is a loopback address; an upstream resolver is a unicast address the router reaches on the internet"
+        ],
+    ),
+    (
+        "dns-upstream-is-the-router",
+        [(("dns", "upstreams", 0, "address"), "192.168.100.1")],
+        [
+            "dns.upstreams[0].address: 192.168.100.1 is the router's own address: Unbound would forward its questions to itself"
+        ],
+    ),
+    (
+        "dns-upstream-listed-twice",
+        [(("dns", "upstreams", 1, "address"), "1.1.1.1")],
+        ["dns.upstreams[1]: 1.1.1.1:853 is already used by upstreams[0]"],
+    ),
+    (
+        "dns-record-named-like-an-idrac",
+        [(("dns", "records"), [{"name": "orion-pve-idrac", "address": "192.168.1.2"}])],
+        [
+            "dns.records[0].name: 'orion-pve-idrac' is the name of host orion-pve's iDRAC, which gets its record automatically"
+        ],
+    ),
+    (
+        "dns-record-named-like-a-reservation",
+        [
+            (
+                ("networks", "lan", "dhcp", "reservations"),
+                lambda r: [*r, {"hostname": "printer", "mac": "BC:24:11:00:09:00", "address": "192.168.100.31"}],
+            ),
+            (("dns", "records"), [{"name": "printer", "address": "192.168.100.32"}]),
+        ],
+        [
+            "dns.records[0].name: 'printer' is the name of networks.lan.dhcp.reservations[1], which gets its record automatically"
+        ],
+    ),
+    (
+        "reservation-named-like-another-vm",
+        [
+            (
+                ("networks", "lan", "dhcp", "reservations"),
+                lambda r: [*r, {"hostname": "orion-monitor", "mac": "BC:24:11:00:09:00", "address": "192.168.100.31"}],
+            )
+        ],
+        [
+            "networks.lan.dhcp.reservations[1].hostname: 'orion-monitor' is the name of another host, VM or iDRAC in this stack; its record would name two machines"
+        ],
+    ),
+    (
+        "target-repeats-a-monitoring-service-at-the-vm-address",
+        [
+            (
+                ("monitoring", "targets"),
+                lambda t: [*t, {"name": "orion-monitor", "job": "node", "address": "192.168.100.20", "port": 9100}],
+            )
+        ],
+        [
+            "monitoring.targets[1]: 192.168.100.20:9100 is orion-monitor's node target, which ORION runs and scrapes by itself; remove this entry"
+        ],
+    ),
+    (
+        "target-repeats-a-router-exporter-at-another-address",
+        [
+            (
+                ("monitoring", "targets"),
+                lambda t: [*t, {"name": "orion-router", "job": "node", "address": "192.168.1.1", "port": 9100}],
+            )
+        ],
+        [
+            "monitoring.targets[1]: 192.168.1.1:9100 is orion-router's node target, which ORION runs and scrapes by itself; remove this entry"
+        ],
+    ),
+    (
+        "operator-account-root",
+        [(("access", "admin_user"), "root")],
+        [
+            "access.admin_user: 'root' is an account the NixOS VMs already have (root, system and service accounts); name the operators' own account, e.g. orion"
+        ],
+    ),
+    (
+        "serve-url-by-name-with-https-media",
+        [(("bootstrap", "serve_url"), "http://deploy.orion.home.arpa:8080/")],
+        [
+            "bootstrap.serve_url: deploy.orion.home.arpa is not an IPv4 address, but ORION serves the installer to the iDRAC over HTTPS with a certificate for serve_url's address: give the operator machine's IPv4 address"
+        ],
+    ),
+    (
+        "serve-url-at-the-proxmox-host",
+        [(("bootstrap", "serve_url"), "http://192.168.1.10:8080/")],
+        [
+            "bootstrap.serve_url: 192.168.1.10 is already an address in this stack (hosts[0].bridges[0].address); serve_url is the operator's machine"
+        ],
+    ),
+    (
+        "media-port-is-the-web-servers",
+        [(("bootstrap", "serve_url"), "http://192.168.1.50:8443/")],
+        [
+            "bootstrap.media_port: 8443 is serve_url's port already; ORION serves the installer on serve_url's host beside the web server, on a port of its own"
+        ],
+    ),
+    (
+        "storage-gateway-without-a-router-nic",
+        [(("networks", "storage", "gateway"), "192.168.30.1")],
+        [
+            "networks.storage.gateway: a gateway is the router's address, but the router has no NIC on the storage network; attach one or leave the gateway out"
+        ],
+    ),
+    (
+        "router-vm-running-macos",
+        [
+            (
+                ("vms", "router", "os"),
+                {"family": "macos", "release": "sequoia", "opencore_image": "oc.iso", "recovery_image": "rec.img"},
+            )
+        ],
+        ["vms.router.os.family: a router VM runs nixos (ORION builds its system for it), got macos"],
+    ),
+    (
+        "two-router-nics-with-one-name",
+        [(("vms", "router", "nics", 2, "name"), "lan")],
+        ["vms.router.nics[2].name: lan is already used by nics[1].name"],
+    ),
+    (
+        "prefix-delegation-without-ipv6",
+        [(("networks", "wan", "ipv6"), "none"), (("networks", "wan", "request_prefix_delegation"), True)],
+        [
+            "networks.wan.request_prefix_delegation: a delegated prefix is asked for over DHCPv6 on the WAN, but networks.wan.ipv6 is none; use dhcpv6 or slaac, or drop request_prefix_delegation",
+        ],
+    ),
+    (
+        "static-wan-on-the-broadcast-address",
+        [(("networks", "wan", "ipv4"), {"address": "203.0.113.3", "prefix_length": 30, "gateway": "203.0.113.1"})],
+        ["networks.wan.ipv4.address: 203.0.113.3 is the broadcast address of 203.0.113.0/30"],
+    ),
+    (
+        "static-wan-gateway-is-our-address",
+        [(("networks", "wan", "ipv4"), {"address": "203.0.113.2", "prefix_length": 30, "gateway": "203.0.113.2"})],
+        ["networks.wan.ipv4.gateway: 203.0.113.2 is our own WAN address; the gateway is the ISP's"],
+    ),
+    (
+        "vlan-1-beside-the-untagged-network",
+        [(("networks", "guest", "bridge"), "vmbr4"), (("networks", "guest", "vlan"), 1)],
+        [
+            "networks.guest.bridge: vmbr4 VLAN 1 already carries the wan network (untagged and VLAN 1 are one segment on a VLAN-aware bridge)"
+        ],
+    ),
+    (
+        "subnet-in-loopback-space",
+        [(("networks", "storage", "subnet"), "127.0.30.0/24"), (("hosts", 0, "bridges", 3, "address"), "127.0.30.10")],
+        ["networks.storage.subnet: 127.0.30.0/24 overlaps 127.0.0.0/8, loopback: no host is numbered from it"],
+    ),
+    (
+        "routed-subnet-in-link-local-space",
+        [
+            (("networks", "guest", "subnet"), "169.254.200.0/24"),
+            (("networks", "guest", "gateway"), "169.254.200.1"),
+            (("networks", "guest", "dhcp"), {"start": "169.254.200.100", "end": "169.254.200.200"}),
+            (("vms", "router", "nics", 2, "ipv4"), "169.254.200.1"),
+        ],
+        [
+            "networks.guest.subnet: 169.254.200.0/24 is link-local (169.254.0.0/16), which routers do not forward (RFC 3927); a network with a gateway needs other space"
+        ],
+    ),
+    (
+        "ipv6-on-a-network-without-a-router",
+        [(("networks", "storage", "ipv6"), {"subnet": "2602:f674:0:3000::/64"})],
+        [
+            "networks.storage.ipv6: the router advertises a network's IPv6 prefix, so a network with ipv6 needs a gateway"
         ],
     ),
     (

@@ -8,7 +8,22 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from orion_infra.model.secrets import Secret
-from orion_infra.model.types import Asn, DomainName, Hostname, IPv4Cidr, IPv6Cidr, MacAddress, SshPublicKey
+from orion_infra.model.types import (
+    Asn,
+    CalendarEvent,
+    CountryCode,
+    DiskName,
+    DomainName,
+    EmailAddress,
+    EmailAddressList,
+    Hostname,
+    HostPort,
+    IPv4Cidr,
+    IPv6Cidr,
+    MacAddress,
+    SshPublicKey,
+    TimeZone,
+)
 
 
 def refusal(kind: Any, value: object) -> str:
@@ -98,3 +113,122 @@ def test_a_secret_field_takes_only_a_reference_and_never_echoes_a_plain_value() 
     assert message.startswith("expected a secret reference {secret: <configKey>}, got a plain value (not shown)")
     assert "hunter2" not in message
     assert "pattern" in refusal(Secret, {"secret": "Not-A-Key"})
+
+
+def test_an_as_number_iana_never_allocated_is_refused() -> None:
+    assert refusal(Asn, 70000) == "AS 70000 is reserved by IANA, never allocated (IANA AS numbers registry)"
+    assert TypeAdapter(Asn).validate_python(131072) == 131072
+
+
+def test_a_dns_name_is_not_an_address() -> None:
+    assert refusal(DomainName, "9.9.9.9").startswith("expected a DNS name, got '9.9.9.9': its last label is all digits")
+    assert TypeAdapter(DomainName).validate_python("dns.quad9.net") == "dns.quad9.net"
+    assert TypeAdapter(DomainName).validate_python("1dot1dot1dot1.cloudflare-dns.com")
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        "*-*-* 02:30",
+        "mon..fri 02:30",
+        "daily",
+        "sun 01:00",
+        "02:30",
+        "Sat,Sun 03:00:15",
+        "sat..mon 4:00",
+        "*-*-1 00:00",
+        "2027-01-01",
+        "*-1,4,7,10-01 03:00",
+        "*:0/15",
+        "0..6/2:00",
+        "weekly UTC",
+        "semi-annually",
+        "*/30",
+    ],
+)
+def test_calendar_events_proxmox_runs(event: str) -> None:
+    assert TypeAdapter(CalendarEvent).validate_python(event) == event
+
+
+@pytest.mark.parametrize(
+    ("event", "why"),
+    [
+        ("99:99", "hour 99 is not 0-23"),
+        ("*-*-* 25:00", "hour 25 is not 0-23"),
+        ("*-*-* 02:60", "minute 60 is not 0-59"),
+        ("*-13-01", "month 13 is not 1-12"),
+        ("*-*-0", "day 0 is not 1-31"),
+        ("1969-01-01", "year 1969 is not 1970-2199"),
+        ("daily 02:30", "'daily' is not a weekday (mon..sun); daily stands alone, without a date or time"),
+        ("everyday 02:30", "'everyday' is not a weekday (mon..sun)"),
+        ("*-*~01", "'*~01' is not a day (*, */STEP or values)"),
+        ("6..2:00", "the hour range 6..2 ends before it starts"),
+        ("*/0", "a minute step must be 1-59, got '0'"),
+        ("02:30 mon", "'mon' follows the time; the order is weekdays, date, time"),
+        ("mon 02:30 tue", "'tue' follows the time; the order is weekdays, date, time"),
+        ("UTC", "it names no weekday, date or time"),
+        ("02:30:00.5", "'00.5' is not a second (a number, FIRST..LAST, VALUE/STEP, FIRST..LAST/STEP or *)"),
+    ],
+)
+def test_calendar_events_that_are_no_times(event: str, why: str) -> None:
+    assert refusal(CalendarEvent, event) == (
+        "expected a calendar event like '*-*-* 02:30', 'mon..fri 02:30', 'sun 01:00' or 'daily' (systemd.time, as "
+        f"Proxmox reads it), got {event!r}: {why}"
+    )
+
+
+@pytest.mark.parametrize("good", ["mail.orion.home.arpa:587", "relay:25", "192.0.2.25:465", "[2001:db8::25]:587"])
+def test_host_port_accepts(good: str) -> None:
+    assert TypeAdapter(HostPort).validate_python(good) == good
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("mail:65536", "expected a port from 1 to 65535 after the colon, got 65536 in 'mail:65536'"),
+        ("mail:0", "expected a port from 1 to 65535 after the colon, got 0 in 'mail:0'"),
+        (
+            "mail",
+            "expected host:port (a DNS name, an IPv4 address or [an IPv6 address], a colon, the port), got 'mail'",
+        ),
+        (
+            "2001:db8::25:587",
+            "expected host:port (a DNS name, an IPv4 address or [an IPv6 address], a colon, the port), got '2001:db8::25:587'",
+        ),
+        ("[mail]:587", "expected an IPv6 address between the brackets, got '[mail]:587'"),
+        ("192.0.2.300:25", "expected an IPv4 address or a DNS name before the port, got '192.0.2.300:25'"),
+        ("-mail.example.org:25", "expected a DNS name or an address before the port, got '-mail.example.org:25'"),
+    ],
+)
+def test_host_port_refusals(bad: str, message: str) -> None:
+    assert refusal(HostPort, bad) == message
+
+
+def test_email_addresses() -> None:
+    assert TypeAdapter(EmailAddress).validate_python("noc+alerts@orion.home.arpa") == "noc+alerts@orion.home.arpa"
+    assert refusal(EmailAddress, "noc@orion.home.arpa.") == (
+        "expected an e-mail address like noc@orion.home.arpa, got 'noc@orion.home.arpa.'"
+    )
+    assert refusal(EmailAddress, "a@b@c").endswith("got 'a@b@c'")
+    assert TypeAdapter(EmailAddressList).validate_python("a@example.org,b@example.org") == "a@example.org,b@example.org"
+    assert refusal(EmailAddressList, "a@example.org;b@example.org").endswith("got 'a@example.org;b@example.org'")
+
+
+def test_installer_locale_values() -> None:
+    assert TypeAdapter(TimeZone).validate_python("UTC") == "UTC"
+    assert TypeAdapter(TimeZone).validate_python("America/Vancouver") == "America/Vancouver"
+    assert refusal(TimeZone, "Etc/UTC").endswith("got 'Etc/UTC'")
+    assert TypeAdapter(CountryCode).validate_python("gb") == "gb"
+    assert refusal(CountryCode, "xx").endswith("got 'xx'")
+
+
+@pytest.mark.parametrize("disk", ["sda", "sdaa", "nvme0n1", "vda", "md0"])
+def test_whole_disks(disk: str) -> None:
+    assert TypeAdapter(DiskName).validate_python(disk) == disk
+
+
+@pytest.mark.parametrize(("partition", "disk"), [("sdb2", "sdb"), ("nvme1n1p3", "nvme1n1"), ("mmcblk0p1", "mmcblk0")])
+def test_partitions_are_not_disks(partition: str, disk: str) -> None:
+    assert refusal(DiskName, partition) == (
+        f"{partition!r} is a partition; the installer takes whole disks ({disk}) and partitions them itself"
+    )

@@ -1,14 +1,31 @@
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import grpc
 import pytest
+from google.protobuf import struct_pb2
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import provider_pb2_grpc
 
 from orion_infra.redfish.client import Credentials, RedfishClient, RetryPolicy, Timeouts
 from orion_infra.redfish.operations import Waits
 from orion_infra.redfish.tls import TlsSettings
-from tests.redfish.emulator import Idrac8Layer, RunningService, serve, serve_files, sushy_app
+from tests.redfish.emulator import (
+    HttpsIdrac,
+    Idrac8Layer,
+    RunningService,
+    self_signed_certificate,
+    serve,
+    serve_files,
+    sushy_app,
+)
+from tests.render.checkers import require
 
 FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05)
 FAST_WAITS = Waits(graceful_seconds=4.0, force_seconds=20.0, poll_seconds=0.2)
@@ -30,6 +47,16 @@ def idrac(tmp_path: Path) -> Iterator[RunningService]:
     yield RunningService(f"http://127.0.0.1:{server.server_port}", layer, server)
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def https_idrac_service(tmp_path: Path) -> Iterator[HttpsIdrac]:
+    """The emulated iDRAC 8 over TLS with its own self-signed certificate (CN=idrac), as a new iDRAC ships."""
+    require("openssl")
+    service = HttpsIdrac(Idrac8Layer(sushy_app(tmp_path / "sushy")))
+    service.start(*self_signed_certificate(tmp_path, "idrac"))
+    yield service
+    service.stop()
 
 
 @pytest.fixture
@@ -62,3 +89,27 @@ def connect(service: RunningService, password: str = "calvin", *, use_session: b
         timeouts=Timeouts(connect=1.0, read=2.0),
         retry=FAST_RETRY,
     )
+
+
+def struct(props: dict[str, Any]) -> struct_pb2.Struct:
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rpc.serialize_properties(props, {}))
+    finally:
+        loop.close()
+
+
+@pytest.fixture
+def dynamic_provider_host() -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
+    """Pulumi's own dynamic-provider host (`python -m pulumi.dynamic`), as the engine starts it, over gRPC."""
+    host = subprocess.Popen([sys.executable, "-m", "pulumi.dynamic"], stdout=subprocess.PIPE, text=True)
+    assert host.stdout is not None
+    port = int(host.stdout.readline())
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        yield provider_pb2_grpc.ResourceProviderStub(channel)
+    finally:
+        channel.close()
+        host.terminate()
+        host.wait(timeout=10)
+        host.stdout.close()

@@ -11,6 +11,7 @@ import io
 import itertools
 import json
 import secrets
+import subprocess
 import threading
 import time
 from collections import deque
@@ -51,6 +52,22 @@ class Fault:
     method: str | None = None  # only requests of this method; None for any
 
 
+@dataclass(frozen=True)
+class Seen:
+    """One request as the iDRAC received it, and whether it carried a credential."""
+
+    method: str
+    path: str
+    authorization: bool
+    """An Authorization header (Basic credentials) or an X-Auth-Token."""
+    login: bool
+    """A session login: the user's password in the body."""
+
+    @property
+    def credentials(self) -> bool:
+        return self.authorization or self.login
+
+
 @dataclass
 class Idrac8Layer:
     app: Wsgi
@@ -61,6 +78,8 @@ class Idrac8Layer:
     requests: int = 0
     sessions: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (token, user)
     faults: deque[Fault] = field(default_factory=deque)
+    seen: list[Seen] = field(default_factory=list)
+    """Every request received, in order."""
     boot_enabled: str = "Disabled"
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -79,9 +98,19 @@ class Idrac8Layer:
     # -- WSGI ---------------------------------------------------------------------------------------------------
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = "/" + environ.get("PATH_INFO", "").strip("/")
+        method = environ["REQUEST_METHOD"]
         with self._lock:
             self.requests += 1
-            fault = self._next_fault(environ["REQUEST_METHOD"])
+            self.seen.append(
+                Seen(
+                    method,
+                    path,
+                    authorization=bool(environ.get("HTTP_AUTHORIZATION") or environ.get("HTTP_X_AUTH_TOKEN")),
+                    login=method == "POST" and path.rstrip("/").endswith("/Sessions"),
+                )
+            )
+            fault = self._next_fault(method)
         if self.latency:
             time.sleep(self.latency)
         if fault is not None:
@@ -92,8 +121,6 @@ class Idrac8Layer:
                 time.sleep(fault.seconds)
             else:
                 return self._json(start_response, fault.status, fault.body or error_body("SYS446", "Internal error"))
-        path = "/" + environ.get("PATH_INFO", "").strip("/")
-        method = environ["REQUEST_METHOD"]
         body = self._read_json(environ)
         if path == "/redfish/v1/SessionService/Sessions" and method == "POST":
             return self._log_in(start_response, body)
@@ -358,6 +385,71 @@ def sushy_app(state_dir: Path) -> Wsgi:
     )
     app.__dict__.pop("_cache", None)
     return app  # type: ignore[no-any-return]
+
+
+def self_signed_certificate(directory: Path, name: str) -> tuple[Path, Path]:
+    """A certificate like a new iDRAC's own: self-signed, made by openssl, for 127.0.0.1. Returns (cert, key)."""
+    cert, key = directory / f"{name}.pem", directory / f"{name}.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            f"/CN={name}",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def openssl_sha256(cert: Path) -> str:
+    """The certificate's SHA-256 fingerprint as `openssl x509 -noout -fingerprint -sha256` prints it."""
+    printed = subprocess.run(
+        ["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", str(cert)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return printed.strip().partition("=")[2]  # "sha256 Fingerprint=AB:CD:..."
+
+
+@dataclass
+class HttpsIdrac:
+    """The emulated iDRAC 8 over TLS on one loopback port. `start` again serves the same state with another
+    certificate, as after a new certificate is uploaded to the iDRAC, or when someone else answers at its address."""
+
+    layer: Idrac8Layer
+    port: int = 0
+    server: BaseWSGIServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def start(self, cert: Path, key: Path) -> None:
+        self.stop()
+        self.server = make_server("127.0.0.1", self.port, self.layer, threaded=True, ssl_context=(str(cert), str(key)))
+        self.port = self.server.server_port
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
 
 
 def serve(app: Wsgi) -> tuple[BaseWSGIServer, threading.Thread]:

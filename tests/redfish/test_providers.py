@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
-import sys
-from collections.abc import Iterator
 from typing import Any
 
-import grpc
 import pytest
-from google.protobuf import struct_pb2
 from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 from pulumi.dynamic.dynamic import PROVIDER_KEY, serialize_provider
 from pulumi.runtime import proto, rpc
@@ -27,7 +21,7 @@ from orion_infra.redfish.providers import (
     SystemInfoProvider,
     VirtualMediaProvider,
 )
-from tests.redfish.conftest import FAST_RETRY, FAST_WAITS, connect
+from tests.redfish.conftest import FAST_RETRY, FAST_WAITS, connect, struct
 from tests.redfish.emulator import RunningService
 
 SETTINGS: dict[str, Any] = {"waits": FAST_WAITS, "retry": FAST_RETRY, "timeouts": Timeouts(connect=1.0, read=2.0)}
@@ -72,13 +66,19 @@ def connection(service: RunningService, password: str = "calvin") -> dict[str, A
             PowerStateProvider,
             {"tls_verify": "maybe"},
             "tls_verify",
-            "expected system, ca_bundle, fingerprint or insecure, got 'maybe'",
+            "expected system, ca_bundle, fingerprint, first_use or insecure, got 'maybe'",
         ),
         (
             PowerStateProvider,
             {"tls_verify": "fingerprint", "sha256_fingerprint": "abc"},
             "sha256_fingerprint",
             "expected a SHA-256 fingerprint (64 hex digits), got 'abc'",
+        ),
+        (
+            PowerStateProvider,
+            {"tls_verify": "first_use"},
+            "sha256_fingerprint",
+            "expected the fingerprint recorded on first contact (a TlsIdentity's sha256_fingerprint), got None",
         ),
         (PowerStateProvider, {"desired": "Sleeping"}, "desired", "expected On or Off, got 'Sleeping'"),
         (BootOnceProvider, {"method": "pxe"}, "method", "expected standard or dell-scp, got 'pxe'"),
@@ -117,6 +117,9 @@ def test_check_names_the_property(
 def test_check_lets_unknown_values_through() -> None:
     news = {"endpoint": UNKNOWN, "username": "root", "password": UNKNOWN, "image_url": UNKNOWN}
     assert VirtualMediaProvider(**SETTINGS).check({}, news).failures == []
+    # A pin recorded on first contact is unknown until that contact, during a preview.
+    pinned = {**news, "tls_verify": "first_use", "sha256_fingerprint": UNKNOWN}
+    assert VirtualMediaProvider(**SETTINGS).check({}, pinned).failures == []
 
 
 # -- diff --------------------------------------------------------------------------------------------------------
@@ -228,30 +231,6 @@ def test_system_info_outputs(idrac: RunningService) -> None:
 # -- through Pulumi's dynamic-provider servicer ------------------------------------------------------------------
 
 
-def _struct(props: dict[str, Any]) -> struct_pb2.Struct:
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(rpc.serialize_properties(props, {}))
-    finally:
-        loop.close()
-
-
-@pytest.fixture
-def dynamic_provider_host() -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
-    """Pulumi's own dynamic-provider host (`python -m pulumi.dynamic`), as the engine starts it, over gRPC."""
-    host = subprocess.Popen([sys.executable, "-m", "pulumi.dynamic"], stdout=subprocess.PIPE, text=True)
-    assert host.stdout is not None
-    port = int(host.stdout.readline())
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    try:
-        yield provider_pb2_grpc.ResourceProviderStub(channel)
-    finally:
-        channel.close()
-        host.terminate()
-        host.wait(timeout=10)
-        host.stdout.close()
-
-
 def test_a_resource_through_the_real_servicer(
     idrac: RunningService, image_server: str, dynamic_provider_host: provider_pb2_grpc.ResourceProviderStub
 ) -> None:
@@ -265,7 +244,7 @@ def test_a_resource_through_the_real_servicer(
         PROVIDER_KEY: serialize_provider(VirtualMediaProvider(**SETTINGS)),
     }
     urn = "urn:pulumi:orion::orion::pulumi-python:dynamic/idrac:VirtualMedia::installer"
-    checked = stub.Check(proto.CheckRequest(urn=urn, olds=_struct({}), news=_struct(props)))
+    checked = stub.Check(proto.CheckRequest(urn=urn, olds=struct({}), news=struct(props)))
     assert list(checked.failures) == []
     created = stub.Create(proto.CreateRequest(urn=urn, properties=checked.inputs))
     created_outs = rpc.deserialize_properties(created.properties)
@@ -289,7 +268,7 @@ def test_a_bad_input_is_refused_by_the_servicer(dynamic_provider_host: provider_
         PROVIDER_KEY: serialize_provider(VirtualMediaProvider(**SETTINGS)),
     }
     urn = "urn:pulumi:orion::orion::pulumi-python:dynamic/idrac:VirtualMedia::installer"
-    checked = dynamic_provider_host.Check(proto.CheckRequest(urn=urn, olds=_struct({}), news=_struct(props)))
+    checked = dynamic_provider_host.Check(proto.CheckRequest(urn=urn, olds=struct({}), news=struct(props)))
     assert [(failure.property, failure.reason) for failure in checked.failures] == [
         ("endpoint", "expected the iDRAC's URL like https://192.168.1.2, got 'ftp://idrac'")
     ]

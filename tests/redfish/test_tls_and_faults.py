@@ -2,61 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
-import ssl
-import subprocess
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from orion_infra.redfish import operations
 from orion_infra.redfish.client import Credentials, RedfishClient, Timeouts
 from orion_infra.redfish.errors import RedfishUnavailableError
 from orion_infra.redfish.tls import TlsSettings
 from tests.redfish.conftest import FAST_RETRY, FAST_WAITS, connect
-from tests.redfish.emulator import Fault, Idrac8Layer, RunningService, sushy_app
-from tests.render.checkers import require
+from tests.redfish.emulator import Fault, HttpsIdrac, RunningService, openssl_sha256
 
 
 @pytest.fixture
-def https_idrac(tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
+def https_idrac(https_idrac_service: HttpsIdrac, tmp_path: Path) -> tuple[str, Path, str]:
     """The emulated iDRAC 8 over TLS with a self-signed certificate, as a new iDRAC ships."""
-    require("openssl")
-    cert, key = tmp_path / "idrac.pem", tmp_path / "idrac.key"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=idrac",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    der = ssl.PEM_cert_to_DER_cert(cert.read_text())
-    fingerprint = ":".join(f"{byte:02X}" for byte in hashlib.sha256(der).digest())
-    server = make_server(
-        "127.0.0.1", 0, Idrac8Layer(sushy_app(tmp_path / "sushy")), threaded=True, ssl_context=(str(cert), str(key))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"https://127.0.0.1:{server.server_port}", cert, fingerprint
-    server.shutdown()
-    server.server_close()
+    cert = tmp_path / "idrac.pem"
+    return https_idrac_service.url, cert, openssl_sha256(cert)
 
 
 def read_power(url: str, tls: TlsSettings) -> str:

@@ -11,7 +11,7 @@ breaks consumers. Plain outputs derive from the validated model; `credentials` i
 from __future__ import annotations
 
 import ipaddress
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from orion_infra.model.stack import OrionStack
 
@@ -64,6 +64,9 @@ class IdracFacts(TypedDict):
     bios_version: str
     idrac_firmware: str
     health: str
+    tls_sha256: NotRequired[str]
+    """The SHA-256 fingerprint of the certificate every call is pinned to (verify: first_use or fingerprint): compare
+    it once with the iDRAC's own page."""
 
 
 class TrustFacts(TypedDict):

@@ -4,6 +4,7 @@ outputs. From bare metal: installer -> iDRAC -> Proxmox API -> bridges and image
 from __future__ import annotations
 
 import functools
+import hashlib
 import ipaddress
 
 import pulumi
@@ -21,7 +22,7 @@ from orion_infra.components.proxmox import (
     served_url,
     wait_for_proxmox,
 )
-from orion_infra.components.scripts import local_script
+from orion_infra.components.scripts import file_lines, local_script
 from orion_infra.components.vms import (
     NIXOS_IMAGE,
     MacosVm,
@@ -102,9 +103,18 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]], trust_dir: s
     keys = pulumi.Output.all(
         deploy_public, _public_key("agent-public-key", agent_key) if agent_key is not None else None
     ).apply(lambda halves: PublicKeys(deploy=halves[0], agent=halves[1]))
-    rendered = keys.apply(lambda public: render_all(stack, keys=public))
     grafana_admin = _generated_password("grafana-admin-password", special=False)
     grafana_secret_key = _generated_password("grafana-secret-key", special=False)
+    host_keys = {
+        key: generated_host_key(vm.name, comment=vm.name)
+        for key, vm in stack.vms.items()
+        if not isinstance(vm.os, MacOs)
+    }
+    vm_secrets = _vm_secrets(stack, secret, (grafana_admin, grafana_secret_key), host_keys)
+    generations = {role: _secrets_generation(vm.name, vm_secrets[role]) for role, vm in _nixos_roles(stack)}
+    rendered = pulumi.Output.all(keys, *generations.values()).apply(
+        lambda values: render_all(stack, keys=values[0], secrets=dict(zip(generations, values[1:], strict=True)))
+    )
     proxmox_root = {
         host.proxmox.node: _generated_password(f"{host.proxmox.node}-proxmox-root-password", special=True)
         for host in stack.hosts
@@ -168,13 +178,11 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]], trust_dir: s
         images[node_name] = image.id
 
     configs: dict[str, NixosVm] = {}
-    host_keys: dict[str, pulumi.Output[HostKey]] = {}
     for key, vm in stack.vms.items():
         node = nodes[vm.node]
         if isinstance(vm.os, MacOs):
             _macos(stack, vm, node, root_passwords[vm.node])
             continue
-        host_keys[key] = generated_host_key(vm.name, comment=vm.name)
         configs[key] = NixosVm(
             vm.name,
             NixosVmArgs(
@@ -190,7 +198,7 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]], trust_dir: s
 
     first_node = nodes[stack.hosts[0].proxmox.node]
     backup_job(stack.backup, first_node.provider, pulumi.ResourceOptions(depends_on=[c.vm for c in configs.values()]))
-    _push_configuration(stack, rendered, configs, host_keys, deploy_key, secret, (grafana_admin, grafana_secret_key))
+    _push_configuration(stack, rendered, configs, host_keys, deploy_key, vm_secrets, generations)
     _export(stack, idracs, proxmox_root, grafana_admin)
     pulumi.export(
         OUTPUT_TRUST,
@@ -239,42 +247,69 @@ def _macos(stack: OrionStack, vm: Vm, node: ProxmoxNode, root_password: pulumi.O
     )
 
 
+def _nixos_roles(stack: OrionStack) -> list[tuple[str, Vm]]:
+    """The NixOS VMs by the role their system is rendered for, the router first (the others are reached through
+    it, once its configuration routes)."""
+    return [("router", stack.router), ("monitor", stack.monitor)]
+
+
+def _vm_secrets(
+    stack: OrionStack,
+    secret: dict[str, pulumi.Output[str]],
+    grafana: tuple[random.RandomPassword, random.RandomPassword],
+    host_keys: dict[str, pulumi.Output[HostKey]],
+) -> dict[str, dict[str, pulumi.Output[str]]]:
+    """The secret files each NixOS system reads (by role), by name."""
+    router: dict[str, pulumi.Output[str]] = {
+        secret_files.bgp_password(peer.name): secret[peer.password.secret].apply(secret_files.bird_password_statement)
+        for peer in stack.bgp.peers
+        if peer.password is not None
+    }
+    admin_password, secret_key = grafana
+    monitor: dict[str, pulumi.Output[str]] = {
+        secret_files.GRAFANA_ADMIN_PASSWORD: admin_password.result,
+        secret_files.GRAFANA_SECRET_KEY: secret_key.result,
+    }
+    if stack.access.agent_key is not None:
+        monitor[secret_files.AGENT_SSH_KEY] = secret[stack.access.agent_key.secret].apply(_ends_with_newline)
+        # The agent pins the router's host key: the one the deploy made for it.
+        monitor[secret_files.AGENT_KNOWN_HOSTS] = host_keys[stack.vms_with_role(VmRole.ROUTER)[0][0]].apply(
+            functools.partial(known_hosts_line, router_bird_target(stack).address)
+        )
+    return {"router": router, "monitor": monitor}
+
+
+def _secrets_text(files: dict[str, pulumi.Output[str]]) -> pulumi.Output[str]:
+    names = list(files)
+    text: pulumi.Output[str] = pulumi.Output.secret(
+        pulumi.Output.all(*files.values()).apply(
+            lambda values: file_lines(dict(zip(names, map(str, values), strict=True)))
+        )
+    )
+    return text
+
+
+def _secrets_generation(vm_name: str, files: dict[str, pulumi.Output[str]]) -> pulumi.Output[str]:
+    """A name for this set of the VM's secrets, new whenever one of them changes and telling nothing about them
+    (random; what it is kept for, a digest of the secrets, stays secret in the state)."""
+    digest = _secrets_text(files).apply(lambda text: hashlib.sha256(text.encode()).hexdigest())
+    generation = random.RandomId(f"{vm_name}-secrets-generation", byte_length=8, keepers={"secrets": digest})
+    return generation.hex
+
+
 def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named at the call
     stack: OrionStack,
     rendered: pulumi.Output[dict[str, str]],
     vms: dict[str, NixosVm],
     host_keys: dict[str, pulumi.Output[HostKey]],
     deploy_key: pulumi.Output[str],
-    secret: dict[str, pulumi.Output[str]],
-    grafana: tuple[random.RandomPassword, random.RandomPassword],
+    vm_secrets: dict[str, dict[str, pulumi.Output[str]]],
+    generations: dict[str, pulumi.Output[str]],
 ) -> None:
     secrets_dir = str(RenderOptions().secrets_dir)
-    # The router first: the other VMs are reached through it, once its configuration routes.
     routed_through: list[pulumi.Resource] = []
-    agent_key = secret[stack.access.agent_key.secret] if stack.access.agent_key is not None else None
-    for key, nixos_vm in sorted(vms.items(), key=lambda item: stack.vms[item[0]].role != VmRole.ROUTER):
-        vm = stack.vms[key]
-        role = "router" if vm.role == VmRole.ROUTER else "monitor"
-        if vm.role == VmRole.ROUTER:
-            secrets: dict[str, pulumi.Input[str]] = {
-                secret_files.bgp_password(peer.name): secret[peer.password.secret].apply(
-                    secret_files.bird_password_statement
-                )
-                for peer in stack.bgp.peers
-                if peer.password is not None
-            }
-        else:
-            admin_password, secret_key = grafana
-            secrets = {
-                secret_files.GRAFANA_ADMIN_PASSWORD: admin_password.result,
-                secret_files.GRAFANA_SECRET_KEY: secret_key.result,
-            }
-            if agent_key is not None:
-                # The agent pins the router's host key: the one the deploy made for it.
-                secrets[secret_files.AGENT_SSH_KEY] = agent_key.apply(_ends_with_newline)
-                secrets[secret_files.AGENT_KNOWN_HOSTS] = host_keys[stack.vms_with_role(VmRole.ROUTER)[0][0]].apply(
-                    functools.partial(known_hosts_line, router_bird_target(stack).address)
-                )
+    for role, vm in _nixos_roles(stack):
+        key = next(key for key, candidate in stack.vms.items() if candidate is vm)
         connection = command.remote.ConnectionArgs(
             host=_ssh_address(stack, vm),
             user=stack.access.admin_user,
@@ -286,10 +321,11 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
             f"{vm.name}-config",
             NixosConfigArgs(
                 flake=rendered.apply(functools.partial(system_files, role=role)),
-                secrets=secrets,
+                secrets=_secrets_text(vm_secrets[role]),
+                secrets_generation=generations[role],
                 secrets_dir=secrets_dir,
                 connection=connection,
-                vm=nixos_vm.vm,
+                vm=vms[key].vm,
                 router_name=f"{vm.name}.{stack.dns.domain}" if vm.role == VmRole.ROUTER else None,
                 depends_on=routed_through,
             ),
@@ -326,6 +362,7 @@ def _export(
                 "bios_version": idrac.system.bios_version,
                 "idrac_firmware": idrac.system.idrac_firmware,
                 "health": idrac.system.health,
+                **({"tls_sha256": idrac.tls_fingerprint} if idrac.tls_fingerprint is not None else {}),
             }
             for name, idrac in idracs.items()
         },

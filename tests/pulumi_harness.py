@@ -51,6 +51,8 @@ class ProgramRun:
     secret_outputs: set[str] = field(default_factory=set)
     log: list[tuple[str, str]] = field(default_factory=list)
     error: BaseException | None = None
+    states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """What the mocks returned as each resource's state, by name (generated values among them)."""
 
     def of_type(self, type_token: str) -> list[Registration]:
         return [registration for registration in self.registrations if registration.type == type_token]
@@ -61,10 +63,22 @@ class ProgramRun:
         return matches[0]
 
 
+MOCK_FINGERPRINT = ":".join(["AB"] * 32)
+"""The certificate fingerprint a TlsIdentity records under the mocks."""
+
+
 class _EchoMocks(pulumi.runtime.Mocks):
     """Resources come back with their inputs as state and a predictable id."""
 
+    def __init__(self, states: dict[str, dict[str, Any]] | None = None) -> None:
+        self.states = states if states is not None else {}
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        resource_id, state = self._state(args)
+        self.states[args.name] = state
+        return resource_id, state
+
+    def _state(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         state = dict(args.inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = f"generated-for-{args.name}"
@@ -73,6 +87,16 @@ class _EchoMocks(pulumi.runtime.Mocks):
             seed = hashlib.sha256(args.name.encode()).digest()[: int(args.inputs["length"])]
             state["base64"] = base64.b64encode(seed).decode()
             state["hex"] = seed.hex()
+        if args.typ == "random:index/randomId:RandomId":
+            # New whenever its keepers change, as the provider replaces it then.
+            keepers = json.dumps(args.inputs.get("keepers"), sort_keys=True, default=str)
+            state["hex"] = hashlib.sha256(f"{args.name}{keepers}".encode()).hexdigest()[
+                : 2 * int(args.inputs["byteLength"])
+            ]
+        if args.typ == "pulumi-python:dynamic/idrac:TlsIdentity":
+            # What its create() records from the handshake: the certificate's SHA-256, as openssl prints it.
+            state["sha256_fingerprint"] = MOCK_FINGERPRINT
+            state["subject"] = "CN=idrac-CQ5QBM2"
         if args.typ.startswith("command:"):
             state["stdout"] = f"stdout-of-{args.name}"
         if args.typ == "command:remote:Command" and args.name.endswith("-api-token"):
@@ -90,7 +114,7 @@ def _is_secret(value: object) -> bool:
 
 class RecordingMonitor(mocks.MockMonitor):
     def __init__(self, run: ProgramRun) -> None:
-        super().__init__(_EchoMocks())
+        super().__init__(_EchoMocks(run.states))
         self.run = run
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method's name

@@ -32,12 +32,14 @@ EXPECTED_COUNTS = {
     "pulumi:providers:proxmoxve": 2,
     "random:index/randomPassword:RandomPassword": 4,  # iDRAC root, Proxmox root, Grafana admin and secret key
     "random:index/randomBytes:RandomBytes": 3,  # SSH host key seeds: the Proxmox node, the router, the monitor
+    "random:index/randomId:RandomId": 2,  # the generation of each NixOS VM's set of secrets
     "orion:idrac:IdracHost": 1,
     "orion:proxmox:Installer": 1,
     "orion:proxmox:Node": 1,
     "orion:vm:NixosVm": 2,
     "orion:vm:MacosVm": 1,
     "orion:nixos:Config": 2,
+    "pulumi-python:dynamic/idrac:TlsIdentity": 1,  # the new iDRAC's certificate, recorded on first contact
     "pulumi-python:dynamic/idrac:RootPassword": 1,
     "pulumi-python:dynamic/idrac:SystemInfo": 1,
     "pulumi-python:dynamic/idrac:VirtualMedia": 1,
@@ -142,12 +144,24 @@ def test_triggers_are_content_hashes(run: ProgramRun, default_flakes: dict[str, 
     assert run.by_name("nixos-base-image").inputs["triggers"] == [digest(default_flakes["base"])]
 
 
+def secrets_generations(run: ProgramRun) -> dict[str, str]:
+    """The generation of each system's set of secrets, as the mocks made it."""
+    return {
+        role: run.states[name]["hex"]
+        for role, name in (
+            ("router", "orion-router-secrets-generation"),
+            ("monitor", "orion-monitor-secrets-generation"),
+        )
+    }
+
+
 @pytest.fixture
-def default_flakes(default_raw: RawConfig, today: datetime.date) -> dict[str, dict[str, str]]:
+def default_flakes(default_raw: RawConfig, today: datetime.date, run: ProgramRun) -> dict[str, dict[str, str]]:
     """Each system's flake as the program renders it (under mocks the deploy key's public half is the command's
     stand-in stdout)."""
     stack, _ = load_stack(default_raw, today=today)
-    files = render_all(stack, keys=PublicKeys(deploy="stdout-of-deploy-public-key"))
+    keys = PublicKeys(deploy="stdout-of-deploy-public-key")
+    files = render_all(stack, keys=keys, secrets=secrets_generations(run))
     return {role: system_files(files, role) for role in ("base", "router", "monitor")}
 
 
@@ -335,3 +349,34 @@ def test_the_trust_output_lists_what_the_deploy_pins(run: ProgramRun) -> None:
         f"192.168.1.1 {mock_host_key('orion-router').public_key}",
         f"192.168.100.20 {mock_host_key('orion-monitor').public_key}",
     ]
+
+
+def test_a_rotated_secret_is_a_new_system_that_reads_it(default_raw: RawConfig, pulumi_up: PulumiUp) -> None:
+    """Activation follows the flake: a new secret makes a new set of secrets, read by a new system (a new trial,
+    whose switch restarts the units that read it), and a switch back returns to the set the older system read."""
+    before = pulumi_up(default_raw.values, SECRETS)
+    after = pulumi_up(default_raw.values, {**SECRETS, "bgpPasswordHePrimary": "a-rotated-md5-password"})
+    assert before.error is None, before.log
+    assert after.error is None, after.log
+
+    def router_step(run: ProgramRun, step: str) -> Registration:
+        return run.by_name(f"orion-router-config-{step}")
+
+    old, new = secrets_generations(before)["router"], secrets_generations(after)["router"]
+    assert old != new
+    for step in ("secrets", "files", "trial", "confirm"):
+        assert router_step(before, step).inputs["triggers"] != router_step(after, step).inputs["triggers"], step
+    assert f"GENERATION={new}" in router_step(after, "secrets").inputs["create"]
+    host = json.loads(staged_files(router_step(after, "files"))["host/host.json"])
+    assert host["secrets_dir"] == f"/var/lib/orion/secrets/{new}"
+    # The monitor's secrets did not change: nor does its system.
+    for step in ("files", "trial", "confirm"):
+        monitor_before = before.by_name(f"orion-monitor-config-{step}").inputs["triggers"]
+        assert monitor_before == after.by_name(f"orion-monitor-config-{step}").inputs["triggers"]
+    # What names the set tells nothing about it: its keeper (a digest of the secrets) is secret in the state.
+    assert "keepers" in after.by_name("orion-router-secrets-generation").secret_inputs
+
+
+def test_the_idrac_output_carries_the_fingerprint_every_call_is_pinned_to(run: ProgramRun) -> None:
+    identity = run.by_name("orion-pve-tls-identity")
+    assert run.outputs["idrac"]["orion-pve"]["tls_sha256"] == run.states[identity.name]["sha256_fingerprint"]

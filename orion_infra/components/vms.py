@@ -3,7 +3,6 @@ activation) and the macOS VM (the OSX-PROXMOX settings, on its own root provider
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
 import pulumi
@@ -160,9 +159,9 @@ class NixosVm(pulumi.ComponentResource):
         self.register_outputs({"vm_id": vm.id})
 
 
-def secrets_command(secrets_dir: str) -> str:
-    """Writes the secret files on stdin (file_lines) into the secrets directory, root only."""
-    return shell_command("write-secrets.sh", SECRETS_DIR=secrets_dir)
+def secrets_command(secrets_dir: str, generation: str) -> str:
+    """Writes the secret files on stdin (file_lines) into the secrets directory's set `generation`, root only."""
+    return shell_command("write-secrets.sh", SECRETS_DIR=secrets_dir, GENERATION=generation)
 
 
 def files_command(flake_digest: str) -> str:
@@ -201,8 +200,10 @@ def confirm_command(
 class NixosConfigArgs:
     flake: pulumi.Input[dict[str, str]]
     """The system's flake, by path inside it (`orion render`'s directory for its role)."""
-    secrets: dict[str, pulumi.Input[str]]
-    """Secret files by name, written to the VM's secrets directory."""
+    secrets: pulumi.Output[str]
+    """The VM's secret files (file_lines, secret), written to the VM's secrets directory."""
+    secrets_generation: pulumi.Output[str]
+    """The name of this set of secrets: the flake's system reads them from its directory of the secrets directory."""
     secrets_dir: str
     connection: command.remote.ConnectionArgs
     vm: pulumi.Resource
@@ -222,18 +223,14 @@ class NixosConfig(pulumi.ComponentResource):
         super().__init__("orion:nixos:Config", name, None, opts)
         flake = pulumi.Output.from_input(args.flake)
         flake_digest = flake.apply(digest)
-        names = list(args.secrets)
-        secrets_text: pulumi.Output[str] = pulumi.Output.secret(
-            pulumi.Output.all(*args.secrets.values()).apply(
-                lambda values: file_lines(dict(zip(names, map(str, values), strict=True)))
-            )
-        )
+        # A new set of secrets is a new generation, and so a new flake (its system reads that generation): the trial
+        # and the confirmation follow from the flake's digest.
         secrets = command.remote.Command(
             f"{name}-secrets",
             connection=args.connection,
-            create=secrets_command(args.secrets_dir),
-            stdin=secrets_text,
-            triggers=[secrets_text.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())],
+            create=args.secrets_generation.apply(lambda generation: secrets_command(args.secrets_dir, generation)),
+            stdin=args.secrets,
+            triggers=[args.secrets_generation],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.vm, *args.depends_on], replace_with=[args.vm]),
         )
         staged = command.remote.Command(

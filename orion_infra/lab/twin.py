@@ -101,6 +101,10 @@ class Twin:
     frr_peers: int = 1
     """How many peers (the last ones) run FRR instead of BIRD."""
     passwords: dict[str, str] = field(default_factory=dict)
+    secrets_generations: dict[str, str] = field(
+        default_factory=lambda: {role: secrets.token_hex(8) for role in ("router", "monitor")}
+    )
+    """The set of secrets each system reads, named as the deploy names them (a random id per set)."""
     convergence_seconds: float | None = None
     """From the router's start to every session Established, measured by `up`."""
 
@@ -467,7 +471,9 @@ class Twin:
     def flake(self, role: str) -> dict[str, str]:
         """The flake `pulumi up` pushes to the system of `role`, by path. The one difference from production: the
         router's Unbound trusts the lab's CA for its upstreams."""
-        files = system_files(render_all(self.stack, self.options, self.public_keys), role)
+        files = system_files(
+            render_all(self.stack, self.options, self.public_keys, secrets=self.secrets_generations), role
+        )
         if role == "router":
             files["host/unbound.conf"] = files["host/unbound.conf"].replace(
                 f'tls-cert-bundle: "{CA_BUNDLE}"', f'tls-cert-bundle: "{LAB_CA_BUNDLE}"'
@@ -475,9 +481,13 @@ class Twin:
         return files
 
     def write_secrets(self, machine: Machine, secrets: dict[str, str]) -> None:
-        """The secrets, written inside the machine by the very script the deploy step runs there."""
-        secrets_dir = str(self.options.secrets_dir)
-        machine.run("sh", "-c", shell_command("write-secrets.sh", SECRETS_DIR=secrets_dir), stdin=file_lines(secrets))
+        """The secrets, written inside the machine by the very script the deploy step runs there, as the set its
+        system reads."""
+        role = "router" if machine.namespace == self.router_ns else "monitor"
+        write = shell_command(
+            "write-secrets.sh", SECRETS_DIR=self.options.secrets_dir, GENERATION=self.secrets_generations[role]
+        )
+        machine.run("sh", "-c", write, stdin=file_lines(secrets))
 
     @property
     def router_secrets(self) -> dict[str, str]:

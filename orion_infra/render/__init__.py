@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import orion_agent
@@ -47,19 +48,28 @@ AGENT_SOURCE = Path(orion_agent.__file__).resolve().parent
 NO_KEYS = PublicKeys(deploy=None)
 
 
-def render_data(stack: OrionStack, options: RenderOptions, keys: PublicKeys) -> dict[str, dict[str, str]]:
-    """The rendered data of each system (what goes into its host/ directory), by role."""
+def render_data(
+    stack: OrionStack, options: RenderOptions, keys: PublicKeys, secrets: Mapping[str, str] | None = None
+) -> dict[str, dict[str, str]]:
+    """The rendered data of each system (what goes into its host/ directory), by role. `secrets` names, per role,
+    the set of secrets its system reads (RenderOptions.with_secrets); the base image reads none."""
+    generation = secrets or {}
     return {
         "base": render_base(stack, options, keys),
-        "router": render_router(stack, options, keys),
-        "monitor": render_monitor(stack, options, keys),
+        "router": render_router(stack, options.with_secrets(generation.get("router")), keys),
+        "monitor": render_monitor(stack, options.with_secrets(generation.get("monitor")), keys),
     }
 
 
-def render_all(stack: OrionStack, options: RenderOptions | None = None, keys: PublicKeys = NO_KEYS) -> dict[str, str]:
+def render_all(
+    stack: OrionStack,
+    options: RenderOptions | None = None,
+    keys: PublicKeys = NO_KEYS,
+    secrets: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """Every file of every system's flake, keyed by path: `router/host/bird.conf`, `monitor/flake.nix`, ..."""
     files: dict[str, str] = {}
-    for role, data in render_data(stack, options or RenderOptions(), keys).items():
+    for role, data in render_data(stack, options or RenderOptions(), keys, secrets).items():
         files.update({f"{role}/{DATA_DIR}/{name}": text for name, text in data.items()})
         for name in (*FLAKE_FILES, *NIX_FILES[role]):
             files[f"{role}/{name}"] = (REPOSITORY / name).read_text()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
 
@@ -32,6 +32,12 @@ class RenderOptions:
 
     def secret(self, name: str) -> PurePosixPath:
         return self.secrets_dir / name
+
+    def with_secrets(self, generation: str | None) -> RenderOptions:
+        """For a system that reads the set of secrets `generation` (a directory of secrets_dir of its own): a new set
+        makes a new system, whose switch restarts exactly the units that read it, and a switch back returns to the
+        set the older system read (ADR 0033)."""
+        return self if generation is None else replace(self, secrets_dir=self.secrets_dir / generation)
 
     def credentials(self, unit: str) -> PurePosixPath:
         """The directory in which `unit` (e.g. "bird") reads its credentials."""

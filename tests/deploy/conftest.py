@@ -61,7 +61,11 @@ class Deploy:
 
     def push(self, machine: Machine, flake: dict[str, str], secrets: dict[str, str]) -> str:
         """The secrets and files steps; returns the flake's digest."""
-        written = self.ssh(machine, secrets_command(str(self.twin.options.secrets_dir)), file_lines(secrets))
+        role = "router" if machine.namespace == self.twin.router_ns else "monitor"
+        generation = self.twin.secrets_generations[role]
+        written = self.ssh(
+            machine, secrets_command(str(self.twin.options.secrets_dir), generation), file_lines(secrets)
+        )
         assert written.returncode == 0, written.stderr
         staged = self.ssh(machine, files_command(digest(flake)), file_lines(flake))
         assert staged.returncode == 0, staged.stderr

@@ -75,8 +75,10 @@ def test_a_router_configuration_is_trialled_confirmed_and_committed(deploy: Depl
 
 def test_secrets_are_root_only_and_each_service_reads_exactly_its_own(deploy: Deploy) -> None:
     router = deploy.twin.router
-    secrets_dir = str(deploy.twin.options.secrets_dir)
-    assert router.run("stat", "-c", "%U %a", secrets_dir).split() == ["root", "700"]
+    secrets_root = str(deploy.twin.options.secrets_dir)
+    secrets_dir = f"{secrets_root}/{deploy.twin.secrets_generations['router']}"
+    for directory in (secrets_root, secrets_dir):
+        assert router.run("stat", "-c", "%U %a", directory).split() == ["root", "700"]
     listing = router.run("sh", "-c", f"stat -c '%n %U %a' {secrets_dir}/*").splitlines()
     assert listing
     assert all(line.split()[1:] == ["root", "600"] for line in listing)
@@ -220,3 +222,32 @@ def test_the_vms_present_the_host_keys_the_deploy_made_and_another_key_is_refuse
     assert refused.returncode == 255
     assert "Host key verification failed" in refused.stderr
     assert not twin.router.path(marker).exists()
+
+
+def bird_credential(router: Machine, peer: str) -> str:
+    return router.path(f"/run/credentials/bird.service/bgp-{peer}.conf").read_text()
+
+
+def test_a_rotated_secret_reaches_bird_and_a_switch_back_returns_to_the_old_one(deploy: Deploy) -> None:
+    """A new BGP password is a new set of secrets, read by a new system: the trial's BIRD has it; when the trial is
+    switched back, BIRD reads the set the older system read, which the new set did not overwrite."""
+    twin, router = deploy.twin, deploy.twin.router
+    peer = twin.stack.bgp.peers[0].name
+    before, old_generation = current(router), twin.secrets_generations["router"]
+    old_password = bird_credential(router, peer)
+    twin.passwords[peer] = "a-rotated-md5-password"
+    twin.secrets_generations["router"] = "f00dfeedf00dfeed"
+    try:
+        flake_digest = deploy.push(router, twin.flake("router"), twin.router_secrets)
+        assert deploy.trial(router, flake_digest).returncode == 0
+        assert current(router) != before
+        assert "a-rotated-md5-password" in bird_credential(router, peer)
+        secrets_dir = twin.options.secrets_dir
+        assert router.run("ls", str(secrets_dir)).split() == sorted([old_generation, "f00dfeedf00dfeed"])
+        wait_for_state(deploy, router, "rolled-back", timeout=TRIAL_SECONDS + 10)
+        assert current(router) == before
+        assert bird_credential(router, peer) == old_password
+    finally:
+        twin.passwords.pop(peer)
+        twin.secrets_generations["router"] = old_generation
+    twin.wait_for_sessions(timeout=60)

@@ -1,8 +1,32 @@
-# Writes the VM's secret files from stdin ("name<TAB>base64 content" per line) into the secrets directory,
-# readable by root only. Nothing of them reaches the Nix store or the command line.
+# Writes the VM's secret files from stdin ("name<TAB>base64 content" per line) as the set $GENERATION of the secrets
+# directory, readable by root only, whole or not at all. The system built for this set reads it (each unit its own
+# files, as systemd credentials); the running system keeps reading its own set until the switch, and a switch back
+# returns to it. The two newest older sets stay (the running one and the one before); older ones are removed.
+# Nothing of them reaches the Nix store or the command line.
 set -eu
 sudo install -d -m 0700 -o root -g root "$SECRETS_DIR"
-while IFS="$(printf '\t')" read -r name content; do
+target=$SECRETS_DIR/$GENERATION
+if sudo test -d "$target"; then
+  cat > /dev/null
+  echo "secrets $GENERATION are in place"
+  exit 0
+fi
+staging=$(sudo mktemp -d "$SECRETS_DIR/.incoming.XXXXXX")
+tab=$(printf '\t')
+while IFS="$tab" read -r name content; do
   [ -n "$name" ] || continue
-  printf '%s' "$content" | base64 -d | sudo sh -c "umask 077; cat > '$SECRETS_DIR/$name'"
+  case $name in
+  */* | .*)
+    sudo rm -rf "$staging"
+    echo "refusing a secret file name with a path in it: $name" >&2
+    exit 1
+    ;;
+  esac
+  printf '%s' "$content" | base64 -d | sudo sh -c "umask 077; cat > '$staging/$name'"
 done
+sudo chmod 0700 "$staging"
+sudo mv "$staging" "$target"
+# Newest first; the first two are kept beside the new set.
+sudo find "$SECRETS_DIR" -mindepth 1 -maxdepth 1 -type d ! -name '.*' ! -name "$GENERATION" -printf '%T@ %p\n' |
+  sort -rn | tail -n +3 | cut -d ' ' -f 2- | while read -r old; do sudo rm -rf "$old"; done
+echo "secrets $GENERATION written"

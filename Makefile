@@ -29,7 +29,7 @@ format: install  ## apply ruff's formatting and safe fixes
 typecheck: install  ## mypy --strict with the pydantic plugin
 	$(RUN) mypy
 
-test: install system-packages  ## pytest, warnings as errors (the checks need root for network namespaces)
+test: install system-packages engine  ## pytest, warnings as errors (the checks need root for network namespaces)
 	$(RUN) pytest
 
 check: lint typecheck test  ## everything CI checks

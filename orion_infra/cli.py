@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from orion_agent.cli import main as agent
-from orion_infra.cli_common import load_or_exit, stack_file_option, stack_output
+from orion_infra.cli_common import StackCli, load_or_exit, stack_file_option
 from orion_infra.cli_idrac import idrac
 from orion_infra.cli_lab import lab
 from orion_infra.outputs import OUTPUT_TRUST
@@ -65,11 +65,11 @@ main.add_command(agent, name="agent")
     type=click.Path(dir_okay=False, path_type=Path),
     help="also write the nodes' and VMs' SSH host keys there, as known_hosts lines",
 )
-@click.option("--stack", help="the Pulumi stack (default: the selected one)")
-def trust(known_hosts: Path | None, stack: str | None) -> None:
+@stack_file_option
+def trust(known_hosts: Path | None, stack_file: Path) -> None:
     """Write the Proxmox API anchors the last `pulumi up` recorded (the stack's `trust` output) to .orion/trust/, the
     directory SSL_CERT_DIR names: a new machine, or a CI runner, verifies the API as the first one did."""
-    recorded = stack_output(OUTPUT_TRUST, stack)
+    recorded = StackCli(stack_file).output(OUTPUT_TRUST)
     if not isinstance(recorded, dict):
         raise click.ClickException(f"the stack has no `{OUTPUT_TRUST}` output yet: run `pulumi up` first")
     TRUST_DIR.mkdir(parents=True, exist_ok=True)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,11 +11,13 @@ from typing import Any
 
 import click
 
+from orion_infra.cli_common import DEFAULT_STACK_FILE, StackCli
 from orion_infra.model import StackConfigError, load_stack, read_stack_file
+from orion_infra.outputs import OUTPUT_IDRAC
 from orion_infra.redfish import operations
 from orion_infra.redfish.client import Credentials, RedfishClient
 from orion_infra.redfish.errors import RedfishError, RedfishUnavailableError, RedfishUnsupportedError
-from orion_infra.redfish.tls import TlsSettings
+from orion_infra.redfish.tls import SHA256_FINGERPRINT, TlsSettings
 
 PASSWORD_VARIABLE = "ORION_IDRAC_PASSWORD"  # noqa: S105 - the variable's name, not a password
 
@@ -28,12 +28,15 @@ class Target:
     username: str
     password_key: str | None
     host_name: str | None
-    tls: TlsSettings
+    tls: TlsSettings | None
+    """None with verify: first_use: the pin recorded by `pulumi up` is looked up when the command runs."""
     as_json: bool
     waits: operations.Waits
+    cli: StackCli
+    """The Pulumi CLI for the stack the stack file belongs to, where passwords and recorded pins come from."""
 
 
-def _from_stack(stack_file: Path, host_name: str | None) -> tuple[str, str, str, str, TlsSettings]:
+def _from_stack(stack_file: Path, host_name: str | None) -> tuple[str, str, str, str, TlsSettings | None]:
     try:
         stack, _ = load_stack(read_stack_file(stack_file))
     except StackConfigError as error:
@@ -42,45 +45,67 @@ def _from_stack(stack_file: Path, host_name: str | None) -> tuple[str, str, str,
     host = hosts.get(host_name) if host_name else stack.hosts[0]
     if host is None:
         raise click.UsageError(f"no host {host_name!r} in {stack_file} (hosts: {', '.join(hosts)})")
-    tls = TlsSettings(host.idrac.tls.verify, host.idrac.tls.ca_bundle, host.idrac.tls.sha256_fingerprint)
+    policy = host.idrac.tls
+    tls = None  # first_use: the recorded pin, looked up when the command runs
+    if policy.verify != "first_use":
+        renewal = f"pin the new one in {stack_file} (hosts[{stack.hosts.index(host)}].idrac.tls.sha256_fingerprint)"
+        tls = TlsSettings(policy.verify, policy.ca_bundle, policy.sha256_fingerprint, renewal=renewal)
     return f"https://{host.idrac.address}", host.idrac.user, host.idrac.password.secret, host.name, tls
 
 
-def current_password(key: str | None, host_name: str | None) -> str:
+def current_password(key: str | None, host_name: str | None, cli: StackCli | None = None) -> str:
     """The password the iDRAC has now: ORION_IDRAC_PASSWORD, else the one `pulumi up` rotated it to (the stack's
     `credentials` output), else, before any rotation, the stack's secret (its factory password)."""
     if PASSWORD_VARIABLE in os.environ:
         return os.environ[PASSWORD_VARIABLE]
-    pulumi = shutil.which("pulumi")
-    if pulumi and host_name:
-        output = subprocess.run(
-            [pulumi, "stack", "output", "credentials", "--show-secrets", "--json"],
-            capture_output=True,
-            text=True,
-            check=False,
+    cli = cli or StackCli(DEFAULT_STACK_FILE)
+    if host_name:
+        credentials = cli.output("credentials", show_secrets=True)
+        rotated = credentials.get("idrac_root", {}).get(host_name) if isinstance(credentials, dict) else None
+        if isinstance(rotated, str):
+            return rotated
+    if key is None:
+        raise click.UsageError(f"set {PASSWORD_VARIABLE}: no stack secret names this iDRAC's password")
+    return cli.config_secret(key)
+
+
+def recorded_fingerprint(host_name: str, cli: StackCli | None = None) -> str | None:
+    """The certificate fingerprint `pulumi up` recorded on first contact with the host's iDRAC (verify: first_use):
+    the stack's `idrac.<host>.tls_sha256` output, read with the Pulumi CLI; None if there is none."""
+    idracs = (cli or StackCli(DEFAULT_STACK_FILE)).output(OUTPUT_IDRAC)
+    recorded = idracs.get(host_name, {}).get("tls_sha256") if isinstance(idracs, dict) else None
+    return recorded if isinstance(recorded, str) and SHA256_FINGERPRINT.fullmatch(recorded) else None
+
+
+def _tls(target: Target) -> TlsSettings:
+    if target.tls is not None:
+        return target.tls
+    host = target.host_name or "?"
+    recorded = recorded_fingerprint(host, target.cli)
+    if recorded is None:
+        # Never a silent fallback to trusting whatever answers: nothing is sent.
+        raise click.ClickException(
+            f"host {host}: its iDRAC's certificate is trusted on first use (tls verify: first_use), and no "
+            f"fingerprint is recorded: `pulumi stack output {OUTPUT_IDRAC}` has no {host}.tls_sha256 (the first "
+            "`pulumi up` records it). Pass --pin-sha256 with the fingerprint checked over a path you trust, or "
+            "--insecure to accept any certificate. Nothing was sent to the iDRAC."
         )
-        if output.returncode == 0:
-            try:
-                rotated = json.loads(output.stdout).get("idrac_root", {}).get(host_name)
-            except (ValueError, AttributeError):
-                rotated = None
-            if isinstance(rotated, str):
-                return rotated
-    if key and pulumi:
-        found = subprocess.run([pulumi, "config", "get", key], capture_output=True, text=True, check=False)
-        if found.returncode == 0:
-            return found.stdout.rstrip("\n")
-    raise click.UsageError(f"set {PASSWORD_VARIABLE}, or the stack's secret {key or 'password'} with the Pulumi CLI")
+    renewal = (
+        f"record it with `pulumi up --replace` on the TlsIdentity resource of {host} "
+        "(`pulumi stack --show-urns | grep TlsIdentity`), or pass --pin-sha256"
+    )
+    return TlsSettings("first_use", sha256_fingerprint=recorded, renewal=renewal)
 
 
 def _run(target: Target, action: Callable[[RedfishClient, operations.Progress], Any]) -> None:
-    credentials = Credentials(target.username, current_password(target.password_key, target.host_name))
+    tls = _tls(target)
+    credentials = Credentials(target.username, current_password(target.password_key, target.host_name, target.cli))
 
     def progress(line: str) -> None:
         click.echo(line, err=True)
 
     try:
-        with RedfishClient(target.endpoint, credentials, target.tls) as client:
+        with RedfishClient(target.endpoint, credentials, tls) as client:
             result = action(client, progress)
     except (RedfishError, RedfishUnavailableError, RedfishUnsupportedError) as error:
         click.echo(f"error: {error}", err=True)
@@ -96,10 +121,7 @@ def _run(target: Target, action: Callable[[RedfishClient, operations.Progress], 
 
 @click.group()
 @click.option(
-    "--stack-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("Pulumi.orion.yaml"),
-    show_default=True,
+    "--stack-file", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_STACK_FILE, show_default=True
 )
 @click.option("--host", "host_name", help="which host of the stack (default: the first)")
 @click.option("--endpoint", help="the iDRAC's URL, instead of the stack file's")
@@ -125,10 +147,12 @@ def idrac(
     as_json: bool,
     poll_interval: float,
 ) -> None:
-    """Power, media and facts of a host's iDRAC over Redfish. The password comes from ORION_IDRAC_PASSWORD."""
+    """Power, media and facts of a host's iDRAC over Redfish. The password comes from ORION_IDRAC_PASSWORD, else the
+    stack's outputs; the certificate is trusted as the stack file says (with first_use, the fingerprint `pulumi up`
+    recorded), unless --insecure, --ca-bundle or --pin-sha256 says otherwise."""
     password_key: str | None = None
     stack_host: str | None = None
-    tls = TlsSettings()
+    tls: TlsSettings | None = TlsSettings()
     if not (endpoint and username):
         if not stack_file.exists():
             raise click.UsageError(f"give --endpoint and --username, or a stack file ({stack_file} does not exist)")
@@ -143,7 +167,7 @@ def idrac(
     elif pin_sha256:
         tls = TlsSettings("fingerprint", sha256_fingerprint=pin_sha256)
     waits = operations.Waits(poll_seconds=poll_interval)
-    context.obj = Target(endpoint, username, password_key, stack_host, tls, as_json, waits)
+    context.obj = Target(endpoint, username, password_key, stack_host, tls, as_json, waits, StackCli(stack_file))
 
 
 @idrac.command()

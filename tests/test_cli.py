@@ -116,7 +116,7 @@ def fake_pulumi(directory: Path, outputs: dict[str, object]) -> str:
         "import json, sys\n"
         f"outputs = {json.dumps(outputs)!r}\n"
         "args = sys.argv[1:]\n"
-        "if args[:2] != ['stack', 'output'] or args[3:4] != ['--json'] or args[4:] not in ([], ['--stack', 'orion']):\n"
+        "if args[:2] != ['stack', 'output'] or args[3:4] != ['--json'] or args[4] != '--cwd' or args[6:] != ['--stack', 'orion']:\n"
         "    sys.exit('unexpected: ' + ' '.join(args))\n"
         "found = json.loads(outputs).get(args[2])\n"
         "if found is None:\n"
@@ -134,7 +134,8 @@ def test_trust_writes_the_recorded_api_anchors_and_known_hosts(tmp_path: Path, m
     recorded = {"proxmox_api_ca": {"orion-pve": anchor}, "ssh_known_hosts": known_hosts}
     monkeypatch.setenv("PATH", f"{fake_pulumi(tmp_path, {'trust': recorded})}:{Path('/usr/bin')}")
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(main, ["trust", "--known-hosts", "known_hosts", "--stack", "orion"])
+    (tmp_path / "Pulumi.orion.yaml").write_text("config: {}\n")
+    result = CliRunner().invoke(main, ["trust", "--known-hosts", "known_hosts"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / ".orion/trust/orion-pve.pem").read_text() == anchor
     assert (tmp_path / "known_hosts").read_text().splitlines() == known_hosts
@@ -144,6 +145,7 @@ def test_trust_writes_the_recorded_api_anchors_and_known_hosts(tmp_path: Path, m
 def test_trust_without_a_recorded_output_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", f"{fake_pulumi(tmp_path, {})}:{Path('/usr/bin')}")
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "Pulumi.orion.yaml").write_text("config: {}\n")
     result = CliRunner().invoke(main, ["trust"])
     assert result.exit_code == 1
     assert "the stack has no `trust` output yet: run `pulumi up` first" in result.output

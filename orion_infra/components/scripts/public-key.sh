@@ -3,5 +3,9 @@ set -eu
 umask 077
 key=$(mktemp)
 trap 'rm -f "$key"' EXIT
-cat > "$key"
+# `pulumi config set --secret KEY < file` keeps no final newline, and ssh-keygen refuses a key without one.
+{
+  cat
+  echo
+} > "$key"
 ssh-keygen -y -f "$key"

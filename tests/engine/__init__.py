@@ -1,0 +1,1 @@
+"""Tests that run the real Pulumi CLI (`make engine` builds it into .engine/bin) on a temporary copy of the project."""

@@ -178,12 +178,20 @@ def confirm_command(
     flake_digest: str,
     router_name: str | None,
     *,
+    secrets_dir: str,
+    generation: str,
     trial_seconds: int = TRIAL_SECONDS,
     health_seconds: int = HEALTH_SECONDS,
 ) -> str:
     """Over a fresh connection: the trial still running (or started again, and a failure), the router's health
-    checks (for the router), then the confirmation."""
-    parameters: dict[str, object] = {"DIGEST": flake_digest, "TRIAL_SECONDS": trial_seconds}
+    checks (for the router), then the confirmation, which also forgets the sets of secrets no committed system
+    reads any more."""
+    parameters: dict[str, object] = {
+        "DIGEST": flake_digest,
+        "TRIAL_SECONDS": trial_seconds,
+        "SECRETS_DIR": secrets_dir,
+        "GENERATION": generation,
+    }
     if router_name is None:
         return shell_command("ensure-trial.sh", "confirm.sh", **parameters)
     return shell_command(
@@ -253,7 +261,11 @@ class NixosConfig(pulumi.ComponentResource):
         self.activation = command.remote.Command(
             f"{name}-confirm",
             connection=args.connection,
-            create=flake_digest.apply(lambda value: confirm_command(value, args.router_name)),
+            create=pulumi.Output.all(flake_digest, args.secrets_generation).apply(
+                lambda values: confirm_command(
+                    values[0], args.router_name, secrets_dir=args.secrets_dir, generation=values[1]
+                )
+            ),
             triggers=[flake_digest],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[trial], replace_with=[args.vm]),
         )

@@ -75,7 +75,15 @@ class Deploy:
         return self.ssh(machine, trial_command(flake_digest, TRIAL_SECONDS))
 
     def confirm(self, machine: Machine, flake_digest: str, router_name: str | None) -> Done:
-        command = confirm_command(flake_digest, router_name, trial_seconds=TRIAL_SECONDS, health_seconds=HEALTH_SECONDS)
+        role = "router" if machine.namespace == self.twin.router_ns else "monitor"
+        command = confirm_command(
+            flake_digest,
+            router_name,
+            secrets_dir=str(self.twin.options.secrets_dir),
+            generation=self.twin.secrets_generations[role],
+            trial_seconds=TRIAL_SECONDS,
+            health_seconds=HEALTH_SECONDS,
+        )
         return self.ssh(machine, command)
 
     def status(self, machine: Machine) -> str:

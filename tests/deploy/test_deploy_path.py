@@ -251,3 +251,39 @@ def test_a_rotated_secret_reaches_bird_and_a_switch_back_returns_to_the_old_one(
         twin.passwords.pop(peer)
         twin.secrets_generations["router"] = old_generation
     twin.wait_for_sessions(timeout=60)
+
+
+def test_rejected_rotations_never_remove_the_set_the_running_system_reads(deploy: Deploy) -> None:
+    """Three rotations switched back in a row, then one confirmed: the running (and boot default) system's set is
+    never removed while it is in use, and the confirmation forgets the sets no committed system reads."""
+    twin, router = deploy.twin, deploy.twin.router
+    peer = twin.stack.bgp.peers[0].name
+    secrets_dir = str(twin.options.secrets_dir)
+    running_generation = twin.secrets_generations["router"]
+    rejected = []
+    try:
+        for attempt in range(3):
+            twin.passwords[peer] = f"rejected-password-{attempt}"
+            twin.secrets_generations["router"] = generation = f"{attempt:016x}"
+            rejected.append(generation)
+            flake_digest = deploy.push(router, twin.flake("router"), twin.router_secrets)
+            assert deploy.trial(router, flake_digest).returncode == 0
+            wait_for_state(deploy, router, "rolled-back", timeout=TRIAL_SECONDS + 10)
+            assert running_generation in router.run("ls", secrets_dir).split()
+            assert bird_credential(router, peer) == router.run(
+                "cat", f"{secrets_dir}/{running_generation}/bgp-{peer}.conf"
+            )
+        twin.passwords[peer] = "the-confirmed-password"
+        twin.secrets_generations["router"] = confirmed = "c0ffee00c0ffee00"
+        flake_digest = deploy.push(router, twin.flake("router"), twin.router_secrets)
+        assert deploy.trial(router, flake_digest).returncode == 0
+        done = deploy.confirm(router, flake_digest, router_name(deploy))
+        assert done.returncode == 0, done.stderr
+        left = set(router.run("ls", secrets_dir).split())
+        assert confirmed in left
+        assert running_generation in left  # the system committed before: a switch back, or the boot menu, finds it
+        assert not left & set(rejected)
+        assert "the-confirmed-password" in bird_credential(router, peer)
+    finally:
+        twin.passwords.pop(peer, None)
+    twin.wait_for_sessions(timeout=90)

@@ -1,8 +1,8 @@
 # Writes the VM's secret files from stdin ("name<TAB>base64 content" per line) as the set $GENERATION of the secrets
 # directory, readable by root only, whole or not at all. The system built for this set reads it (each unit its own
 # files, as systemd credentials); the running system keeps reading its own set until the switch, and a switch back
-# returns to it. The two newest older sets stay (the running one and the one before); older ones are removed.
-# Nothing of them reaches the Nix store or the command line.
+# returns to it. Nothing is removed here: confirm.sh forgets the sets no committed system reads. Nothing of them
+# reaches the Nix store or the command line.
 set -eu
 sudo install -d -m 0700 -o root -g root "$SECRETS_DIR"
 target=$SECRETS_DIR/$GENERATION
@@ -26,7 +26,4 @@ while IFS="$tab" read -r name content; do
 done
 sudo chmod 0700 "$staging"
 sudo mv "$staging" "$target"
-# Newest first; the first two are kept beside the new set.
-sudo find "$SECRETS_DIR" -mindepth 1 -maxdepth 1 -type d ! -name '.*' ! -name "$GENERATION" -printf '%T@ %p\n' |
-  sort -rn | tail -n +3 | cut -d ' ' -f 2- | while read -r old; do sudo rm -rf "$old"; done
 echo "secrets $GENERATION written"

@@ -204,7 +204,7 @@ class ProxmoxNode(pulumi.ComponentResource):
             f"{name}-api-token",
             connection=args.connection,
             create=shell_command("proxmox-api-token.sh", **account, PRIVILEGES=",".join(API_PRIVILEGES)),
-            delete=shell_command("proxmox-api-token-remove.sh", **account),
+            delete=shell_command("proxmox-api-token-remove.sh", ACCOUNT=API_ACCOUNT, ROLE=API_ROLE),
             # The token's secret is on stdout: kept secret in the state, never logged.
             logging=command.remote.Logging.STDERR,
             opts=pulumi.ResourceOptions(parent=self, depends_on=args.ready, additional_secret_outputs=["stdout"]),

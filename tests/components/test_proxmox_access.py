@@ -91,14 +91,15 @@ def test_a_privilege_proxmox_ve_9_does_not_know_fails_the_step(node: dict[str, s
 
 def test_delete_removes_the_account_its_token_and_the_role(node: dict[str, str]) -> None:
     assert make_token(node).returncode == 0
-    removed = run(shell_command("proxmox-api-token-remove.sh", **ACCOUNT), node)
+    remove = shell_command("proxmox-api-token-remove.sh", ACCOUNT=API_ACCOUNT, ROLE=API_ROLE)
+    removed = run(remove, node)
     assert removed.returncode == 0, removed.stderr
     pve = state(node)
     assert pve["users"] == {}
     assert pve["roles"] == {}
     assert pve["acl"] == []
     # Again, with nothing left: a retried delete succeeds.
-    assert run(shell_command("proxmox-api-token-remove.sh", **ACCOUNT), node).returncode == 0
+    assert run(remove, node).returncode == 0
 
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"

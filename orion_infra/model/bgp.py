@@ -21,6 +21,7 @@ from orion_infra.model.types import (
     IPv6Cidr,
     is_private_asn,
     not_unicast_reason,
+    require_remote_unicast,
 )
 
 # Address space that must never be announced (RFC 6890 and the IANA special-purpose registries). IPv6 outside
@@ -154,12 +155,7 @@ class BgpPeer(Facts):
     def _unicast(
         cls, address: ipaddress.IPv4Address | ipaddress.IPv6Address
     ) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-        why = not_unicast_reason(address)
-        if why is None and isinstance(address, ipaddress.IPv6Address) and address.is_link_local:
-            why = f"{address} is link-local, which needs an interface the session does not name"
-        if why is not None:
-            raise ValueError(f"{why}; a BGP peer is a unicast address")
-        return address
+        return require_remote_unicast(address, no_interface="the session", what="a BGP peer is a unicast address")
 
     @field_validator("description")
     @classmethod
@@ -189,6 +185,17 @@ class Rpki(Facts):
 
     address: IPAny
     port: Annotated[int, Field(ge=1, le=65535)] = 323
+
+    @field_validator("address")
+    @classmethod
+    def _reachable(
+        cls, address: ipaddress.IPv4Address | ipaddress.IPv6Address
+    ) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        return require_remote_unicast(
+            address,
+            no_interface="BIRD's rpki protocol",
+            what="an RPKI cache is a unicast address the router reaches (it runs none itself)",
+        )
 
 
 class Bgp(Facts):
@@ -223,9 +230,16 @@ class Bgp(Facts):
 
     @field_validator("router_id")
     @classmethod
-    def _nonzero(cls, router_id: ipaddress.IPv4Address) -> ipaddress.IPv4Address:
+    def _identifier(cls, router_id: ipaddress.IPv4Address) -> ipaddress.IPv4Address:
         if int(router_id) == 0:
             raise ValueError("0.0.0.0 is not a BGP identifier (RFC 6286: non-zero); use one of the router's addresses")
+        # RFC 6286 allows any non-zero 32 bits, but RFC 4271 has the identifier be a unicast address of the speaker,
+        # and peers still check it so (FRR refuses 224.0.0.0 and up): an id no router could hold is a mistake.
+        if why := not_unicast_reason(router_id):
+            raise ValueError(
+                f"{why}: a BGP identifier is a unicast address of the router (RFC 4271; peers such as FRR "
+                "refuse a multicast or reserved one with Bad BGP Identifier); use one of the router's addresses"
+            )
         return router_id
 
     @model_validator(mode="after")
@@ -240,6 +254,14 @@ class Bgp(Facts):
             if why := bogon_reason(prefix) or self._outside_allocations(prefix):
                 problems.add(("announce", index), why, str(prefix))
         for index, peer in enumerate(self.peers):
+            if peer.address == self.router_id:
+                problems.add(
+                    ("router_id",),
+                    f"{self.router_id} is the address of peer {peer.name}: the router id names our router, and a "
+                    "peer whose own identifier it is refuses the session (Bad BGP Identifier); use one of the "
+                    "router's addresses",
+                    str(self.router_id),
+                )
             ours = next((prefix for prefix in self.announce if peer.address in prefix), None)
             if ours is not None:
                 problems.add(

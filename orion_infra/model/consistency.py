@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -14,7 +15,7 @@ from orion_infra.model.ports import MONITOR_SERVICES, ROUTER_EXPORTERS
 from orion_infra.model.problems import Location, Problems, format_location
 from orion_infra.model.releases import nixos_release_problem
 from orion_infra.model.services import ScrapeTarget
-from orion_infra.model.vms import NixOs, VmNic, VmRole
+from orion_infra.model.vms import NIXOS_DISK_GIB, NixOs, VmNic, VmRole
 
 if TYPE_CHECKING:
     from orion_infra.model.stack import OrionStack
@@ -26,6 +27,11 @@ ROUTED_NETWORKS = ("wan", "lan", "guest", "management")
 # Networks the router must be the gateway of: its firewall, DNS and the monitoring VM's paths are built on its
 # addresses there.
 GATEWAY_NETWORKS = ("lan", "management")
+# What Prometheus keeps, taken at its least so that a disk refused surely cannot hold it: a target exports at least
+# 500 series (a node exporter alone, with the systemd collector, exports more than 1000) and a sample takes at least
+# 1 byte on disk (Prometheus's storage documentation: "around 1-2 bytes per sample").
+SERIES_PER_TARGET = 500
+BYTES_PER_SAMPLE = 1
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ def check_consistency(stack: OrionStack, problems: Problems, today: datetime.dat
     _check_bgp_sessions(stack, problems)
     _check_capacity(stack, problems)
     _check_monitoring(stack, addresses, problems)
+    _check_monitor_disk(stack, problems)
     _check_backup(stack, problems)
     _check_dns(stack, problems)
     _check_bootstrap(stack, addresses, problems)
@@ -354,6 +361,9 @@ def _check_bgp_sessions(stack: OrionStack, problems: Problems) -> None:
             "use dhcpv6 or slaac",
             "none",
         )
+    for index, cache in enumerate(stack.bgp.rpki):
+        if why := _pool_problem(stack, cache.address, "an RPKI cache"):
+            problems.add(("bgp", "rpki", index, "address"), why, str(cache.address))
     wan = stack.networks.wan.ipv4
     inside = _inside_subnets(stack)
     for index, peer in enumerate(stack.bgp.peers):
@@ -456,6 +466,27 @@ def _check_monitoring(stack: OrionStack, addresses: list[StaticAddress], problem
             )
 
 
+def _check_monitor_disk(stack: OrionStack, problems: Problems) -> None:
+    """The monitoring VM's disk holds its NixOS system and what Prometheus keeps for retention_days."""
+    monitoring = stack.monitoring
+    targets = len(ROUTER_EXPORTERS) + len(MONITOR_SERVICES) + len(monitoring.targets)
+    # Prometheus's storage documentation: retention seconds x samples a second x bytes a sample ("around 1-2").
+    samples = targets * SERIES_PER_TARGET * monitoring.retention_days * 86400 / monitoring.scrape_interval_seconds
+    tsdb_gib = math.ceil(samples * BYTES_PER_SAMPLE / 2**30)
+    needed = NIXOS_DISK_GIB + tsdb_gib
+    for key, monitor in stack.vms_with_role(VmRole.MONITORING):
+        if monitor.disk.size_gib < needed:
+            problems.add(
+                ("vms", key, "disk", "size_gib"),
+                f"{monitor.disk.size_gib} GiB cannot hold the monitoring VM's NixOS system ({NIXOS_DISK_GIB} GiB) "
+                f"and what Prometheus keeps of {targets} targets scraped every {monitoring.scrape_interval_seconds} s "
+                f"for {monitoring.retention_days} days ({tsdb_gib} GiB at {SERIES_PER_TARGET} series a target and "
+                f"{BYTES_PER_SAMPLE} byte a sample, the least it takes); give it at least {needed} GiB, or keep fewer "
+                "days (monitoring.retention_days)",
+                monitor.disk.size_gib,
+            )
+
+
 def _own_services(stack: OrionStack) -> dict[tuple[ipaddress.IPv4Address, int], ScrapeTarget]:
     """ORION's own scrape targets by (address, port), at every address of the VM that serves them: the router's
     exporters at each of its gateway addresses, the monitoring VM's services (on its loopback) at its own."""
@@ -506,6 +537,8 @@ def _check_dns(stack: OrionStack, problems: Problems) -> None:
         for index, reservation in enumerate(network.dhcp.reservations if network.dhcp else [])
     }
     for index, record in enumerate(stack.dns.records):
+        if why := _pool_problem(stack, record.address, "a named device") or _unnumbered(stack, record.address):
+            problems.add(("dns", "records", index, "address"), why, str(record.address))
         where = ("dns", "records", index, "name")
         if record.name in taken:
             problems.add(
@@ -530,6 +563,27 @@ def _check_dns(stack: OrionStack, problems: Problems) -> None:
     problems.require_unique((("dns", "records", index, "name"), r.name) for index, r in enumerate(stack.dns.records))
     _check_reservation_names(stack, idracs, problems)
     _check_upstreams(stack, problems)
+
+
+def _pool_problem(stack: OrionStack, address: ipaddress.IPv4Address | ipaddress.IPv6Address, what: str) -> str | None:
+    """Why `address`, which the stack names as a device's, is no fixed address: a DHCP pool hands it out."""
+    for name, network in stack.networks.internal():
+        pool = network.dhcp
+        if pool is not None and address in pool:
+            return (
+                f"{address} is inside the DHCP pool {pool.start}-{pool.end} of {name}, which hands it to any client: "
+                f"{what} needs a fixed address outside the pool (a reservation or a static address)"
+            )
+    return None
+
+
+def _unnumbered(stack: OrionStack, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why `address`, inside one of our networks, is no device's: it is the network's or its broadcast address."""
+    for name, network in stack.networks.internal():
+        if isinstance(address, ipaddress.IPv4Address) and address in network.subnet:
+            why = usable(address, network.subnet)
+            return f"{why}, the {name} network: no device has it" if why else None
+    return None
 
 
 def _check_reservation_names(stack: OrionStack, idracs: dict[str, str], problems: Problems) -> None:
@@ -559,6 +613,8 @@ def _check_upstreams(stack: OrionStack, problems: Problems) -> None:
                 f"{upstream.address} is an IPv6 resolver, but networks.wan.ipv6 is none: the router cannot reach it",
                 str(upstream.address),
             )
+        if why := _pool_problem(stack, upstream.address, "a resolver"):
+            problems.add(where, why, str(upstream.address))
         if upstream.address in router:
             problems.add(
                 where,

@@ -26,6 +26,7 @@ from orion_infra.model.types import (
     SshPublicKey,
     VmId,
     not_unicast_reason,
+    require_remote_unicast,
 )
 
 
@@ -41,12 +42,11 @@ class DnsUpstream(Facts):
     def _reachable(
         cls, address: ipaddress.IPv4Address | ipaddress.IPv6Address
     ) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-        why = not_unicast_reason(address)
-        if why is None and isinstance(address, ipaddress.IPv6Address) and address.is_link_local:
-            why = f"{address} is link-local, and Unbound's forward address names no interface"
-        if why is not None:
-            raise ValueError(f"{why}; an upstream resolver is a unicast address the router reaches on the internet")
-        return address
+        return require_remote_unicast(
+            address,
+            no_interface="Unbound's forward address",
+            what="an upstream resolver is a unicast address the router reaches on the internet",
+        )
 
 
 class DnsRecord(Facts):

@@ -5,14 +5,15 @@ Each type validates one kind of fact and says, when it rejects a value, what it 
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationInfo
 from pydantic_core import PydanticCustomError
 
-from orion_infra.model.calendar_events import calendar_event_problem
+from orion_infra.model.calendar_events import calendar_event_problem, never_comes
 from orion_infra.model.locales import COUNTRIES, TIME_ZONES
 
 
@@ -196,6 +197,20 @@ def not_unicast_reason(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -
     return None
 
 
+def require_remote_unicast(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address, *, no_interface: str, what: str
+) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """`address` if a daemon on the router can reach it by address alone: unicast, and not IPv6 link-local (which
+    needs an interface; `no_interface` says whose configuration names none). Otherwise a ValueError ending in
+    `what` the field must be."""
+    why = not_unicast_reason(address)
+    if why is None and isinstance(address, ipaddress.IPv6Address) and address.is_link_local:
+        why = f"{address} is link-local, and {no_interface} names no interface"
+    if why is not None:
+        raise ValueError(f"{why}; {what}")
+    return address
+
+
 _DNS_NAME_RE = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 )
@@ -264,12 +279,21 @@ EmailAddressList = Annotated[str, AfterValidator(_email_list)]
 """One e-mail address or several separated by commas, as Alertmanager's `to` takes them."""
 
 
-def _calendar_event(value: str) -> str:
+def _calendar_event(value: str, info: ValidationInfo) -> str:
     if why := calendar_event_problem(value):
         raise _error(
             "calendar_event",
             "expected a calendar event like '*-*-* 02:30', 'mon..fri 02:30', 'sun 01:00' or 'daily' "
             f"(systemd.time, as Proxmox reads it), got {value!r}: {why}",
+        )
+    # Judged as of the day validation runs for (load_stack's `today`), like the releases' end of life.
+    context = info.context if isinstance(info.context, dict) else {}
+    today = context.get("today") or datetime.date.today()
+    if why := never_comes(value, today):
+        raise _error(
+            "calendar_event_never",
+            f"{value!r} never comes: {why}, so Proxmox would never run the job; give a schedule that comes, like "
+            "'*-*-* 02:30'",
         )
     return value
 

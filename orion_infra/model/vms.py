@@ -59,6 +59,14 @@ OperatingSystem = Annotated[
 ]
 
 
+# The least disk an ORION NixOS VM works on (decision 0032). Proxmox imports the base image into it, and a disk is
+# never smaller than the image: nixpkgs sizes the qemu image to its system plus 512 MiB (disk-image.nix, diskSize
+# "auto"), a couple of GiB. Then each switch builds the VM's own system on the VM, from the nixpkgs source
+# flake.lock pins, beside the one it runs (nix.gc keeps 30 days of generations), and the journal keeps up to 1 GiB
+# (orion-common.nix): two systems of a few GiB, the source and the journal.
+NIXOS_DISK_GIB = 8
+
+
 class Disk(Facts):
     datastore: DatastoreName
     size_gib: PositiveInt
@@ -103,6 +111,14 @@ class Vm(Facts):
                 ("os", "family"),
                 f"a {self.role.value} VM runs {family} (ORION builds its system for it), got {self.os.family}",
                 self.os.family,
+            )
+        if isinstance(self.os, NixOs) and self.disk.size_gib < NIXOS_DISK_GIB:
+            problems.add(
+                ("disk", "size_gib"),
+                f"{self.disk.size_gib} GiB is too small for a NixOS VM: at least {NIXOS_DISK_GIB} GiB (the base image "
+                "is imported into it, and each switch builds the new system beside the running one, which nix.gc "
+                "keeps 30 days, with up to 1 GiB of journal)",
+                self.disk.size_gib,
             )
         problems.raise_if_any("Vm")
         return self

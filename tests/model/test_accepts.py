@@ -153,3 +153,43 @@ def test_serve_url_by_name_when_the_installer_goes_over_plain_http(
         today,
     )
     assert stack.bootstrap.serve_url.host == "deploy.orion.home.arpa"
+
+
+@pytest.mark.parametrize("schedule", ["*-02-29 02:30", "mon *-02-29 01:00", "Fri *-*-13 03:00", "2030-06-01 02:30"])
+def test_a_schedule_that_comes_rarely(schedule: str, default_raw: RawConfig, today: datetime.date) -> None:
+    """February 29 comes in leap years; a Monday February 29 every 28 years or so; a day ahead comes once."""
+    assert loads(default_raw, [(("backup", "schedule"), schedule)], today).backup.schedule == schedule
+
+
+def test_dns_records_beside_the_pools(default_raw: RawConfig, today: datetime.date) -> None:
+    """A second name for a reserved device, one for the router's LAN address, one outside our networks, and one just
+    outside the LAN's pool: none of them is an address the pool hands out."""
+    records = [
+        {"name": "mac", "address": "192.168.100.30"},
+        {"name": "ntp", "address": "192.168.100.1"},
+        {"name": "status", "address": "203.0.113.80"},
+        {"name": "printer", "address": "192.168.100.201"},
+    ]
+    stack = loads(default_raw, [(("dns", "records"), records)], today)
+    assert [str(record.address) for record in stack.dns.records] == [r["address"] for r in records]
+
+
+def test_a_router_id_that_is_no_interface_address(default_raw: RawConfig, today: datetime.date) -> None:
+    """RFC 6286 asks only for non-zero 32 bits unique in the AS: a private address of none of its interfaces will do."""
+    stack = loads(default_raw, [(("bgp", "router_id"), "10.255.255.1")], today)
+    assert str(stack.bgp.router_id) == "10.255.255.1"
+
+
+def test_the_smallest_nixos_disks(default_raw: RawConfig, today: datetime.date) -> None:
+    """8 GiB for the router; the monitoring VM's 30 days of the default targets fit in 9."""
+    stack = loads(
+        default_raw,
+        [(("vms", "router", "disk", "size_gib"), 8), (("vms", "monitor", "disk", "size_gib"), 9)],
+        today,
+    )
+    assert (stack.vms["router"].disk.size_gib, stack.vms["monitor"].disk.size_gib) == (8, 9)
+
+
+def test_a_year_of_metrics_on_the_default_disk(default_raw: RawConfig, today: datetime.date) -> None:
+    stack = loads(default_raw, [(("monitoring", "retention_days"), 365)], today)
+    assert stack.monitoring.retention_days == 365

@@ -263,10 +263,45 @@ RULES: list[tuple[str, list[tuple[tuple[str | int, ...], Any]], list[str]]] = [
         ["bgp.router_id: 0.0.0.0 is not a BGP identifier (RFC 6286: non-zero); use one of the router's addresses"],
     ),
     (
+        "router-id-limited-broadcast",
+        [(("bgp", "router_id"), "255.255.255.255")],
+        [
+            "bgp.router_id: 255.255.255.255 is in the reserved 240.0.0.0/4 (the broadcast address included): a BGP identifier is a unicast address of the router (RFC 4271; peers such as FRR refuse a multicast or reserved one with Bad BGP Identifier); use one of the router's addresses"
+        ],
+    ),
+    (
+        "router-id-loopback",
+        [(("bgp", "router_id"), "127.0.0.1")],
+        [
+            "bgp.router_id: 127.0.0.1 is a loopback address: a BGP identifier is a unicast address of the router (RFC 4271; peers such as FRR refuse a multicast or reserved one with Bad BGP Identifier); use one of the router's addresses"
+        ],
+    ),
+    (
+        "router-id-is-a-peers-address",
+        [(("bgp", "router_id"), "206.75.1.47")],
+        [
+            "bgp.router_id: 206.75.1.47 is the address of peer he-secondary: the router id names our router, and a peer whose own identifier it is refuses the session (Bad BGP Identifier); use one of the router's addresses"
+        ],
+    ),
+    (
+        "rpki-cache-on-loopback",
+        [(("bgp", "rpki"), [{"address": "127.0.0.1"}])],
+        [
+            "bgp.rpki[0].address: 127.0.0.1 is a loopback address; an RPKI cache is a unicast address the router reaches (it runs none itself)"
+        ],
+    ),
+    (
+        "rpki-cache-in-a-dhcp-pool",
+        [(("bgp", "rpki"), [{"address": "192.168.100.120"}])],
+        [
+            "bgp.rpki[0].address: 192.168.100.120 is inside the DHCP pool 192.168.100.100-192.168.100.200 of lan, which hands it to any client: an RPKI cache needs a fixed address outside the pool (a reservation or a static address)"
+        ],
+    ),
+    (
         "peer-at-an-ipv6-link-local-address",
         [(("bgp", "peers", 2, "address"), "fe80::1")],
         [
-            "bgp.peers[2].address: fe80::1 is link-local, which needs an interface the session does not name; a BGP peer is a unicast address"
+            "bgp.peers[2].address: fe80::1 is link-local, and the session names no interface; a BGP peer is a unicast address"
         ],
     ),
     (
@@ -415,6 +450,27 @@ RULES: list[tuple[str, list[tuple[tuple[str | int, ...], Any]], list[str]]] = [
         "dns-upstream-listed-twice",
         [(("dns", "upstreams", 1, "address"), "1.1.1.1")],
         ["dns.upstreams[1]: 1.1.1.1:853 is already used by upstreams[0]"],
+    ),
+    (
+        "dns-record-in-the-guest-pool",
+        [(("dns", "records"), [{"name": "tv", "address": "192.168.200.100"}])],
+        [
+            "dns.records[0].address: 192.168.200.100 is inside the DHCP pool 192.168.200.100-192.168.200.200 of guest, which hands it to any client: a named device needs a fixed address outside the pool (a reservation or a static address)"
+        ],
+    ),
+    (
+        "dns-record-at-a-broadcast-address",
+        [(("dns", "records"), [{"name": "nas", "address": "192.168.30.255"}])],
+        [
+            "dns.records[0].address: 192.168.30.255 is the broadcast address of 192.168.30.0/24, the storage network: no device has it"
+        ],
+    ),
+    (
+        "dns-upstream-in-a-dhcp-pool",
+        [(("dns", "upstreams", 0), {"address": "192.168.100.153", "tls_name": "resolver.orion.home.arpa"})],
+        [
+            "dns.upstreams[0].address: 192.168.100.153 is inside the DHCP pool 192.168.100.100-192.168.100.200 of lan, which hands it to any client: a resolver needs a fixed address outside the pool (a reservation or a static address)"
+        ],
     ),
     (
         "dns-record-named-like-an-idrac",
@@ -568,6 +624,27 @@ RULES: list[tuple[str, list[tuple[tuple[str | int, ...], Any]], list[str]]] = [
         [(("networks", "storage", "ipv6"), {"subnet": "2602:f674:0:3000::/64"})],
         [
             "networks.storage.ipv6: the router advertises a network's IPv6 prefix, so a network with ipv6 needs a gateway"
+        ],
+    ),
+    (
+        "backup-schedule-april-31",
+        [(("backup", "schedule"), "*-04-31 02:30")],
+        [
+            "backup.schedule: '*-04-31 02:30' never comes: April has no day 31, so Proxmox would never run the job; give a schedule that comes, like '*-*-* 02:30'"
+        ],
+    ),
+    (
+        "monitor-disk-below-a-nixos-system",
+        [(("vms", "monitor", "disk", "size_gib"), 4)],
+        [
+            "vms.monitor.disk.size_gib: 4 GiB is too small for a NixOS VM: at least 8 GiB (the base image is imported into it, and each switch builds the new system beside the running one, which nix.gc keeps 30 days, with up to 1 GiB of journal)"
+        ],
+    ),
+    (
+        "monitor-disk-for-a-year-of-one-second-scrapes",
+        [(("monitoring", "scrape_interval_seconds"), 1), (("monitoring", "retention_days"), 365)],
+        [
+            "vms.monitor.disk.size_gib: 50 GiB cannot hold the monitoring VM's NixOS system (8 GiB) and what Prometheus keeps of 9 targets scraped every 1 s for 365 days (133 GiB at 500 series a target and 1 byte a sample, the least it takes); give it at least 141 GiB, or keep fewer days (monitoring.retention_days)"
         ],
     ),
     (

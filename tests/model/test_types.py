@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from orion_infra.model.calendar_events import next_day, parse
 from orion_infra.model.secrets import Secret
 from orion_infra.model.types import (
     Asn,
@@ -26,9 +28,9 @@ from orion_infra.model.types import (
 )
 
 
-def refusal(kind: Any, value: object) -> str:
+def refusal(kind: Any, value: object, today: datetime.date | None = None) -> str:
     with pytest.raises(ValidationError) as refused:
-        TypeAdapter(kind).validate_python(value)
+        TypeAdapter(kind).validate_python(value, context={"today": today} if today else None)
     return refused.value.errors()[0]["msg"]
 
 
@@ -137,7 +139,12 @@ def test_a_dns_name_is_not_an_address() -> None:
         "Sat,Sun 03:00:15",
         "sat..mon 4:00",
         "*-*-1 00:00",
-        "2027-01-01",
+        "2027-01-02",
+        "2030-06-01 02:30",
+        "*-02-29 02:30",
+        "mon *-02-29 01:00",
+        "Fri *-*-13 03:00",
+        "*-02-28,29",
         "*-1,4,7,10-01 03:00",
         "*:0/15",
         "0..6/2:00",
@@ -146,8 +153,8 @@ def test_a_dns_name_is_not_an_address() -> None:
         "*/30",
     ],
 )
-def test_calendar_events_proxmox_runs(event: str) -> None:
-    assert TypeAdapter(CalendarEvent).validate_python(event) == event
+def test_calendar_events_proxmox_runs(event: str, today: datetime.date) -> None:
+    assert TypeAdapter(CalendarEvent).validate_python(event, context={"today": today}) == event
 
 
 @pytest.mark.parametrize(
@@ -175,6 +182,46 @@ def test_calendar_events_that_are_no_times(event: str, why: str) -> None:
         "expected a calendar event like '*-*-* 02:30', 'mon..fri 02:30', 'sun 01:00' or 'daily' (systemd.time, as "
         f"Proxmox reads it), got {event!r}: {why}"
     )
+
+
+@pytest.mark.parametrize(
+    ("event", "why"),
+    [
+        ("*-02-30 02:30", "February has no day 30"),
+        ("*-04-31 02:30", "April has no day 31"),
+        ("*-4,6,9,11-31", "April, June, September and November have no day 31"),
+        ("2020-01-01 02:30", "its last day, 2020-01-01, is before today (2027-01-02)"),
+        ("2027-01-01", "its last day, 2027-01-01, is before today (2027-01-02)"),
+        ("2020..2026-*-* 02:30", "its last day, 2026-12-31, is before today (2027-01-02)"),
+        ("2027-02-29", "none of the dates it names exists (February 29 comes in leap years only)"),
+        ("tue 2027-01-04", "none of the days it names falls on one of its weekdays"),
+    ],
+)
+def test_calendar_events_that_never_come(event: str, why: str, today: datetime.date) -> None:
+    assert refusal(CalendarEvent, event, today) == (
+        f"{event!r} never comes: {why}, so Proxmox would never run the job; give a schedule that comes, like "
+        "'*-*-* 02:30'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("event", "next_one"),
+    [
+        ("*-*-* 02:30", "2027-01-02"),
+        ("02:30", "2027-01-02"),
+        ("weekly", "2027-01-04"),
+        ("quarterly", "2027-04-01"),
+        ("sat..mon 04:00", "2027-01-02"),
+        ("tue,thu 04:00", "2027-01-05"),
+        ("*-02-29", "2028-02-29"),
+        ("mon *-02-29", "2044-02-29"),
+        ("Fri *-*-13", "2027-08-13"),
+        ("*-*-1/10", "2027-01-11"),
+        ("2027/2-01-01", "2029-01-01"),
+    ],
+)
+def test_the_next_day_of_an_event(event: str, next_one: str, today: datetime.date) -> None:
+    assert next_day(parse(event), today) == datetime.date.fromisoformat(next_one)
 
 
 @pytest.mark.parametrize("good", ["mail.orion.home.arpa:587", "relay:25", "192.0.2.25:465", "[2001:db8::25]:587"])

@@ -55,13 +55,13 @@ from orion_infra.render.monitor.agent import router_bird_target
 from orion_infra.render.options import PublicKeys, RenderOptions
 
 
-def _generated_password(name: str, *, special: bool) -> random.RandomPassword:
+def _generated_password(name: str, *, special: bool, protect: bool = False) -> random.RandomPassword:
     return random.RandomPassword(
         name,
         length=32,
         special=special,
         override_special=PASSWORD_PUNCTUATION if special else None,
-        opts=pulumi.ResourceOptions(additional_secret_outputs=["result", "bcrypt_hash"]),
+        opts=pulumi.ResourceOptions(additional_secret_outputs=["result", "bcrypt_hash"], protect=protect),
     )
 
 
@@ -104,7 +104,9 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]], trust_dir: s
         deploy_public, _public_key("agent-public-key", agent_key) if agent_key is not None else None
     ).apply(lambda halves: PublicKeys(deploy=halves[0], agent=halves[1]))
     grafana_admin = _generated_password("grafana-admin-password", special=False)
-    grafana_secret_key = _generated_password("grafana-secret-key", special=False)
+    # What Grafana encrypts its data sources' secrets with: a new one would leave them unreadable (orion-grafana
+    # refuses to start Grafana with it), so it is never replaced by accident.
+    grafana_secret_key = _generated_password("grafana-secret-key", special=False, protect=True)
     host_keys = {
         key: generated_host_key(vm.name, comment=vm.name)
         for key, vm in stack.vms.items()

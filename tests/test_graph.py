@@ -193,6 +193,7 @@ def test_grafana_gets_a_generated_secret_key_as_a_credential(run: ProgramRun) ->
         "grafana-secret-key": "generated-for-grafana-secret-key",
     }
     assert {"result", "bcryptHash"} <= set(run.by_name("grafana-secret-key").additional_secret_outputs)
+    assert run.by_name("grafana-secret-key").protect  # what Grafana encrypted with it would be lost with it
     host = json.loads(staged_files(run.by_name("orion-monitor-config-files"))["host/host.json"])
     assert host["credentials"] == {"grafana": ["grafana-admin-password", "grafana-secret-key"]}
     assert host["grafana"]["secret_key_file"] == "/run/credentials/grafana.service/grafana-secret-key"

@@ -1,12 +1,40 @@
 # The ORION monitoring VM: Prometheus, Alertmanager and Grafana with the files `orion render` wrote.
 # Grafana's admin password and secret key are generated secrets the deploy step writes; Grafana reads them as
 # systemd credentials, never from the Nix store.
-{ config, lib, ... }:
+{ config, lib, pkgs, ... }:
 let
   cfg = config.orion.monitoring;
   data = config.orion.dataDir;
   host = lib.importJSON "${data}/host.json";
   nic = builtins.head host.interfaces;
+  grafana = config.services.grafana;
+
+  # The config file the nixpkgs grafana module runs its server with (`grafana server -homepath DATADIR -config FILE`),
+  # made as that module makes it (nixos/modules/services/monitoring/grafana.nix: settingsFormatIni, "config.ini"):
+  # the same settings give the same file. An assertion below holds the two together.
+  grafanaIni = (pkgs.formats.ini {
+    listToValue = lib.concatMapStringsSep " " (lib.generators.mkValueStringDefault { });
+    mkKeyValue = lib.generators.mkKeyValueDefault {
+      mkValueString = v: if v == null then "" else lib.generators.mkValueStringDefault { } v;
+    } "=";
+  }).generate "config.ini" grafana.settings;
+  grafanaServer = "${lib.getExe grafana.package} server -homepath ${grafana.dataDir} -config ${grafanaIni}";
+
+  # Sets the admin's password to the credential's and refuses a secret key other than the database's, before the
+  # server starts (nix/scripts/orion-grafana).
+  grafanaSecrets = pkgs.writeShellApplication {
+    name = "orion-grafana";
+    runtimeInputs = [ pkgs.coreutils ];
+    runtimeEnv = {
+      GRAFANA = lib.getExe grafana.package;
+      GRAFANA_HOME = grafana.dataDir;
+      GRAFANA_CONFIG = grafanaIni;
+      GRAFANA_DATABASE = grafana.settings.database.path;
+      ADMIN_PASSWORD_FILE = host.grafana.admin_password_file;
+      SECRET_KEY_FILE = host.grafana.secret_key_file;
+    };
+    text = builtins.readFile ../scripts/orion-grafana;
+  };
 in
 {
   imports = [ ./orion-common.nix ];
@@ -73,5 +101,27 @@ in
         dashboards.path = "${data}/grafana/dashboards.yml";
       };
     };
+
+    # Grafana applies admin_password only when it creates its database: a rotated password (a new set of secrets,
+    # which restarts the unit) is set by orion-grafana before each start, after the module's own preStart (which
+    # links conf/ into the home path the CLI reads). The unit's start timeout bounds it: the CLI migrates the
+    # database as the server would after an upgrade of Grafana.
+    systemd.services.grafana.serviceConfig = {
+      ExecStartPre = lib.mkAfter [ (lib.getExe grafanaSecrets) ];
+      TimeoutStartSec = "5min";
+    };
+
+    assertions = [
+      {
+        # Discarding the store paths' context: only the text is compared.
+        assertion = lib.hasInfix (builtins.unsafeDiscardStringContext grafanaServer)
+          (builtins.unsafeDiscardStringContext config.systemd.services.grafana.script);
+        message = "orion-grafana must run Grafana's CLI with the server's own -homepath and -config (`${grafanaServer}`), which the nixpkgs grafana module no longer starts the server with: update orion-monitoring.nix";
+      }
+      {
+        assertion = grafana.settings.database.type == "sqlite3";
+        message = "orion-grafana tells a new Grafana database by its SQLite file (services.grafana.settings.database.path)";
+      }
+    ];
   };
 }

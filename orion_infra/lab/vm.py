@@ -79,10 +79,13 @@ def boot_names(machine: Machine, interfaces: list[host_data.BaseInterface]) -> N
 
 def first_boot_host_key(machine: Machine, key: HostKey, seed_dir: str) -> None:
     """What the VM's first boot does with its cloud-init drive: orion-host-key, as NixOS builds and runs it, installs
-    the host key the deploy made, before sshd starts."""
+    the host key the deploy made, before sshd starts. The drive shows as the VM's mount shows it: root's alone
+    (orion-host-key.nix: uid=0, gid=0, mode=0400, dmode=0500, overriderockperm)."""
     drive = machine.path(seed_dir)
     drive.mkdir(parents=True, exist_ok=True)
     (drive / "user-data").write_text(first_boot_user_data(key))
+    (drive / "user-data").chmod(0o400)
+    drive.chmod(0o500)
     script = f"{systems.LAB_BIN}/orion-host-key"
     shell_application.install(machine.path(script), (REPOSITORY / "nix/scripts/orion-host-key").read_text())
     machine.run("env", f"SEED_DIR={seed_dir}", script)

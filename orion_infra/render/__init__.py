@@ -39,6 +39,7 @@ NIX_FILES = {
         "nix/modules/orion-monitoring.nix",
         "nix/modules/orion-agent.nix",
         "nix/scripts/orion-agent",
+        "nix/scripts/orion-grafana",
     ],
 }
 # The data directory inside each system's flake (flake.nix builds `nixosConfigurations.orion` from it).

@@ -268,6 +268,25 @@ def module_values(source: str) -> dict[tuple[str, ...], object]:
     return {path: literal(value) for path, value in configured}
 
 
+def module_list_values(source: str, path: tuple[str, ...]) -> list[dict[tuple[str, ...], object]]:
+    """The literal values (see literal) each attribute set sets in the list a module's `config` sets `path` to
+    (`systemd.mounts = [ { ... } ];`), one dict per set, by path inside it."""
+    values = _top_values(source)
+    configured = [(option[1:], value) for option, value in values if option[0] == "config"] or values
+    found: list[dict[tuple[str, ...], object]] = []
+    for option, value in configured:
+        if option != path or value[:1] == [] or value[0].text != "[":
+            continue
+        index = 1
+        while index < _matching(value, 0):
+            if value[index].text == "{":
+                end = _matching(value, index)
+                found.append({inner: literal(tokens) for inner, tokens in _walk(value[index + 1 : end], (), {})})
+                index = end
+            index += 1
+    return found
+
+
 def _is_body_start(toks: list[Token], index: int) -> bool:
     """Whether the module's body opens at `index`: the `{` right after the `in` of its top-level `let`."""
     return toks[index].text == "{" and toks[index - 1].text == "in" and _matching(toks, index) == len(toks) - 1

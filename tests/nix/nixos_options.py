@@ -1,8 +1,9 @@
 """Every NixOS option ORION's modules set, with where nixpkgs declares it, the version read there, and its type
 and the assertions that can fire for ORION's values. Read with the look-up tools in NixOS/nixpkgs (late-2026
 versions: a commit where the index reported one, else the index's id of the copy read; the nixos-26.11-era
-copies are recognisable by nixfmt style, not labelled by branch). Keys end where an option takes a free-form
-value (systemd directives, sysctl keys, grafana.ini, sshd_config): deeper paths are that option's.
+copies are recognisable by nixfmt style, not labelled by branch). An entry declares exactly its own path; only
+an option marked free_form (systemd directives, sysctl keys, grafana.ini, sshd_config, environment variables) also
+declares the paths under it, which are its value's. Everything else is listed option by option.
 
 Research notes behind it: docs/decisions/0023-stand-ins-as-strict-as-reality.md and /tmp-free notes in
 ../shared/notes/nixos.md. Units' users, groups and capabilities:
@@ -18,6 +19,9 @@ class Declared(NamedTuple):
     read: str
     """The commit read, or "id N": the index's id of the copy read where it reported no commit."""
     type: str
+    free_form: bool = False
+    """Whether the option's value is free-form (attrsOf unitOption, a freeformType, attrsOf str, ...): only then
+    are the paths under it part of its value rather than options of their own, each needing an entry."""
 
 
 OPTIONS: dict[str, Declared] = {
@@ -35,6 +39,7 @@ OPTIONS: dict[str, Declared] = {
         "nixos/modules/config/sysctl.nix",
         "id 117115647",
         'submodule, freeformType attrsOf sysctlOption (bool|str|int|null, mergeOneOption); only net.core.rmem_max/wmem_max declared (nullOr highestValueType). RISK: unmerged-looking variant id 20026093729 declares "net.ipv4.ip_forward" as nullOr bool (int 1 would fail; `true` renders as 1 in both)',
+        free_form=True,
     ),
     "boot.loader.grub.device": Declared(
         "nixos/modules/system/boot/loader/grub/grub.nix",
@@ -56,6 +61,7 @@ OPTIONS: dict[str, Declared] = {
         "nixos/modules/config/shells-environment.nix",
         "id 59412613683",
         "attrsOf (nullOr (oneOf [ (listOf (oneOf [int str path])) int str path ])); lists joined with ':'",
+        free_form=True,
     ),
     "fileSystems.<name>.autoResize": Declared(
         "nixos/modules/tasks/filesystems.nix",
@@ -124,6 +130,7 @@ OPTIONS: dict[str, Declared] = {
         "nixos/modules/config/nix.nix",
         "id 27734128",
         "submodule, freeformType semanticConfType = attrsOf (either confAtom (listOf confAtom))",
+        free_form=True,
     ),
     "nix.settings.auto-optimise-store": Declared(
         "nixos/modules/config/nix.nix", "id 27734128", "declared: bool, default false"
@@ -179,6 +186,7 @@ OPTIONS: dict[str, Declared] = {
         "nixos/modules/services/monitoring/grafana.nix",
         "id 62435813435",
         "submodule with freeformType (grafana.ini); many keys declared",
+        free_form=True,
     ),
     "services.grafana.settings.analytics.reporting_enabled": Declared(
         "nixos/modules/services/monitoring/grafana.nix", "id 62435813435", "declared: bool, default false"
@@ -206,6 +214,7 @@ OPTIONS: dict[str, Declared] = {
         "nixos/modules/system/boot/systemd/journald.nix",
         "id 71248185603",
         "attrsOf unitOption ([Journal] of journald.conf); extraConfig is a removed option in the 26.11-era module",
+        free_form=True,
     ),
     "services.kea.dhcp4.configFile": Declared(
         "nixos/modules/services/networking/kea.nix",
@@ -225,6 +234,7 @@ OPTIONS: dict[str, Declared] = {
         "nixos/modules/services/networking/ssh/sshd.nix",
         "id 61933264874",
         "submodule, freeformType settingsFormat.type (keyValue, bools -> yes/no); assertion: no case-insensitive duplicate keys",
+        free_form=True,
     ),
     "services.openssh.settings.KbdInteractiveAuthentication": Declared(
         "nixos/modules/services/networking/ssh/sshd.nix", "id 61933264874", "declared: nullOr bool, default true"
@@ -325,7 +335,7 @@ OPTIONS: dict[str, Declared] = {
     "systemd.mounts": Declared(
         "nixos/modules/system/boot/systemd.nix",
         "id 62233278066",
-        'systemdUtils.types.mounts: a list (the unit name derives from `where`) of stage2MountOptions {what (str, mandatory), where (str, mandatory), type (str, default ""), options (commas, default ""), mountConfig} (nixos/lib/systemd-unit-options.nix id 25694729354)',
+        'systemdUtils.types.mounts: a list (the unit name derives from `where`) of stage2MountOptions {what (str, mandatory), where (str, mandatory), type (str, default ""), options (commas, default ""), mountConfig} plus commonUnitOptions (unitConfig: attrsOf unitOption, the [Unit] section: ConditionPathExists, StopWhenUnneeded) (nixos/lib/systemd-unit-options.nix id 25694729354, also 515c8fb5; systemd-lib.nix 013635633ffe mountConfig/mountToUnit: What/Where/Type/Options and commonUnitText [Unit]). iso9660 options uid/gid/mode/dmode/overriderockperm: torvalds/linux fs/isofs/inode.c 00ed905a (match_int, base 0: 0400 is octal; the fs_context version keeps fsparam_u32 base 0), Documentation/filesystems/isofs.rst b2128290',
     ),
     "systemd.network.enable": Declared(
         "nixos/modules/system/boot/networkd.nix",
@@ -339,11 +349,13 @@ OPTIONS: dict[str, Declared] = {
         "nixos/modules/system/boot/networkd.nix",
         "id 51883431331",
         "addCheck (attrsOf unitOption) check.link.sectionLink (Name allowed)",
+        free_form=True,
     ),
     "systemd.network.links.<name>.matchConfig": Declared(
         "nixos/modules/system/boot/networkd.nix",
         "id 51883431331",
         "attrsOf unitOption, unchecked ([Match]; PermanentMACAddress ok)",
+        free_form=True,
     ),
     "systemd.network.networks": Declared(
         "nixos/modules/system/boot/networkd.nix", "id 51883431331", "attrsOf (submodule networkOptions)"
@@ -355,11 +367,13 @@ OPTIONS: dict[str, Declared] = {
         "nixos/modules/system/boot/networkd.nix",
         "id 51883431331",
         "addCheck (attrsOf unitOption) check.network.sectionDHCPv4",
+        free_form=True,
     ),
     "systemd.network.networks.<name>.dhcpV6Config": Declared(
         "nixos/modules/system/boot/networkd.nix",
         "id 51883431331",
         "addCheck (attrsOf unitOption) check.network.sectionDHCPv6",
+        free_form=True,
     ),
     "systemd.network.networks.<name>.dns": Declared(
         "nixos/modules/system/boot/networkd.nix", "id 51883431331", "listOf str, default []"
@@ -381,19 +395,25 @@ OPTIONS: dict[str, Declared] = {
         "nixos/modules/system/boot/networkd.nix",
         "id 51883431331",
         "addCheck (attrsOf unitOption) check.network.sectionIPv6SendRA",
+        free_form=True,
     ),
     "systemd.network.networks.<name>.linkConfig": Declared(
         "nixos/modules/system/boot/networkd.nix",
         "id 51883431331",
         "addCheck (attrsOf unitOption) check.network.sectionLink (MTUBytes byte format)",
+        free_form=True,
     ),
     "systemd.network.networks.<name>.matchConfig": Declared(
-        "nixos/modules/system/boot/networkd.nix", "id 51883431331", "attrsOf unitOption, unchecked ([Match])"
+        "nixos/modules/system/boot/networkd.nix",
+        "id 51883431331",
+        "attrsOf unitOption, unchecked ([Match])",
+        free_form=True,
     ),
     "systemd.network.networks.<name>.networkConfig": Declared(
         "nixos/modules/system/boot/networkd.nix",
         "id 51883431331",
         "addCheck (attrsOf unitOption) check.network.sectionNetwork",
+        free_form=True,
     ),
     "systemd.tmpfiles.rules": Declared(
         "nixos/modules/system/boot/systemd/tmpfiles.nix",
@@ -418,6 +438,7 @@ OPTIONS: dict[str, Declared] = {
         "nixos/lib/systemd-unit-options.nix",
         "id 25694729354",
         'attrsOf (nullOr (oneOf [str path package])); each becomes Environment=<toJSON "N=V"> (systemd-lib.nix serviceToUnit)',
+        free_form=True,
     ),
     "systemd.services.<name>.path": Declared(
         "nixos/lib/systemd-unit-options.nix",
@@ -433,16 +454,23 @@ OPTIONS: dict[str, Declared] = {
         "nixos/lib/systemd-unit-options.nix",
         "id 25694729354",
         "addCheck (attrsOf unitOption) checkService (Type/Restart value checks); directives are systemd.exec(5)/systemd.service(5)/systemd.kill(5)/systemd.resource-control(5)",
+        free_form=True,
     ),
     "systemd.services.<name>.serviceConfig.LoadCredential": Declared(
         "nixos/lib/systemd-lib.nix",
         "id 84567021",
         "unitOption: list defs concatenated; attrsToSection renders one `LoadCredential=` line per list element",
     ),
+    "systemd.services.<name>.serviceConfig.ExecStartPre": Declared(
+        "nixos/lib/systemd-unit-options.nix",
+        "id 25694729354",
+        "unitOption: list definitions concatenated in priority order (mkAfter: after the module's preStart, which serviceOptions makes `ExecStartPre = [ job script ]` at default priority); one ExecStartPre= line each (systemd-lib.nix 013635633ffe attrsToSection)",
+    ),
     "systemd.services.<name>.unitConfig": Declared(
         "nixos/lib/systemd-unit-options.nix",
         "id 25694729354",
         "attrsOf unitOption, default {}; the [Unit] section's directives (systemd.unit(5)), e.g. RequiresMountsFor, ConditionPathExists",
+        free_form=True,
     ),
     "systemd.services.<name>.wantedBy": Declared(
         "nixos/lib/systemd-unit-options.nix", "id 25694729354", "listOf unitNameType, default []"

@@ -3,6 +3,7 @@ or one of ORION's own; and that table holds nothing no module sets any more."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,14 +16,21 @@ MODULES = sorted((ROOT / "nix").rglob("*.nix"))
 
 
 def _matches(key: str, path: tuple[str, ...]) -> bool:
-    parts = key.split(".") if key != "boot.kernel.sysctl" else ["boot", "kernel", "sysctl"]
-    return len(parts) <= len(path) and all(
-        part in ("<name>", segment) for part, segment in zip(parts, path, strict=False)
+    """Whether the table's `key` declares `path`: the same option (`<name>` standing for any attribute name), or a
+    path inside the value of a free-form option (systemd directives, sysctl keys, grafana.ini, ...). Under any other
+    option, a deeper path is an option of its own and needs an entry: systemd.services.bird.bogusOption is not
+    declared by systemd.services."""
+    parts = key.split(".")
+    deeper = len(parts) < len(path)
+    return (
+        len(parts) <= len(path)
+        and (not deeper or OPTIONS[key].free_form)
+        and all(part in ("<name>", segment) for part, segment in zip(parts, path, strict=False))
     )
 
 
 def declaration(path: tuple[str, ...]) -> str | None:
-    """The table's key for `path`: the longest one it lies under."""
+    """The table's key for `path`: the longest one that declares it."""
     keys = [key for key in OPTIONS if _matches(key, path)]
     return max(keys, key=lambda key: len(key.split(".")), default=None)
 
@@ -75,6 +83,34 @@ def test_a_removed_or_unknown_option_is_caught() -> None:
         "services.bird.autoRestart",
         "orion.router.enabled",
     ]
+
+
+def test_a_bogus_option_under_a_declared_one_is_caught() -> None:
+    """systemd.services, systemd.network.networks and users.groups.<name> declare submodules, not free-form values:
+    a misspelt or invented option under them is not declared by them. Under a free-form option (a unit's
+    serviceConfig, a network's matchConfig, grafana.ini) any key is the option's value."""
+    module = """{ ... }: {
+      systemd.services.bird.bogusOption = true;
+      systemd.services.bird.after = [ "network.target" ];
+      systemd.services.bird.serviceConfig.AnyDirective = "free-form";
+      systemd.services.bird.unitConfig.StopWhenUnneeded = true;
+      systemd.network.networks."10-lan".bogusSection.Name = "lan";
+      systemd.network.networks."10-lan".matchConfig.Name = "lan";
+      users.groups.unbound.bogus = 1;
+      users.groups.unbound = { };
+      services.grafana.settings.server.anything = "grafana.ini is free-form";
+    }"""
+    assert undeclared(module) == [
+        "systemd.services.bird.bogusOption",
+        "systemd.network.networks.10-lan.bogusSection.Name",
+        "users.groups.unbound.bogus",
+    ]
+
+
+def test_every_free_form_entry_is_a_free_form_type() -> None:
+    """An entry is marked free_form only where nixpkgs declares a free-form value (its type as read says so)."""
+    free_form = {key: declared.type for key, declared in OPTIONS.items() if declared.free_form}
+    assert {key for key, type_ in free_form.items() if not re.search(r"attrsOf|freeformType", type_)} == set()
 
 
 def test_the_reader_follows_conditions_and_names() -> None:

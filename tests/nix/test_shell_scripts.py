@@ -14,7 +14,7 @@ import pytest
 from orion_infra.lab.shell_application import shell_application
 from orion_infra.model import RawConfig
 from tests.keys import private_key
-from tests.pulumi_harness import PulumiUp
+from tests.pulumi_harness import PulumiUp, Registration
 from tests.render.checkers import require
 from tests.test_program import SECRETS
 
@@ -83,7 +83,7 @@ def as_installed(application: ShellApplication) -> str:
 
 def test_every_nix_script_is_found() -> None:
     names = {application.name for application in shell_applications()}
-    assert names == {"orion-trial", "orion-restart-bgp", "orion-agent", "orion-host-key"}
+    assert names == {"orion-trial", "orion-restart-bgp", "orion-agent", "orion-host-key", "orion-grafana"}
 
 
 @pytest.mark.parametrize("application", shell_applications(), ids=lambda application: application.where)
@@ -101,33 +101,87 @@ def test_the_check_is_the_one_nixpkgs_runs(tmp_path: Path) -> None:
     assert "SC2016" in checked.stdout
 
 
+# The command lines a Command resource (pulumi-command, local and remote) can carry: the one it runs when it is
+# created, when its inputs change, and when it is deleted or replaced.
+COMMAND_LINES = ("create", "update", "delete")
+
+
+def command_lines(registrations: list[Registration]) -> dict[str, str]:
+    """Every command line the Command resources among `registrations` carry, by `RESOURCE:WHEN` (WHEN one of
+    COMMAND_LINES)."""
+    return {
+        f"{registration.name}:{when}": registration.inputs[when]
+        for registration in registrations
+        if registration.type in ("command:local:Command", "command:remote:Command")
+        for when in COMMAND_LINES
+        if registration.inputs.get(when)
+    }
+
+
 def commands(pulumi_up: PulumiUp, default_raw: RawConfig) -> dict[str, str]:
-    """Every command line a Command resource of the default stack runs (with the agent's key, so that every
-    kind of step is there), by resource name."""
+    """Every command line a Command resource of the default stack carries (with the agent's key, so that every
+    kind of step is there), by `RESOURCE:WHEN`."""
     access = {**default_raw.values["access"], "agent_key": {"secret": "sshAgentKey"}}  # type: ignore[dict-item]
     run = pulumi_up({**default_raw.values, "access": access}, {**SECRETS, "sshAgentKey": AGENT_KEY})
     assert run.error is None, run.log
-    return {
-        registration.name: registration.inputs["create"]
-        for registration in run.registrations
-        if registration.type in ("command:local:Command", "command:remote:Command")
-    }
+    return command_lines(run.registrations)
+
+
+def shellcheck_findings(lines: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """shellcheck's findings on each command line that has any, by its name. Local commands run under /bin/sh;
+    remote ones under the admin's (or root's) login shell: checked as POSIX sh, which holds for both."""
+    findings = {}
+    for name, line in lines.items():
+        checked = shellcheck(line, "sh", tmp_path)
+        if checked.returncode != 0:
+            findings[name] = checked.stdout
+    return findings
 
 
 def test_every_command_a_resource_runs_passes_shellcheck(
     pulumi_up: PulumiUp, default_raw: RawConfig, tmp_path: Path
 ) -> None:
     lines = commands(pulumi_up, default_raw)
-    assert {"orion-router-config-trial", "orion-monitor-config-confirm", "nixos-base-image"} <= set(lines)
-    for name, line in lines.items():
-        # Local commands run under /bin/sh; remote ones under the admin's login shell: checked as POSIX sh, which
-        # holds for both.
-        checked = shellcheck(line, "sh", tmp_path)
-        assert checked.returncode == 0, f"{name}:\n{checked.stdout}"
+    assert {
+        "orion-router-config-trial:create",
+        "orion-monitor-config-confirm:create",
+        "nixos-base-image:create",
+    } <= set(lines)
+    # The steps that undo something when their resource goes: the trust anchor, the API token, a VM's snippet.
+    deletes = {name.rsplit(":", 1)[0] for name in lines if name.endswith(":delete")}
+    assert {
+        "orion-pve-proxmox-api-trust",
+        "orion-pve-proxmox-api-token",
+        "orion-router-first-boot-data",
+        "orion-monitor-first-boot-data",
+    } <= deletes, sorted(deletes)
+    assert shellcheck_findings(lines, tmp_path) == {}
 
 
 def test_a_command_with_a_finding_fails(tmp_path: Path) -> None:
     assert shellcheck("set -eu\nrm -rf $DIR/*\n", "sh", tmp_path).returncode != 0
+
+
+def test_a_broken_delete_or_update_line_is_caught(tmp_path: Path) -> None:
+    """Not only what a resource runs when it is created: what it runs when it changes or goes is checked too."""
+    command = Registration(
+        type="command:remote:Command",
+        name="orion-pve-api-token",
+        urn="",
+        parent="",
+        dependencies=[],
+        inputs={"create": "set -eu\necho made\n", "update": "rm -rf $DIR/*\n", "delete": 'if [ -n "$X" ]; then\n'},
+        secret_inputs=frozenset(),
+        custom=True,
+        protect=False,
+        additional_secret_outputs=[],
+        import_id="",
+        provider="",
+        replace_with=[],
+    )
+    lines = command_lines([command])
+    assert set(lines) == {"orion-pve-api-token:create", "orion-pve-api-token:update", "orion-pve-api-token:delete"}
+    assert set(shellcheck_findings(lines, tmp_path)) == {"orion-pve-api-token:update", "orion-pve-api-token:delete"}
 
 
 def shell_scripts() -> list[Path]:

@@ -12,6 +12,7 @@ import pytest
 
 from orion_infra.lab.shell_application import shell_application
 from orion_infra.render.host_keys import first_boot_user_data, host_key, known_hosts_line
+from tests.nix.nix_reader import module_list_values, module_values
 from tests.nix.test_shell_scripts import shellcheck
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +58,9 @@ def run_first_boot(tmp_path: Path, user_data: str | None, existing_key: str | No
     seed.mkdir()
     if user_data is not None:
         (seed / "user-data").write_text(user_data)
+        # As the VM's mount of its cloud-init drive shows it (orion-host-key.nix): root's alone.
+        (seed / "user-data").chmod(0o400)
+    seed.chmod(0o500)
     left = tmp_path / "left"
     left.mkdir()
     prepare = f"printf '%s' '{existing_key}' > /etc/ssh/ssh_host_ed25519_key && " if existing_key else ""
@@ -108,6 +112,49 @@ def test_broken_user_data_installs_nothing(tmp_path: Path, user_data: str | None
     assert status != 0
     assert message in output
     assert list(left.iterdir()) == []
+
+
+MODULE = ROOT / "nix" / "modules" / "orion-host-key.nix"
+ROCK_RIDGE_MODE = 0o644
+"""The modes Proxmox's cloud-init drive records for its files (genisoimage -R keeps the snippet's)."""
+
+
+def isofs_file(options: str, rock_ridge_mode: int, rock_ridge_uid: int) -> tuple[int, int]:
+    """The mode and owner Linux's isofs gives a regular file that Rock Ridge records with `rock_ridge_mode` and
+    `rock_ridge_uid`, mounted with `options` (fs/isofs/inode.c, isofs_read_inode, read at torvalds/linux 00ed905a:
+    Rock Ridge's values win unless uid= is given, and unless overriderockperm with mode=; numbers are parsed with
+    base 0, so a leading 0 is octal)."""
+    flags = {option.split("=")[0]: option.partition("=")[2] for option in options.split(",")}
+    assert "norock" not in flags, "norock shows ISO 9660's own 8.3 names: user-data would not be found"
+    mode, uid = rock_ridge_mode, rock_ridge_uid
+    if "uid" in flags:
+        uid = int(flags["uid"], 0)
+    if "overriderockperm" in flags and "mode" in flags:
+        mode = int(flags["mode"], 8) if flags["mode"].startswith("0") else int(flags["mode"])
+    return mode, uid
+
+
+def test_the_drive_is_root_only_and_mounted_only_while_the_key_is_installed() -> None:
+    (mount,) = module_list_values(MODULE.read_text(), ("systemd", "mounts"))
+    service = module_values(MODULE.read_text())
+    assert (mount[("what",)], mount[("type",)]) == ("/dev/disk/by-label/cidata", "iso9660")
+    options = str(mount[("options",)])
+    assert "ro" in options.split(",")
+    assert "nojoliet" not in options.split(",")
+    assert isofs_file(options, ROCK_RIDGE_MODE, rock_ridge_uid=1000) == (0o400, 0)
+    # Not at all once the key is in place; unmounted when the one-shot service that requires it is done.
+    condition = ("unitConfig", "ConditionPathExists")
+    assert mount[condition] == service[("systemd", "services", "orion-host-key", *condition)]
+    assert mount[condition] == "!/etc/ssh/ssh_host_ed25519_key"
+    assert mount[("unitConfig", "StopWhenUnneeded")] is True
+    assert service[("systemd", "services", "orion-host-key", "serviceConfig", "Type")] == "oneshot"
+
+
+def test_a_mount_that_leaves_the_key_readable_is_caught() -> None:
+    assert isofs_file("ro", ROCK_RIDGE_MODE, 0) == (0o644, 0)
+    assert isofs_file("ro,mode=0400", ROCK_RIDGE_MODE, 0) == (0o644, 0)
+    with pytest.raises(AssertionError, match=r"8\.3 names"):
+        isofs_file("ro,norock,mode=0400", ROCK_RIDGE_MODE, 0)
 
 
 def test_the_script_passes_shellcheck_as_nixpkgs_checks_it(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ let
   systemctl = "${config.systemd.package}/bin/systemctl";
   restartBgp = pkgs.writeShellApplication {
     name = "orion-restart-bgp";
-    runtimeInputs = [ pkgs.bird2 pkgs.coreutils ];
+    runtimeInputs = [ pkgs.bird2 pkgs.coreutils pkgs.util-linux ]; # util-linux: flock
     runtimeEnv = {
       SUDO = "/run/wrappers/bin/sudo";
       SYSTEMCTL = systemctl;

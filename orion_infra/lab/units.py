@@ -44,6 +44,8 @@ class Unit:
     dynamic_user: bool = False
     """systemd allocates the user at start; here an account of that name stands in for it."""
     umask: int = 0o022
+    no_new_privileges: bool = False
+    """NoNewPrivileges=: the unit's processes can gain no privilege (setuid, file capabilities)."""
     environment: dict[str, str] = field(default_factory=dict)
 
 
@@ -78,6 +80,7 @@ UNITS = {
             capabilities=("net_bind_service",),
             runtime_directory="unbound",
             state_directory="unbound",
+            no_new_privileges=True,
         ),
         Unit(
             "prometheus-node-exporter",
@@ -87,6 +90,7 @@ UNITS = {
             "@ b66158b36393dc57a7e8f39eb4cb2c3d54b66333",
             runtime_directory="prometheus-node-exporter",
             umask=0o077,
+            no_new_privileges=True,
         ),
         Unit(
             "prometheus-bird-exporter",
@@ -96,6 +100,7 @@ UNITS = {
             supplementary_groups=("bird",),
             dynamic_user=True,
             umask=0o077,
+            no_new_privileges=True,
         ),
         Unit(
             "prometheus-kea-exporter",
@@ -105,6 +110,7 @@ UNITS = {
             "@ 2faec4eca3b0717c3e754e5858e006cd14d288c1",
             dynamic_user=True,
             umask=0o077,
+            no_new_privileges=True,
         ),
         Unit(
             "prometheus",
@@ -115,6 +121,7 @@ UNITS = {
             runtime_directory_mode=0o700,
             state_directory="prometheus2",
             state_directory_mode=0o700,
+            no_new_privileges=True,
         ),
         Unit(
             "alertmanager",
@@ -123,6 +130,7 @@ UNITS = {
             f"{NIXPKGS} nixos/modules/services/monitoring/prometheus/alertmanager.nix (index id 23545623)",
             state_directory="alertmanager",
             dynamic_user=True,
+            no_new_privileges=True,
         ),
         Unit(
             "orion-agent",
@@ -135,6 +143,7 @@ UNITS = {
             logs_directory_mode=0o750,
             dynamic_user=True,
             umask=0o077,
+            no_new_privileges=True,
         ),
     )
 }
@@ -184,6 +193,7 @@ def command_line(unit: Unit, command: list[str], environment: dict[str, str] | N
         f"--inh-caps=-all{',' + caps if caps else ''}",
         f"--ambient-caps=-all{',' + caps if caps else ''}",
         f"--bounding-set=-all{',' + caps if caps else ''}",
+        *(["--no-new-privs"] if unit.no_new_privileges else []),
         "--",
     ]
     env = {**unit.environment, **(environment or {})}

@@ -122,8 +122,12 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]], trust_dir: s
         for host in stack.hosts
         if host.proxmox.install
     }
+    # The base image reads no secrets: rendered from the keys alone, a rotation (whose generation is unknown until
+    # it is made) never makes its preview a replacement.
     base_image = nixos_image(
-        stack.bootstrap, rendered.apply(lambda files: system_files(files, "base")), pulumi.ResourceOptions()
+        stack.bootstrap,
+        keys.apply(lambda public: system_files(render_all(stack, keys=public), "base")),
+        pulumi.ResourceOptions(),
     )
 
     idracs: dict[str, IdracHost] = {}

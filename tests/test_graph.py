@@ -374,6 +374,9 @@ def test_a_rotated_secret_is_a_new_system_that_reads_it(default_raw: RawConfig, 
     for step in ("files", "trial", "confirm"):
         monitor_before = before.by_name(f"orion-monitor-config-{step}").inputs["triggers"]
         assert monitor_before == after.by_name(f"orion-monitor-config-{step}").inputs["triggers"]
+    # The base image reads no secrets, and waits for none: a rotation's preview never shows it replaced.
+    assert before.by_name("nixos-base-image").inputs["triggers"] == after.by_name("nixos-base-image").inputs["triggers"]
+    assert not waits_for(after, "nixos-base-image", "orion-router-secrets-generation")
     # What names the set tells nothing about it: its keeper (a digest of the secrets) is secret in the state.
     assert "keepers" in after.by_name("orion-router-secrets-generation").secret_inputs
 

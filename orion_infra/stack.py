@@ -114,9 +114,11 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]], trust_dir: s
     }
     vm_secrets = _vm_secrets(stack, secret, (grafana_admin, grafana_secret_key), host_keys)
     generations = {role: _secrets_generation(vm.name, vm_secrets[role]) for role, vm in _nixos_roles(stack)}
-    rendered = pulumi.Output.all(keys, *generations.values()).apply(
-        lambda values: render_all(stack, keys=values[0], secrets=dict(zip(generations, values[1:], strict=True)))
-    )
+    # Each system's flake waits for its own set of secrets only: another VM's rotation leaves it as it is.
+    flakes = {
+        role: pulumi.Output.all(keys, generation).apply(functools.partial(_system_flake, stack, role))
+        for role, generation in generations.items()
+    }
     proxmox_root = {
         host.proxmox.node: _generated_password(f"{host.proxmox.node}-proxmox-root-password", special=True)
         for host in stack.hosts
@@ -204,7 +206,7 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]], trust_dir: s
 
     first_node = nodes[stack.hosts[0].proxmox.node]
     backup_job(stack.backup, first_node.provider, pulumi.ResourceOptions(depends_on=[c.vm for c in configs.values()]))
-    _push_configuration(stack, rendered, configs, host_keys, deploy_key, vm_secrets, generations)
+    _push_configuration(stack, flakes, configs, host_keys, deploy_key, vm_secrets, generations)
     _export(stack, idracs, proxmox_root, grafana_admin)
     pulumi.export(
         OUTPUT_TRUST,
@@ -259,6 +261,13 @@ def _nixos_roles(stack: OrionStack) -> list[tuple[str, Vm]]:
     return [("router", stack.router), ("monitor", stack.monitor)]
 
 
+def _system_flake(stack: OrionStack, role: str, inputs: list[object]) -> dict[str, str]:
+    """The flake of the system of `role`, with the public keys and the generation of its secrets it reads."""
+    keys, generation = inputs
+    assert isinstance(keys, PublicKeys)
+    return system_files(render_all(stack, keys=keys, secrets={role: str(generation)}), role)
+
+
 def _vm_secrets(
     stack: OrionStack,
     secret: dict[str, pulumi.Output[str]],
@@ -305,7 +314,7 @@ def _secrets_generation(vm_name: str, files: dict[str, pulumi.Output[str]]) -> p
 
 def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named at the call
     stack: OrionStack,
-    rendered: pulumi.Output[dict[str, str]],
+    flakes: dict[str, pulumi.Output[dict[str, str]]],
     vms: dict[str, NixosVm],
     host_keys: dict[str, pulumi.Output[HostKey]],
     deploy_key: pulumi.Output[str],
@@ -326,7 +335,7 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
         config = NixosConfig(
             f"{vm.name}-config",
             NixosConfigArgs(
-                flake=rendered.apply(functools.partial(system_files, role=role)),
+                flake=flakes[role],
                 secrets=_secrets_text(vm_secrets[role]),
                 secrets_generation=generations[role],
                 secrets_dir=secrets_dir,

@@ -6,7 +6,7 @@ RUN = $(UV) run --frozen
 DEBIAN_PACKAGES = bird2 frr nftables kea-dhcp4-server unbound prometheus prometheus-alertmanager prometheus-node-exporter prometheus-bird-exporter nix-bin iproute2 openssl busybox ldnsutils openssh-server openssh-client shellcheck sudo bind9-dnsutils python3
 TOOLS = bird vtysh nft kea-dhcp4 unbound-checkconf promtool amtool prometheus-node-exporter prometheus-bird-exporter nix-instantiate ip unshare openssl busybox ldns-signzone drill sshd ssh shellcheck sudo dig nix-daemon /usr/bin/python3
 
-.PHONY: install system-packages lint format typecheck test check fixtures bench engine
+.PHONY: install system-packages lint format typecheck test test-fast check fixtures bench engine
 
 install:  ## the locked environment, with dev tools
 	$(UV) sync --frozen
@@ -31,6 +31,9 @@ typecheck: install  ## mypy --strict with the pydantic plugin
 
 test: install system-packages engine  ## pytest, warnings as errors (the checks need root for network namespaces)
 	$(RUN) pytest
+
+test-fast: install  ## the tests that need no root, namespaces or engine (pre-commit's tier; CI runs them all)
+	$(RUN) pytest -q --ignore=tests/lab --ignore=tests/deploy --ignore=tests/engine
 
 check: lint typecheck test  ## everything CI checks
 

@@ -106,11 +106,7 @@ def _ui(api_endpoint: str) -> str:
 
 
 def vm_facts(stack: OrionStack) -> dict[str, VmFacts]:
-    reserved = {
-        reservation.mac: reservation.address
-        for _, network in stack.networks.internal()
-        for reservation in (network.dhcp.reservations if network.dhcp else [])
-    }
+    reserved = {reservation.mac: reservation.address for _, _, reservation in stack.reservations()}
     facts: dict[str, VmFacts] = {}
     for key, vm in stack.vms.items():
         addresses = [

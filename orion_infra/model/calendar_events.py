@@ -48,7 +48,6 @@ KEYWORDS = frozenset(
 _DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # Weekday names, short and long, by their number (Monday is 0, as datetime.date.weekday() counts).
 WEEKDAY_NUMBERS = {name: number for number, long in enumerate(_DAY_NAMES) for name in (long, long[:3])}
-WEEKDAYS = frozenset(WEEKDAY_NUMBERS)
 _COMPONENT = re.compile(r"^(?P<first>[0-9]+)(?:\.\.(?P<last>[0-9]+))?(?:/(?P<step>[0-9]+))?$")
 
 
@@ -127,18 +126,9 @@ _MONTH_NAMES = (
 )
 
 
-def calendar_event_problem(text: str) -> str | None:
-    """Why Proxmox would not run a backup at the times `text` says, or None when it would (its syntax and values; a
-    day it names that never comes is `never_comes`'s)."""
-    try:
-        parse(text)
-    except CalendarEventError as why:
-        return str(why)
-    return None
-
-
 def parse(text: str) -> Event:
-    """The days `text` names; CalendarEventError says why it is not an event of the subset."""
+    """The days `text` names; CalendarEventError says why it is not an event of the subset, that is why Proxmox
+    would not run a job at the times `text` says (a day it names that never comes is `never_comes`'s)."""
     body = text.removesuffix("UTC").rstrip(" ") if text.endswith("UTC") else text
     if body in KEYWORDS:
         return _KEYWORD_EVENTS[body]
@@ -163,9 +153,8 @@ def next_day(event: Event, since: datetime.date) -> datetime.date | None:
     return next((day for day in event.days_in(range(since.year, YEAR.high + 1)) if day >= since), None)
 
 
-def never_comes(text: str, today: datetime.date) -> str | None:
-    """Why the event `text` (one that parses) names no day from `today` on, or None when a day comes."""
-    event = parse(text)
+def never_comes(event: Event, today: datetime.date) -> str | None:
+    """Why `event` names no day from `today` on, or None when a day comes."""
     if next_day(event, today) is not None:
         return None
     if not any(day <= _LONGEST_MONTHS[month] for month in event.months for day in event.days):
@@ -188,7 +177,7 @@ def _weekdays(text: str) -> frozenset[int]:
     for item in text.split(","):
         ends = item.split("..", 1)
         for day in ends:
-            if day.lower() not in WEEKDAYS:
+            if day.lower() not in WEEKDAY_NUMBERS:
                 hint = f"; {day} stands alone, without a date or time" if day in KEYWORDS else ""
                 raise CalendarEventError(f"{day!r} is not a weekday (mon..sun){hint}")
         first, last = WEEKDAY_NUMBERS[ends[0].lower()], WEEKDAY_NUMBERS[ends[-1].lower()]

@@ -18,7 +18,7 @@ from orion_infra.model.services import ScrapeTarget
 from orion_infra.model.vms import NIXOS_DISK_GIB, NixOs, VmNic, VmRole
 
 if TYPE_CHECKING:
-    from orion_infra.model.stack import OrionStack
+    from orion_infra.model.stack import AutomaticName, OrionStack
 
 # Networks the hypervisor itself may have an address on; anywhere else it would expose its UI and SSH.
 HOST_ADDRESS_NETWORKS = ("management", "storage")
@@ -66,10 +66,8 @@ def static_addresses(stack: OrionStack) -> list[StaticAddress]:
     for name, network in stack.networks.internal():
         if network.gateway is not None:
             found.append(StaticAddress(name, network.gateway, ("networks", name, "gateway")))
-        for index, reservation in enumerate(network.dhcp.reservations if network.dhcp else []):
-            found.append(
-                StaticAddress(name, reservation.address, ("networks", name, "dhcp", "reservations", index, "address"))
-            )
+    for name, where, reservation in stack.reservations():
+        found.append(StaticAddress(name, reservation.address, (*where, "address")))
     for host_index, host in enumerate(stack.hosts):
         for bridge_index, bridge in enumerate(host.bridges):
             carried = stack.network_of(bridge.name, None)
@@ -318,22 +316,20 @@ def _check_addresses(stack: OrionStack, addresses: list[StaticAddress], problems
         for key, vm in stack.vms.items()
         for index, nic in enumerate(vm.nics)
     }
-    for name, network in stack.networks.internal():
-        for index, reservation in enumerate(network.dhcp.reservations if network.dhcp else []):
-            if reservation.mac not in vm_nics:
-                continue
-            nic_loc, nic_network, nic = vm_nics[reservation.mac]
-            where = ("networks", name, "dhcp", "reservations", index, "mac")
-            if nic_network is None:
-                continue  # the NIC's own problem is reported at the NIC
-            if nic_network != name:
-                problems.add(
-                    where,
-                    f"{reservation.mac} is {format_location(nic_loc)}, on the {nic_network} network, not {name}",
-                    reservation.mac,
-                )
-            elif nic.ipv4 != "dhcp":
-                problems.add(where, f"{format_location(nic_loc)} has a static address; it takes no DHCP lease")
+    for name, where, reservation in stack.reservations():
+        if reservation.mac not in vm_nics:
+            continue
+        nic_loc, nic_network, nic = vm_nics[reservation.mac]
+        if nic_network is None:
+            continue  # the NIC's own problem is reported at the NIC
+        if nic_network != name:
+            problems.add(
+                (*where, "mac"),
+                f"{reservation.mac} is {format_location(nic_loc)}, on the {nic_network} network, not {name}",
+                reservation.mac,
+            )
+        elif nic.ipv4 != "dhcp":
+            problems.add((*where, "mac"), f"{format_location(nic_loc)} has a static address; it takes no DHCP lease")
 
 
 def _check_ipv6(stack: OrionStack, problems: Problems) -> None:
@@ -528,40 +524,26 @@ def _check_backup(stack: OrionStack, problems: Problems) -> None:
 
 
 def _check_dns(stack: OrionStack, problems: Problems) -> None:
-    taken = {host.name for host in stack.hosts} | {vm.name for vm in stack.vms.values()}
-    taken |= {host.proxmox.node for host in stack.hosts}
-    idracs = {f"{host.name}-idrac": host.name for host in stack.hosts}
-    reservations = {
-        reservation.hostname: ("networks", name, "dhcp", "reservations", index)
-        for name, network in stack.networks.internal()
-        for index, reservation in enumerate(network.dhcp.reservations if network.dhcp else [])
-    }
+    automatic = stack.automatic_names()
     for index, record in enumerate(stack.dns.records):
         if why := _pool_problem(stack, record.address, "a named device") or _unnumbered(stack, record.address):
             problems.add(("dns", "records", index, "address"), why, str(record.address))
-        where = ("dns", "records", index, "name")
-        if record.name in taken:
-            problems.add(
-                where,
-                f"{record.name!r} is already the name of a host or VM, which gets its record automatically",
-                record.name,
-            )
-        elif record.name in idracs:
-            problems.add(
-                where,
-                f"{record.name!r} is the name of host {idracs[record.name]}'s iDRAC, which gets its record "
-                "automatically",
-                record.name,
-            )
-        elif record.name in reservations:
-            problems.add(
-                where,
-                f"{record.name!r} is the name of {format_location(reservations[record.name])}, which gets its record "
-                "automatically",
-                record.name,
-            )
+        named = automatic.get(record.name)
+        if named is None:
+            continue
+        owner = {
+            "host": "already the name of a host or VM",
+            "vm": "already the name of a host or VM",
+            "idrac": f"the name of host {named.owner}'s iDRAC",
+            "reservation": f"the name of {named.owner}",
+        }[named.kind]
+        problems.add(
+            ("dns", "records", index, "name"),
+            f"{record.name!r} is {owner}, which gets its record automatically",
+            record.name,
+        )
     problems.require_unique((("dns", "records", index, "name"), r.name) for index, r in enumerate(stack.dns.records))
-    _check_reservation_names(stack, idracs, problems)
+    _check_reservation_names(stack, automatic, problems)
     _check_upstreams(stack, problems)
 
 
@@ -586,21 +568,20 @@ def _unnumbered(stack: OrionStack, address: ipaddress.IPv4Address | ipaddress.IP
     return None
 
 
-def _check_reservation_names(stack: OrionStack, idracs: dict[str, str], problems: Problems) -> None:
+def _check_reservation_names(stack: OrionStack, automatic: dict[str, AutomaticName], problems: Problems) -> None:
     """A reservation's hostname gets a record: it may be the name of the VM whose NIC it serves, no other's."""
-    vms = {vm.name: {nic.mac for nic in vm.nics} for vm in stack.vms.values()}
-    hosts = {host.name for host in stack.hosts} | {host.proxmox.node for host in stack.hosts} | set(idracs)
-    for name, network in stack.networks.internal():
-        for index, reservation in enumerate(network.dhcp.reservations if network.dhcp else []):
-            if reservation.hostname in hosts or (
-                reservation.hostname in vms and reservation.mac not in vms[reservation.hostname]
-            ):
-                problems.add(
-                    ("networks", name, "dhcp", "reservations", index, "hostname"),
-                    f"{reservation.hostname!r} is the name of another host, VM or iDRAC in this stack; its record "
-                    "would name two machines",
-                    reservation.hostname,
-                )
+    for _, where, reservation in stack.reservations():
+        named = automatic[reservation.hostname]
+        if named.kind == "reservation" or (
+            named.kind == "vm" and reservation.mac in {nic.mac for nic in stack.vms[named.owner].nics}
+        ):
+            continue
+        problems.add(
+            (*where, "hostname"),
+            f"{reservation.hostname!r} is the name of another host, VM or iDRAC in this stack; its record "
+            "would name two machines",
+            reservation.hostname,
+        )
 
 
 def _check_upstreams(stack: OrionStack, problems: Problems) -> None:
@@ -624,12 +605,7 @@ def _check_upstreams(stack: OrionStack, problems: Problems) -> None:
 
 
 def _check_bootstrap(stack: OrionStack, addresses: list[StaticAddress], problems: Problems) -> None:
-    url = stack.bootstrap.serve_url
-    host = (url.host or "").strip("[]")
-    try:
-        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
+    url, host, address = stack.bootstrap.serve_url, stack.bootstrap.serve_host, stack.bootstrap.serve_address
     installing = any(h.proxmox.install and h.idrac.media_over_https for h in stack.hosts)
     if installing and not isinstance(address, ipaddress.IPv4Address):
         # The media server binds serve_url's host and makes its certificate for it as an IP address; the management

@@ -304,3 +304,8 @@ class Host(Facts):
 
     def bridge(self, name: str) -> Bridge | None:
         return next((bridge for bridge in self.bridges if bridge.name == name), None)
+
+    @property
+    def idrac_name(self) -> str:
+        """The name the local DNS gives the host's iDRAC."""
+        return f"{self.name}-idrac"

@@ -11,6 +11,7 @@ from pydantic import Discriminator, Field, Tag, model_validator
 from orion_infra.model.hosts import BridgeName
 from orion_infra.model.problems import Location, Problems
 from orion_infra.model.types import (
+    UNNUMBERABLE_V4,
     Facts,
     Hostname,
     IPv4,
@@ -22,13 +23,6 @@ from orion_infra.model.types import (
     not_unicast_reason,
 )
 
-# IPv4 space no host can be numbered from (RFC 6890): a subnet overlapping it cannot be a network of hosts.
-UNNUMBERABLE_V4 = [
-    (ipaddress.IPv4Network("0.0.0.0/8"), "'this network' (RFC 1122)"),
-    (ipaddress.IPv4Network("127.0.0.0/8"), "loopback"),
-    (ipaddress.IPv4Network("224.0.0.0/4"), "multicast"),
-    (ipaddress.IPv4Network("240.0.0.0/4"), "reserved, with the broadcast address"),
-]
 LINK_LOCAL_V4 = ipaddress.IPv4Network("169.254.0.0/16")
 # A VLAN-aware Linux bridge carries its untagged traffic as VLAN 1 (its default PVID, which Proxmox keeps).
 UNTAGGED_VLAN = 1

@@ -27,6 +27,7 @@ from orion_infra.model.types import (
     VmId,
     not_unicast_reason,
     require_remote_unicast,
+    split_host_port,
 )
 
 
@@ -112,13 +113,11 @@ class EmailNotifications(Facts):
     @field_validator("smarthost")
     @classmethod
     def _remote(cls, smarthost: str) -> str:
-        host = smarthost.rpartition(":")[0].strip("[]")
-        try:
-            local = host.lower() == "localhost" or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            local = False
-        if local:
+        host, address, _ = split_host_port(smarthost)  # HostPort has checked its form
+        if host.lower() == "localhost" or (address is not None and address.is_loopback):
             raise ValueError(f"{smarthost} is the monitoring VM itself, which runs no mail server; name the relay")
+        if address is not None and (why := not_unicast_reason(address)):
+            raise ValueError(f"{why}; the smarthost is the mail relay's unicast address or its name")
         return smarthost
 
 
@@ -218,16 +217,25 @@ class Bootstrap(Facts):
         description="the operator's private directory for prepared installers (relative to the project)",
     )
 
+    @property
+    def serve_host(self) -> str:
+        """serve_url's host: a DNS name, or an address (an IPv6 one without its brackets)."""
+        return (self.serve_url.host or "").strip("[]")
+
+    @property
+    def serve_address(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+        """serve_url's host as an address, or None when it is a DNS name."""
+        try:
+            return ipaddress.ip_address(self.serve_host)
+        except ValueError:
+            return None
+
     @model_validator(mode="after")
     def _operator_machine(self) -> Self:
         problems = Problems()
-        host = self.serve_url.host or ""
-        try:
-            address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
-            address = None
+        address = self.serve_address
         why = not_unicast_reason(address) if address is not None else None
-        if host == "localhost" or why is not None:
+        if self.serve_host == "localhost" or why is not None:
             problems.add(
                 ("serve_url",),
                 f"{why or 'localhost is this machine'}: the iDRAC and Proxmox fetch from serve_url, so it names the "

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-from typing import Annotated, Self
+from collections.abc import Iterator
+from typing import Annotated, Literal, NamedTuple, Self
 
 from pydantic import Field, ValidationInfo, model_validator
 
 from orion_infra.model.bgp import Bgp
 from orion_infra.model.consistency import check_consistency
 from orion_infra.model.hosts import Host
-from orion_infra.model.networks import Networks
+from orion_infra.model.networks import DhcpReservation, Networks
 from orion_infra.model.ports import MONITOR_LOCAL_ADDRESS, MONITOR_SERVICES, ROUTER_EXPORTERS
-from orion_infra.model.problems import Problems
+from orion_infra.model.problems import Location, Problems, format_location
 from orion_infra.model.services import Access, Backup, Bootstrap, Dns, Monitoring, ScrapeTarget
 from orion_infra.model.types import Facts
 from orion_infra.model.vms import Vm, VmKey, VmNic, VmRole
+
+
+class AutomaticName(NamedTuple):
+    """A name the local DNS gives a record without a dns.records entry, and what it names."""
+
+    kind: Literal["host", "idrac", "vm", "reservation"]
+    owner: str  # the host's name (for a host, by name or node, and its iDRAC), the VM's key, the reservation's place
 
 
 class OrionStack(Facts):
@@ -59,6 +67,27 @@ class OrionStack(Facts):
     def management_address(self, host: Host) -> ipaddress.IPv4Address | None:
         bridge = host.bridge(self.networks.management.bridge)
         return bridge.address if bridge is not None else None
+
+    def reservations(self) -> Iterator[tuple[str, Location, DhcpReservation]]:
+        """Every DHCP reservation: its network's name, where the stack makes it, and the reservation."""
+        for name, network in self.networks.internal():
+            for index, reservation in enumerate(network.dhcp.reservations if network.dhcp else []):
+                yield name, ("networks", name, "dhcp", "reservations", index), reservation
+
+    def automatic_names(self) -> dict[str, AutomaticName]:
+        """The names the local DNS gives records by itself: the hosts' names and Proxmox nodes, their iDRACs', the
+        VMs' and the DHCP reservations' hostnames. A name given twice is the first's, in that order."""
+        names: dict[str, AutomaticName] = {}
+        for host in self.hosts:
+            names.setdefault(host.name, AutomaticName("host", host.name))
+            names.setdefault(host.proxmox.node, AutomaticName("host", host.name))
+        for host in self.hosts:
+            names.setdefault(host.idrac_name, AutomaticName("idrac", host.name))
+        for key, vm in self.vms.items():
+            names.setdefault(vm.name, AutomaticName("vm", key))
+        for _, where, reservation in self.reservations():
+            names.setdefault(reservation.hostname, AutomaticName("reservation", format_location(where)))
+        return names
 
     def vms_with_role(self, role: VmRole) -> list[tuple[str, Vm]]:
         return [(key, vm) for key, vm in self.vms.items() if vm.role == role]

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationInfo
 from pydantic_core import PydanticCustomError
 
-from orion_infra.model.calendar_events import calendar_event_problem, never_comes
+from orion_infra.model.calendar_events import CalendarEventError, never_comes, parse
 from orion_infra.model.locales import COUNTRIES, TIME_ZONES
 
 
@@ -178,22 +178,26 @@ def _ssh_public_key(value: str) -> str:
 SshPublicKey = Annotated[str, AfterValidator(_ssh_public_key)]
 
 
-_THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")
-_RESERVED_V4 = ipaddress.IPv4Network("240.0.0.0/4")
+# IPv4 space no host is numbered from (RFC 6890), and what each block is: no address in it is a host's or a peer's,
+# and no subnet overlapping it is a network of hosts.
+UNNUMBERABLE_V4 = (
+    (ipaddress.IPv4Network("0.0.0.0/8"), "'this network' (RFC 1122)"),
+    (ipaddress.IPv4Network("127.0.0.0/8"), "loopback"),
+    (ipaddress.IPv4Network("224.0.0.0/4"), "multicast"),
+    (ipaddress.IPv4Network("240.0.0.0/4"), "reserved, with the broadcast address"),
+)
 
 
 def not_unicast_reason(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     """Why `address` can be no host's or peer's address anywhere, or None."""
     if address.is_unspecified:
         return f"{address} is the unspecified address"
+    if isinstance(address, ipaddress.IPv4Address):
+        return next((f"{address} is in {block}, {what}" for block, what in UNNUMBERABLE_V4 if address in block), None)
     if address.is_loopback:
         return f"{address} is a loopback address"
     if address.is_multicast:
         return f"{address} is a multicast address"
-    if isinstance(address, ipaddress.IPv4Address) and address in _THIS_NETWORK:
-        return f"{address} is in 0.0.0.0/8, which only means this network (RFC 1122)"
-    if isinstance(address, ipaddress.IPv4Address) and address in _RESERVED_V4:
-        return f"{address} is in the reserved 240.0.0.0/4 (the broadcast address included)"
     return None
 
 
@@ -217,7 +221,9 @@ _DNS_NAME_RE = re.compile(
 _HOST_PORT_RE = re.compile(r"^(?:\[(?P<ipv6>[^\]]*)\]|(?P<host>[^:\[\]]*)):(?P<port>[0-9]+)$")
 
 
-def _host_port(value: str) -> str:
+def split_host_port(value: str) -> tuple[str, ipaddress.IPv4Address | ipaddress.IPv6Address | None, int]:
+    """The host (without brackets), its address (None for a DNS name) and the port of a HostPort; a
+    PydanticCustomError says why `value` is none."""
     found = _HOST_PORT_RE.fullmatch(value)
     if found is None:
         raise _error(
@@ -227,20 +233,27 @@ def _host_port(value: str) -> str:
     port = int(found["port"])
     if not 1 <= port <= 65535:
         raise _error("host_port", f"expected a port from 1 to 65535 after the colon, got {port} in {value!r}")
+    host = found["ipv6"] if found["ipv6"] is not None else found["host"]
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
     if found["ipv6"] is not None:
         try:
-            ipaddress.IPv6Address(found["ipv6"])
+            address = ipaddress.IPv6Address(host)
         except ValueError:
             raise _error("host_port", f"expected an IPv6 address between the brackets, got {value!r}") from None
-    elif re.fullmatch(r"[0-9.]+", found["host"]):
+    elif re.fullmatch(r"[0-9.]+", host):
         try:
-            ipaddress.IPv4Address(found["host"])
+            address = ipaddress.IPv4Address(host)
         except ValueError:
             raise _error(
                 "host_port", f"expected an IPv4 address or a DNS name before the port, got {value!r}"
             ) from None
-    elif not _DNS_NAME_RE.fullmatch(found["host"]):
+    elif not _DNS_NAME_RE.fullmatch(host):
         raise _error("host_port", f"expected a DNS name or an address before the port, got {value!r}")
+    return host, address, port
+
+
+def _host_port(value: str) -> str:
+    split_host_port(value)
     return value
 
 
@@ -280,16 +293,18 @@ EmailAddressList = Annotated[str, AfterValidator(_email_list)]
 
 
 def _calendar_event(value: str, info: ValidationInfo) -> str:
-    if why := calendar_event_problem(value):
+    try:
+        event = parse(value)
+    except CalendarEventError as problem:
         raise _error(
             "calendar_event",
             "expected a calendar event like '*-*-* 02:30', 'mon..fri 02:30', 'sun 01:00' or 'daily' "
-            f"(systemd.time, as Proxmox reads it), got {value!r}: {why}",
-        )
+            f"(systemd.time, as Proxmox reads it), got {value!r}: {problem}",
+        ) from None
     # Judged as of the day validation runs for (load_stack's `today`), like the releases' end of life.
     context = info.context if isinstance(info.context, dict) else {}
     today = context.get("today") or datetime.date.today()
-    if why := never_comes(value, today):
+    if why := never_comes(event, today):
         raise _error(
             "calendar_event_never",
             f"{value!r} never comes: {why}, so Proxmox would never run the job; give a schedule that comes, like "

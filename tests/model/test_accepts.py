@@ -155,6 +155,38 @@ def test_serve_url_by_name_when_the_installer_goes_over_plain_http(
     assert stack.bootstrap.serve_url.host == "deploy.orion.home.arpa"
 
 
+def test_serve_url_by_ipv6_address_without_its_brackets(default_raw: RawConfig, today: datetime.date) -> None:
+    stack = loads(
+        default_raw,
+        [
+            (("bootstrap", "serve_url"), "http://[2001:db8::50]:8080/"),
+            (("hosts", 0, "idrac", "media_over_https"), False),
+        ],
+        today,
+    )
+    assert stack.bootstrap.serve_host == "2001:db8::50"
+    assert stack.bootstrap.serve_address == ipaddress.IPv6Address("2001:db8::50")
+
+
+def test_the_names_that_get_records_by_themselves(default_raw: RawConfig, today: datetime.date) -> None:
+    """The hosts', their iDRACs', the VMs' and the reservations' names; the macOS VM's reservation carries its name."""
+    printer = {"hostname": "printer", "mac": "BC:24:11:00:09:00", "address": "192.168.100.31"}
+    stack = loads(default_raw, [(("networks", "lan", "dhcp", "reservations"), lambda r: [*r, printer])], today)
+    assert stack.hosts[0].idrac_name == "orion-pve-idrac"
+    assert {name: tuple(named) for name, named in stack.automatic_names().items()} == {
+        "orion-pve": ("host", "orion-pve"),
+        "orion-pve-idrac": ("idrac", "orion-pve"),
+        "orion-router": ("vm", "router"),
+        "orion-monitor": ("vm", "monitor"),
+        "hack-sequoia-01": ("vm", "macos"),
+        "printer": ("reservation", "networks.lan.dhcp.reservations[1]"),
+    }
+    assert [(name, where, reservation.hostname) for name, where, reservation in stack.reservations()] == [
+        ("lan", ("networks", "lan", "dhcp", "reservations", 0), "hack-sequoia-01"),
+        ("lan", ("networks", "lan", "dhcp", "reservations", 1), "printer"),
+    ]
+
+
 @pytest.mark.parametrize("schedule", ["*-02-29 02:30", "mon *-02-29 01:00", "Fri *-*-13 03:00", "2030-06-01 02:30"])
 def test_a_schedule_that_comes_rarely(schedule: str, default_raw: RawConfig, today: datetime.date) -> None:
     """February 29 comes in leap years; a Monday February 29 every 28 years or so; a day ahead comes once."""

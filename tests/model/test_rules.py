@@ -266,14 +266,14 @@ RULES: list[tuple[str, list[tuple[tuple[str | int, ...], Any]], list[str]]] = [
         "router-id-limited-broadcast",
         [(("bgp", "router_id"), "255.255.255.255")],
         [
-            "bgp.router_id: 255.255.255.255 is in the reserved 240.0.0.0/4 (the broadcast address included): a BGP identifier is a unicast address of the router (RFC 4271; peers such as FRR refuse a multicast or reserved one with Bad BGP Identifier); use one of the router's addresses"
+            "bgp.router_id: 255.255.255.255 is in 240.0.0.0/4, reserved, with the broadcast address: a BGP identifier is a unicast address of the router (RFC 4271; peers such as FRR refuse a multicast or reserved one with Bad BGP Identifier); use one of the router's addresses"
         ],
     ),
     (
         "router-id-loopback",
         [(("bgp", "router_id"), "127.0.0.1")],
         [
-            "bgp.router_id: 127.0.0.1 is a loopback address: a BGP identifier is a unicast address of the router (RFC 4271; peers such as FRR refuse a multicast or reserved one with Bad BGP Identifier); use one of the router's addresses"
+            "bgp.router_id: 127.0.0.1 is in 127.0.0.0/8, loopback: a BGP identifier is a unicast address of the router (RFC 4271; peers such as FRR refuse a multicast or reserved one with Bad BGP Identifier); use one of the router's addresses"
         ],
     ),
     (
@@ -287,7 +287,7 @@ RULES: list[tuple[str, list[tuple[tuple[str | int, ...], Any]], list[str]]] = [
         "rpki-cache-on-loopback",
         [(("bgp", "rpki"), [{"address": "127.0.0.1"}])],
         [
-            "bgp.rpki[0].address: 127.0.0.1 is a loopback address; an RPKI cache is a unicast address the router reaches (it runs none itself)"
+            "bgp.rpki[0].address: 127.0.0.1 is in 127.0.0.0/8, loopback; an RPKI cache is a unicast address the router reaches (it runs none itself)"
         ],
     ),
     (
@@ -373,6 +373,41 @@ RULES: list[tuple[str, list[tuple[tuple[str | int, ...], Any]], list[str]]] = [
         ],
     ),
     (
+        "smarthost-on-the-monitoring-vms-ipv6-loopback",
+        [(("monitoring", "notify_email", "smarthost"), "[::1]:25")],
+        [
+            "monitoring.notify_email.smarthost: [::1]:25 is the monitoring VM itself, which runs no mail server; name the relay"
+        ],
+    ),
+    (
+        "smarthost-unspecified",
+        [(("monitoring", "notify_email", "smarthost"), "0.0.0.0:25")],
+        [
+            "monitoring.notify_email.smarthost: 0.0.0.0 is the unspecified address; the smarthost is the mail relay's unicast address or its name"
+        ],
+    ),
+    (
+        "smarthost-multicast",
+        [(("monitoring", "notify_email", "smarthost"), "224.0.0.1:25")],
+        [
+            "monitoring.notify_email.smarthost: 224.0.0.1 is in 224.0.0.0/4, multicast; the smarthost is the mail relay's unicast address or its name"
+        ],
+    ),
+    (
+        "smarthost-broadcast",
+        [(("monitoring", "notify_email", "smarthost"), "255.255.255.255:25")],
+        [
+            "monitoring.notify_email.smarthost: 255.255.255.255 is in 240.0.0.0/4, reserved, with the broadcast address; the smarthost is the mail relay's unicast address or its name"
+        ],
+    ),
+    (
+        "smarthost-ipv6-multicast",
+        [(("monitoring", "notify_email", "smarthost"), "[ff02::1]:25")],
+        [
+            "monitoring.notify_email.smarthost: ff02::1 is a multicast address; the smarthost is the mail relay's unicast address or its name"
+        ],
+    ),
+    (
         "malformed-recipient",
         [(("monitoring", "notify_email", "to"), "noc@orion..home.arpa")],
         [
@@ -436,7 +471,7 @@ RULES: list[tuple[str, list[tuple[tuple[str | int, ...], Any]], list[str]]] = [
         "dns-upstream-on-loopback",
         [(("dns", "upstreams", 0, "address"), "127.0.0.1")],
         [
-            "dns.upstreams[0].address: 127.0.0.1 is a loopback address; an upstream resolver is a unicast address the router reaches on the internet"
+            "dns.upstreams[0].address: 127.0.0.1 is in 127.0.0.0/8, loopback; an upstream resolver is a unicast address the router reaches on the internet"
         ],
     ),
     (
@@ -490,6 +525,21 @@ RULES: list[tuple[str, list[tuple[tuple[str | int, ...], Any]], list[str]]] = [
         ],
         [
             "dns.records[0].name: 'printer' is the name of networks.lan.dhcp.reservations[1], which gets its record automatically"
+        ],
+    ),
+    (
+        "reservation-named-like-an-idrac",
+        [
+            (
+                ("networks", "lan", "dhcp", "reservations"),
+                lambda r: [
+                    *r,
+                    {"hostname": "orion-pve-idrac", "mac": "BC:24:11:00:09:00", "address": "192.168.100.31"},
+                ],
+            )
+        ],
+        [
+            "networks.lan.dhcp.reservations[1].hostname: 'orion-pve-idrac' is the name of another host, VM or iDRAC in this stack; its record would name two machines"
         ],
     ),
     (

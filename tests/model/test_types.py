@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import ipaddress
 from typing import Any
 
 import pytest
@@ -25,6 +26,8 @@ from orion_infra.model.types import (
     MacAddress,
     SshPublicKey,
     TimeZone,
+    not_unicast_reason,
+    split_host_port,
 )
 
 
@@ -249,6 +252,37 @@ def test_host_port_accepts(good: str) -> None:
 )
 def test_host_port_refusals(bad: str, message: str) -> None:
     assert refusal(HostPort, bad) == message
+
+
+@pytest.mark.parametrize(
+    ("given", "parts"),
+    [
+        ("mail.orion.home.arpa:587", ("mail.orion.home.arpa", None, 587)),
+        ("192.0.2.25:465", ("192.0.2.25", ipaddress.IPv4Address("192.0.2.25"), 465)),
+        ("[2001:db8::25]:587", ("2001:db8::25", ipaddress.IPv6Address("2001:db8::25"), 587)),
+    ],
+)
+def test_host_port_parts(given: str, parts: tuple[object, ...]) -> None:
+    assert split_host_port(given) == parts
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("0.0.0.0", "0.0.0.0 is the unspecified address"),  # noqa: S104 - the value under test, bound to nothing
+        ("0.1.2.3", "0.1.2.3 is in 0.0.0.0/8, 'this network' (RFC 1122)"),
+        ("127.1.2.3", "127.1.2.3 is in 127.0.0.0/8, loopback"),
+        ("239.255.255.250", "239.255.255.250 is in 224.0.0.0/4, multicast"),
+        ("240.0.0.1", "240.0.0.1 is in 240.0.0.0/4, reserved, with the broadcast address"),
+        ("::", ":: is the unspecified address"),
+        ("::1", "::1 is a loopback address"),
+        ("ff02::1", "ff02::1 is a multicast address"),
+        ("192.0.2.1", None),
+        ("2001:db8::1", None),
+    ],
+)
+def test_not_unicast_reason(address: str, why: str | None) -> None:
+    assert not_unicast_reason(ipaddress.ip_address(address)) == why
 
 
 def test_email_addresses() -> None:

@@ -262,16 +262,14 @@ def local_records(facts: RouterFacts) -> list[DnsRecord]:
         management = stack.management_address(host)
         if management is not None:
             records.append(DnsRecord(host.proxmox.node, management))
-        records.append(DnsRecord(f"{host.name}-idrac", host.idrac.address))
+        records.append(DnsRecord(host.idrac_name, host.idrac.address))
     for vm in stack.vms.values():
         if vm.role == "router":
             continue
         address = next((nic.ipv4 for nic in vm.nics if isinstance(nic.ipv4, ipaddress.IPv4Address)), None)
         if address is not None:
             records.append(DnsRecord(vm.name, address))
-    for _, network in stack.networks.internal():
-        for reservation in network.dhcp.reservations if network.dhcp else []:
-            records.append(DnsRecord(reservation.hostname, reservation.address))
+    records.extend(DnsRecord(reservation.hostname, reservation.address) for _, _, reservation in stack.reservations())
     records.extend(DnsRecord(record.name, record.address) for record in stack.dns.records)
     return records
 

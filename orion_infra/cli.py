@@ -67,20 +67,22 @@ main.add_command(agent, name="agent")
 )
 @stack_file_option
 def trust(known_hosts: Path | None, stack_file: Path) -> None:
-    """Write the Proxmox API anchors the last `pulumi up` recorded (the stack's `trust` output) to .orion/trust/, the
-    directory SSL_CERT_DIR names: a new machine, or a CI runner, verifies the API as the first one did."""
+    """Write the Proxmox API anchors the last `pulumi up` recorded (the stack's `trust` output) to .orion/trust/ in
+    the stack file's directory (the project directory, where the program reads them), the directory SSL_CERT_DIR
+    names: a new machine, or a CI runner, verifies the API as the first one did."""
     recorded = StackCli(stack_file).output(OUTPUT_TRUST)
     if not isinstance(recorded, dict):
         raise click.ClickException(f"the stack has no `{OUTPUT_TRUST}` output yet: run `pulumi up` first")
-    TRUST_DIR.mkdir(parents=True, exist_ok=True)
+    trust_dir = stack_file.resolve().parent / TRUST_DIR
+    trust_dir.mkdir(parents=True, exist_ok=True)
     for node, anchor in sorted(recorded.get("proxmox_api_ca", {}).items()):
-        path = Path(node_trust_file(str(TRUST_DIR), node))
+        path = Path(node_trust_file(str(trust_dir), node))
         path.write_text(anchor)
         click.echo(f"{path}: the API anchor of {node}")
     if known_hosts is not None:
         known_hosts.write_text("".join(f"{line}\n" for line in recorded.get("ssh_known_hosts", [])))
         click.echo(f"{known_hosts}: {len(recorded.get('ssh_known_hosts', []))} host keys")
-    click.echo(f"export SSL_CERT_DIR={TRUST_DIR.resolve()}")
+    click.echo(f"export SSL_CERT_DIR={trust_dir}")
 
 
 @main.command()

@@ -51,21 +51,43 @@ class StackCli:
         return subprocess.run([pulumi, *arguments, *where, *stack], capture_output=True, text=True, check=False)
 
     def output(self, name: str, *, show_secrets: bool = False) -> object:
-        """The stack's output `name`; None when there is no CLI, no stack or no such output."""
-        done = self.run("stack", "output", name, "--json", *(["--show-secrets"] if show_secrets else []))
-        if done is None or done.returncode != 0:
-            return None
+        """The stack's output `name`, None when the stack has no such output (before the `pulumi up` that exports
+        it). Raises UsageError, with the CLI's own reason, when the CLI is not installed or fails otherwise (no
+        such stack, no passphrase for a secret output, ...)."""
+        what = f"the stack's output {name}"
+        done = self._run_or_refuse(
+            what, "stack", "output", name, "--json", *(["--show-secrets"] if show_secrets else [])
+        )
+        if done.returncode != 0:
+            if MISSING_OUTPUT in done.stderr:
+                return None
+            raise click.UsageError(f"the Pulumi CLI could not read {what}: {cli_reason(done)}")
         try:
             return json.loads(done.stdout)
         except ValueError:
-            return None
+            # Not quoted: a secret output's value may be in it.
+            raise click.UsageError(f"the Pulumi CLI printed no JSON for {what}") from None
 
     def config_secret(self, key: str) -> str:
         """The value of the stack's secret `key`; raises UsageError with the CLI's own reason when it cannot."""
-        done = self.run("config", "get", key)
-        if done is None:
-            raise click.UsageError(f"the stack's secret {key} needs the Pulumi CLI, which is not installed")
+        what = f"the stack's secret {key}"
+        done = self._run_or_refuse(what, "config", "get", key)
         if done.returncode != 0:
-            reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
-            raise click.UsageError(f"the Pulumi CLI could not read the stack's secret {key}: {reason}")
+            raise click.UsageError(f"the Pulumi CLI could not read {what}: {cli_reason(done)}")
         return done.stdout.rstrip("\n")
+
+    def _run_or_refuse(self, what: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+        done = self.run(*arguments)
+        if done is None:
+            raise click.UsageError(f"{what} needs the Pulumi CLI (`pulumi`), which is not installed (not on PATH)")
+        return done
+
+
+# The Pulumi CLI's words (exit 1) for an output the stack does not have, as before the `pulumi up` that exports it.
+MISSING_OUTPUT = "current stack does not have output property"
+
+
+def cli_reason(done: subprocess.CompletedProcess[str]) -> str:
+    """Why the Pulumi CLI failed, in its own words: the last line it wrote to stderr, else its exit status."""
+    lines = done.stderr.strip().splitlines()
+    return lines[-1].strip() if lines else f"exit {done.returncode}"

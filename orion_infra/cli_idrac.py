@@ -17,7 +17,7 @@ from orion_infra.outputs import OUTPUT_IDRAC
 from orion_infra.redfish import operations
 from orion_infra.redfish.client import Credentials, RedfishClient
 from orion_infra.redfish.errors import RedfishError, RedfishUnavailableError, RedfishUnsupportedError
-from orion_infra.redfish.tls import SHA256_FINGERPRINT, TlsSettings
+from orion_infra.redfish.tls import SHA256_FINGERPRINT, TlsSettings, renewal_advice
 
 PASSWORD_VARIABLE = "ORION_IDRAC_PASSWORD"  # noqa: S105 - the variable's name, not a password
 
@@ -48,17 +48,16 @@ def _from_stack(stack_file: Path, host_name: str | None) -> tuple[str, str, str,
     policy = host.idrac.tls
     tls = None  # first_use: the recorded pin, looked up when the command runs
     if policy.verify != "first_use":
-        renewal = f"pin the new one in {stack_file} (hosts[{stack.hosts.index(host)}].idrac.tls.sha256_fingerprint)"
+        renewal = renewal_advice(policy.verify, stack=str(stack_file), host_index=stack.hosts.index(host))
         tls = TlsSettings(policy.verify, policy.ca_bundle, policy.sha256_fingerprint, renewal=renewal)
     return f"https://{host.idrac.address}", host.idrac.user, host.idrac.password.secret, host.name, tls
 
 
-def current_password(key: str | None, host_name: str | None, cli: StackCli | None = None) -> str:
+def current_password(key: str | None, host_name: str | None, cli: StackCli) -> str:
     """The password the iDRAC has now: ORION_IDRAC_PASSWORD, else the one `pulumi up` rotated it to (the stack's
     `credentials` output), else, before any rotation, the stack's secret (its factory password)."""
     if PASSWORD_VARIABLE in os.environ:
         return os.environ[PASSWORD_VARIABLE]
-    cli = cli or StackCli(DEFAULT_STACK_FILE)
     if host_name:
         credentials = cli.output("credentials", show_secrets=True)
         rotated = credentials.get("idrac_root", {}).get(host_name) if isinstance(credentials, dict) else None
@@ -69,10 +68,10 @@ def current_password(key: str | None, host_name: str | None, cli: StackCli | Non
     return cli.config_secret(key)
 
 
-def recorded_fingerprint(host_name: str, cli: StackCli | None = None) -> str | None:
+def recorded_fingerprint(host_name: str, cli: StackCli) -> str | None:
     """The certificate fingerprint `pulumi up` recorded on first contact with the host's iDRAC (verify: first_use):
     the stack's `idrac.<host>.tls_sha256` output, read with the Pulumi CLI; None if there is none."""
-    idracs = (cli or StackCli(DEFAULT_STACK_FILE)).output(OUTPUT_IDRAC)
+    idracs = cli.output(OUTPUT_IDRAC)
     recorded = idracs.get(host_name, {}).get("tls_sha256") if isinstance(idracs, dict) else None
     return recorded if isinstance(recorded, str) and SHA256_FINGERPRINT.fullmatch(recorded) else None
 
@@ -81,19 +80,25 @@ def _tls(target: Target) -> TlsSettings:
     if target.tls is not None:
         return target.tls
     host = target.host_name or "?"
-    recorded = recorded_fingerprint(host, target.cli)
+    # Never a silent fallback to trusting whatever answers: nothing is sent.
+    instead = (
+        "Pass --pin-sha256 with the fingerprint checked over a path you trust, or --insecure to accept any "
+        "certificate. Nothing was sent to the iDRAC."
+    )
+    try:
+        recorded = recorded_fingerprint(host, target.cli)
+    except click.UsageError as error:
+        raise click.UsageError(
+            f"host {host}: its iDRAC's certificate is trusted on first use (tls verify: first_use), and the "
+            f"fingerprint recorded cannot be read: {error.message}. {instead}"
+        ) from None
     if recorded is None:
-        # Never a silent fallback to trusting whatever answers: nothing is sent.
         raise click.ClickException(
             f"host {host}: its iDRAC's certificate is trusted on first use (tls verify: first_use), and no "
             f"fingerprint is recorded: `pulumi stack output {OUTPUT_IDRAC}` has no {host}.tls_sha256 (the first "
-            "`pulumi up` records it). Pass --pin-sha256 with the fingerprint checked over a path you trust, or "
-            "--insecure to accept any certificate. Nothing was sent to the iDRAC."
+            f"`pulumi up` records it). {instead}"
         )
-    renewal = (
-        f"record it with `pulumi up --replace` on the TlsIdentity resource of {host} "
-        "(`pulumi stack --show-urns | grep TlsIdentity`), or pass --pin-sha256"
-    )
+    renewal = renewal_advice("first_use", stack=str(target.cli.stack_file), host=host, alternative="pass --pin-sha256")
     return TlsSettings("first_use", sha256_fingerprint=recorded, renewal=renewal)
 
 

@@ -11,6 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from orion_infra.cli import main
+from tests.fake_pulumi import fake_pulumi
 from tests.fixtures.invalid_cases import INVALID_DIR
 
 
@@ -107,46 +108,75 @@ def test_orion_agent_score_writes_a_score_per_row(tmp_path: Path) -> None:
     assert "not-a-number" in failed.output
 
 
-def fake_pulumi(directory: Path, outputs: dict[str, object]) -> str:
-    """A `pulumi` on PATH that answers `pulumi stack output NAME --json` from `outputs` (exit 255 for a missing
-    output, as the real CLI does) and fails on anything else."""
-    script = directory / "pulumi"
-    script.write_text(
-        "#!/usr/bin/env python3\n"
-        "import json, sys\n"
-        f"outputs = {json.dumps(outputs)!r}\n"
-        "args = sys.argv[1:]\n"
-        "if args[:2] != ['stack', 'output'] or args[3:4] != ['--json'] or args[4] != '--cwd' or args[6:] != ['--stack', 'orion']:\n"
-        "    sys.exit('unexpected: ' + ' '.join(args))\n"
-        "found = json.loads(outputs).get(args[2])\n"
-        "if found is None:\n"
-        "    print(f'error: current stack does not have output property {args[2]!r}', file=sys.stderr)\n"
-        "    sys.exit(255)\n"
-        "print(json.dumps(found, indent=2))\n"
-    )
-    script.chmod(0o755)
-    return str(directory)
+ANCHOR = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+KNOWN_HOSTS = ["192.168.1.10 ssh-ed25519 AAAAnode", "192.168.1.1 ssh-ed25519 AAAArouter"]
+RECORDED = {"proxmox_api_ca": {"orion-pve": ANCHOR}, "ssh_known_hosts": KNOWN_HOSTS}
+
+
+def a_stack_file(directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    stack_file = directory / "Pulumi.orion.yaml"
+    stack_file.write_text("config: {}\n")
+    return stack_file
 
 
 def test_trust_writes_the_recorded_api_anchors_and_known_hosts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    anchor = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
-    known_hosts = ["192.168.1.10 ssh-ed25519 AAAAnode", "192.168.1.1 ssh-ed25519 AAAArouter"]
-    recorded = {"proxmox_api_ca": {"orion-pve": anchor}, "ssh_known_hosts": known_hosts}
-    monkeypatch.setenv("PATH", f"{fake_pulumi(tmp_path, {'trust': recorded})}:{Path('/usr/bin')}")
+    stack_file = a_stack_file(tmp_path)
+    pulumi = fake_pulumi(tmp_path, stack_file, outputs={"trust": RECORDED})
+    monkeypatch.setenv("PATH", pulumi.path)
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "Pulumi.orion.yaml").write_text("config: {}\n")
     result = CliRunner().invoke(main, ["trust", "--known-hosts", "known_hosts"])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / ".orion/trust/orion-pve.pem").read_text() == anchor
-    assert (tmp_path / "known_hosts").read_text().splitlines() == known_hosts
+    assert (tmp_path / ".orion/trust/orion-pve.pem").read_text() == ANCHOR
+    assert (tmp_path / "known_hosts").read_text().splitlines() == KNOWN_HOSTS
     assert f"export SSL_CERT_DIR={tmp_path / '.orion/trust'}" in result.output
+    assert pulumi.calls() == [["stack", "output", "trust", "--json", "--cwd", str(tmp_path), "--stack", "orion"]]
+
+
+def test_trust_writes_beside_the_stack_file_whatever_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The program reads <project dir>/.orion/trust (it runs there): `orion trust --stack-file` from elsewhere
+    writes there too, and the export line names that directory."""
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    stack_file = a_stack_file(project)
+    elsewhere.mkdir()
+    monkeypatch.setenv("PATH", fake_pulumi(tmp_path, stack_file, outputs={"trust": RECORDED}).path)
+    monkeypatch.chdir(elsewhere)
+    result = CliRunner().invoke(main, ["trust", "--stack-file", "../project/Pulumi.orion.yaml"])
+    assert result.exit_code == 0, result.output
+    assert (project / ".orion/trust/orion-pve.pem").read_text() == ANCHOR
+    assert not (elsewhere / ".orion").exists()
+    assert result.output.splitlines() == [
+        f"{project / '.orion/trust/orion-pve.pem'}: the API anchor of orion-pve",
+        f"export SSL_CERT_DIR={project / '.orion/trust'}",
+    ]
 
 
 def test_trust_without_a_recorded_output_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", f"{fake_pulumi(tmp_path, {})}:{Path('/usr/bin')}")
+    monkeypatch.setenv("PATH", fake_pulumi(tmp_path, a_stack_file(tmp_path)).path)
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "Pulumi.orion.yaml").write_text("config: {}\n")
     result = CliRunner().invoke(main, ["trust"])
     assert result.exit_code == 1
     assert "the stack has no `trust` output yet: run `pulumi up` first" in result.output
+    assert not (tmp_path / ".orion").exists()
+
+
+@pytest.mark.parametrize("cli", ["missing", "failing"])
+def test_trust_gives_the_reason_when_the_cli_cannot_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: str
+) -> None:
+    """Not "run `pulumi up` first" when the CLI is not installed or fails: what is wrong."""
+    stack_file = a_stack_file(tmp_path)
+    reason = "error: no stack named 'orion' found"
+    path = str(tmp_path / "empty") if cli == "missing" else fake_pulumi(tmp_path, stack_file, error=reason).path
+    monkeypatch.setenv("PATH", path)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["trust"])
+    assert result.exit_code == 2
+    assert "run `pulumi up` first" not in result.stderr
+    if cli == "missing":
+        assert "the stack's output trust needs the Pulumi CLI (`pulumi`), which is not installed" in result.stderr
+    else:
+        assert f"the Pulumi CLI could not read the stack's output trust: {reason}" in result.stderr
     assert not (tmp_path / ".orion").exists()

@@ -30,7 +30,15 @@ from pulumi.dynamic import (
 from orion_infra.redfish import operations
 from orion_infra.redfish.client import Credentials, RedfishClient, RetryPolicy, Timeouts
 from orion_infra.redfish.errors import RedfishError, RedfishUnavailableError
-from orion_infra.redfish.tls import PINNED, SHA256_FINGERPRINT, TLS_MODES, TlsSettings, presented_certificate
+from orion_infra.redfish.tls import (
+    PINNED,
+    SHA256_FINGERPRINT,
+    TLS_MODES,
+    TlsSettings,
+    presented_certificate,
+    renewal_advice,
+    tls_modes_text,
+)
 
 # What a value looks like before it is known (during a preview).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -104,15 +112,9 @@ class IdracProvider(ResourceProvider):
         return RedfishClient(str(props["endpoint"]), credentials, tls, retry=self.retry, timeouts=self.timeouts)
 
 
-def renewal(props: dict[str, Any]) -> str | None:
+def renewal(props: dict[str, Any]) -> str:
     """What the operator does when the iDRAC's certificate was replaced on purpose (said when a pin refuses it)."""
-    if props.get("tls_verify") != "first_use":
-        return None  # a pin of the stack's own: the default advice, pin the new one in the stack
-    identity = props.get("tls_identity") or "<the host's TlsIdentity resource>"
-    return (
-        f"record it with `pulumi up --replace '{identity}'`, or pin it in the stack "
-        "(tls: {verify: fingerprint, sha256_fingerprint: <the new one>})"
-    )
+    return renewal_advice(props.get("tls_verify") or "system", identity=props.get("tls_identity"))
 
 
 def check_connection(news: dict[str, Any]) -> list[CheckFailure]:
@@ -131,11 +133,7 @@ def check_connection(news: dict[str, Any]) -> list[CheckFailure]:
         failures.append(CheckFailure("password", "the iDRAC password is required (a secret)"))
     verify = news.get("tls_verify") or "system"
     if verify not in TLS_MODES:
-        failures.append(
-            CheckFailure(
-                "tls_verify", f"expected system, ca_bundle, fingerprint, first_use or insecure, got {verify!r}"
-            )
-        )
+        failures.append(CheckFailure("tls_verify", f"expected {tls_modes_text()}, got {verify!r}"))
     if verify == "ca_bundle" and not news.get("ca_bundle"):
         failures.append(CheckFailure("ca_bundle", "tls_verify=ca_bundle needs the path of a PEM bundle"))
     fingerprint = news.get("sha256_fingerprint")

@@ -9,7 +9,7 @@ import re
 import socket
 import ssl
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 import requests
@@ -19,14 +19,13 @@ from requests.adapters import HTTPAdapter
 log = logging.getLogger(__name__)
 
 TlsVerify = Literal["system", "ca_bundle", "fingerprint", "first_use", "insecure"]
-TLS_MODES: tuple[TlsVerify, ...] = ("system", "ca_bundle", "fingerprint", "first_use", "insecure")
+TLS_MODES: tuple[TlsVerify, ...] = get_args(TlsVerify)
 # The modes that trust one certificate, by its SHA-256, instead of a CA chain.
 PINNED: frozenset[str] = frozenset({"fingerprint", "first_use"})
 SHA256_FINGERPRINT = re.compile(r"^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$")
 # urllib3 2.x's words when the pinned certificate is not the one presented (util/ssl_.py, assert_fingerprint);
 # the repr of a wrapped error may escape the quotes.
 _MISMATCH = re.compile(r'Fingerprints did not match\. Expected \\?"[0-9a-f]+\\?", got \\?"([0-9a-f]+)')
-DEFAULT_RENEWAL = "pin the new one in the stack (hosts[].idrac.tls.sha256_fingerprint)"
 
 
 @dataclass(frozen=True)
@@ -75,11 +74,46 @@ class TlsSettings:
         mismatch = _MISMATCH.search(text) if self.pinned else None
         if mismatch is not None:
             return mismatch_message(
-                endpoint, str(self.sha256_fingerprint), mismatch.group(1), self.renewal or DEFAULT_RENEWAL
+                endpoint, str(self.sha256_fingerprint), mismatch.group(1), self.renewal or renewal_advice(self.verify)
             )
         if "CERTIFICATE_VERIFY_FAILED" in text:
             return f"{endpoint}: its certificate is not trusted with verify: {self.verify}; nothing was sent. {text}"
         return None
+
+
+def tls_modes_text() -> str:
+    """The modes as a message lists them: `system, ca_bundle, fingerprint, first_use or insecure`."""
+    return f"{', '.join(TLS_MODES[:-1])} or {TLS_MODES[-1]}"
+
+
+def renewal_advice(
+    verify: str,
+    *,
+    stack: str = "the stack",
+    host_index: int | None = None,
+    host: str | None = None,
+    identity: str | None = None,
+    alternative: str | None = None,
+) -> str:
+    """What the operator does, once the new fingerprint is checked, when a pin refuses a certificate replaced on
+    purpose. With verify: first_use, record it again by replacing the host's TlsIdentity resource (`identity`, its
+    URN, when known; else the one of `host`) or pin it in `stack`; with a pin of the stack's own, pin the new one
+    there. `hosts[host_index]` is where in the stack; `alternative` is one more way (the CLI's --pin-sha256)."""
+    tls = f"hosts[{'' if host_index is None else host_index}].idrac.tls"
+    if verify == "first_use":
+        replace = (
+            f"`pulumi up --replace '{identity}'`"
+            if identity
+            else f"`pulumi up --replace` on the TlsIdentity resource of {host or 'the host'} "
+            "(`pulumi stack --show-urns | grep TlsIdentity`)"
+        )
+        advice = (
+            f"record it with {replace}, or pin it in {stack} "
+            f"({tls}: {{verify: fingerprint, sha256_fingerprint: <the new one>}})"
+        )
+    else:
+        advice = f"pin the new one in {stack} ({tls}.sha256_fingerprint)"
+    return f"{advice}, or {alternative}" if alternative else advice
 
 
 def normalise_fingerprint(fingerprint: str) -> str:

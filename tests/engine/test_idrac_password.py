@@ -7,10 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import click
 import pytest
 
-from orion_infra.cli_idrac import current_password
 from tests.engine.checks import leaks
 from tests.engine.conftest import EngineProject, Sealed
 from tests.redfish.emulator import openssl_sha256, self_signed_certificate
@@ -68,7 +66,6 @@ def test_after_a_rotation_the_password_comes_from_the_secret_stack_output(
 def first_use_project(engine_project: EngineProject) -> EngineProject:
     text = engine_project.stack_file.read_text()
     assert text.count("tls: {verify: first_use}") == 1  # the default stack's
-    engine_project.stack_file.write_text(text.replace("tls: {verify: insecure}", "tls: {verify: first_use}"))
     return engine_project
 
 
@@ -91,22 +88,21 @@ def test_first_use_trusts_the_fingerprint_in_the_real_stack_output(
     assert json.loads(run.stdout)["service_tag"] == "CQ5QBM2"
 
 
-def password_without_passphrase(project: EngineProject, monkeypatch: pytest.MonkeyPatch) -> str:
-    """`current_password` in the project directory, the CLI first on PATH, without PULUMI_CONFIG_PASSPHRASE (the
-    CLI only reads files here: it runs unsealed, in-process)."""
-    for name, value in project.env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE")
-    monkeypatch.delenv("ORION_IDRAC_PASSWORD", raising=False)
-    monkeypatch.chdir(project.directory)
-    return current_password("idracPassword", HOST)
-
-
 def test_without_the_passphrase_the_cli_reason_reaches_the_operator(
-    engine_project: EngineProject, monkeypatch: pytest.MonkeyPatch
+    engine_project: EngineProject, stack_secrets: dict[str, str], tmp_path: Path
 ) -> None:
-    with pytest.raises(click.UsageError) as refused:
-        password_without_passphrase(engine_project, monkeypatch)
-    assert refused.value.exit_code == 2
-    assert "the Pulumi CLI could not read the stack's secret idracPassword" in refused.value.message
-    assert "PULUMI_CONFIG_PASSPHRASE" in refused.value.message
+    """Without PULUMI_CONFIG_PASSPHRASE the real CLI cannot decrypt the stack's secret: the command stops with the
+    CLI's own reason (a usage error), before anything is sent to the iDRAC."""
+    run = engine_project.orion_idrac(
+        "--insecure",
+        "status",
+        idrac_password=stack_secrets["idracPassword"],
+        state=tmp_path / "sushy",
+        env={"PULUMI_CONFIG_PASSPHRASE": None},
+    )
+    assert_sealed(run)
+    assert (run.returncode, run.stdout) == (2, "")
+    assert "the Pulumi CLI could not read the stack's secret idracPassword: error: " in run.stderr
+    assert "passphrase must be set with PULUMI_CONFIG_PASSPHRASE" in run.stderr
+    assert run.seen == []
+    assert leaks(run.stderr, stack_secrets) == []

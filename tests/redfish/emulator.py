@@ -54,18 +54,12 @@ class Fault:
 
 @dataclass(frozen=True)
 class Seen:
-    """One request as the iDRAC received it, and whether it carried a credential."""
+    """One request as the iDRAC received it, and whether it carried a credential in its headers."""
 
     method: str
     path: str
     authorization: bool
     """An Authorization header (Basic credentials) or an X-Auth-Token."""
-    login: bool
-    """A session login: the user's password in the body."""
-
-    @property
-    def credentials(self) -> bool:
-        return self.authorization or self.login
 
 
 @dataclass
@@ -107,7 +101,6 @@ class Idrac8Layer:
                     method,
                     path,
                     authorization=bool(environ.get("HTTP_AUTHORIZATION") or environ.get("HTTP_X_AUTH_TOKEN")),
-                    login=method == "POST" and path.rstrip("/").endswith("/Sessions"),
                 )
             )
             fault = self._next_fault(method)

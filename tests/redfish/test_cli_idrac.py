@@ -12,11 +12,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
 from orion_infra.cli import main
+from orion_infra.cli_common import StackCli
 from orion_infra.cli_idrac import current_password
+from tests.fake_pulumi import fake_pulumi
 from tests.redfish.emulator import RunningService
 
 # The console script the project installs, as an operator runs it.
@@ -116,25 +119,58 @@ def test_usage_errors_exit_2(idrac: RunningService, tmp_path: Path, default_stac
     assert "set ORION_IDRAC_PASSWORD" in no_password.stderr
 
 
-def fake_pulumi(tmp_path: Path, outputs: str) -> Path:
-    """A `pulumi` that answers `stack output credentials` with `outputs` and `config get` with the factory
-    password (the stack's secret, rotated away by the first `pulumi up`)."""
-    script = tmp_path / "bin" / "pulumi"
-    script.parent.mkdir()
-    script.write_text(
-        "#!/bin/sh\n"
-        f"case \"$1 $2\" in 'stack output') printf '%s' '{outputs}' ;; 'config get') echo calvin ;; *) exit 1 ;; esac\n"
-    )
-    script.chmod(0o755)
-    return script.parent
+FACTORY = {"idracPassword": "calvin"}
 
 
 def test_the_password_comes_from_the_rotation_once_there_was_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-
     monkeypatch.delenv("ORION_IDRAC_PASSWORD", raising=False)
-    monkeypatch.setenv("PATH", str(fake_pulumi(tmp_path, '{"idrac_root": {"orion-pve": "Rotated-Pw1"}}')))
-    assert current_password("idracPassword", "orion-pve") == "Rotated-Pw1"
+    stack_file = tmp_path / "project" / "Pulumi.orion.yaml"
+    rotated = {"idrac_root": {"orion-pve": "Rotated-Pw1"}}
+    # The factory password is the stack's secret, rotated away by the first `pulumi up`; the rotated one is in the
+    # secret `credentials` output, which only --show-secrets reveals.
+    pulumi = fake_pulumi(
+        tmp_path, stack_file, outputs={"credentials": rotated}, secret_outputs=["credentials"], config=FACTORY
+    )
+    monkeypatch.setenv("PATH", pulumi.path)
+    cli = StackCli(stack_file)
+    assert current_password("idracPassword", "orion-pve", cli) == "Rotated-Pw1"
     # Before the first `pulumi up` there is no output yet: the stack's secret is the password in force.
-    assert current_password("idracPassword", "orion-pve2") == "calvin"
+    assert current_password("idracPassword", "orion-pve2", cli) == "calvin"
+    where = ["--cwd", str(stack_file.parent), "--stack", "orion"]
+    assert pulumi.calls() == [
+        ["stack", "output", "credentials", "--json", "--show-secrets", *where],
+        ["stack", "output", "credentials", "--json", "--show-secrets", *where],
+        ["config", "get", "idracPassword", *where],
+    ]
+
+
+def test_before_the_first_up_the_password_is_the_stack_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ORION_IDRAC_PASSWORD", raising=False)
+    stack_file = tmp_path / "Pulumi.orion.yaml"
+    monkeypatch.setenv("PATH", fake_pulumi(tmp_path, stack_file, config=FACTORY).path)
+    assert current_password("idracPassword", "orion-pve", StackCli(stack_file)) == "calvin"
+
+
+@pytest.mark.parametrize("cli", ["missing", "failing"])
+def test_a_cli_that_cannot_answer_is_named_not_taken_for_no_rotation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: str
+) -> None:
+    """No CLI, or one that fails (no passphrase), is the operator's problem to fix, with its reason: not "no
+    rotation yet" (the factory password would then be tried against a rotated iDRAC)."""
+    monkeypatch.delenv("ORION_IDRAC_PASSWORD", raising=False)
+    stack_file = tmp_path / "Pulumi.orion.yaml"
+    reason = "error: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE"
+    if cli == "missing":
+        monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    else:
+        monkeypatch.setenv("PATH", fake_pulumi(tmp_path, stack_file, config=FACTORY, error=reason).path)
+    with pytest.raises(click.UsageError) as refused:
+        current_password("idracPassword", "orion-pve", StackCli(stack_file))
+    if cli == "missing":
+        assert refused.value.message == (
+            "the stack's output credentials needs the Pulumi CLI (`pulumi`), which is not installed (not on PATH)"
+        )
+    else:
+        assert refused.value.message == f"the Pulumi CLI could not read the stack's output credentials: {reason}"

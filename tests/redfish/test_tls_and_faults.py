@@ -8,10 +8,10 @@ import pytest
 
 from orion_infra.redfish import operations
 from orion_infra.redfish.client import Credentials, RedfishClient, Timeouts
-from orion_infra.redfish.errors import RedfishUnavailableError
-from orion_infra.redfish.tls import TlsSettings
+from orion_infra.redfish.errors import RedfishCertificateError, RedfishUnavailableError
+from orion_infra.redfish.tls import TlsSettings, TlsVerify
 from tests.redfish.conftest import FAST_RETRY, FAST_WAITS, connect
-from tests.redfish.emulator import Fault, HttpsIdrac, RunningService, openssl_sha256
+from tests.redfish.emulator import Fault, HttpsIdrac, RunningService, openssl_sha256, self_signed_certificate
 
 
 @pytest.fixture
@@ -43,6 +43,27 @@ def test_a_ca_bundle_is_trusted_and_the_system_store_is_not(https_idrac: tuple[s
     assert read_power(url, TlsSettings("ca_bundle", ca_bundle=str(cert))) == "Off"
     with pytest.raises(RedfishUnavailableError, match=r"(?i)certificate verify failed"):
         read_power(url, TlsSettings("system"))
+
+
+@pytest.mark.parametrize("verify", ["system", "ca_bundle"])
+def test_a_certificate_no_ca_vouches_for_is_refused_at_once_before_anything_is_sent(
+    https_idrac_service: HttpsIdrac, tmp_path: Path, verify: TlsVerify
+) -> None:
+    """The iDRAC's self-signed certificate, checked against the system store or against a bundle of another CA:
+    refused as untrusted, final (the default retry policy would wait about a minute), no request written."""
+    other, _ = self_signed_certificate(tmp_path, "another-ca")
+    tls = TlsSettings(verify, ca_bundle=str(other) if verify == "ca_bundle" else None)
+    slept: list[float] = []
+    client = RedfishClient(https_idrac_service.url, Credentials("root", "calvin"), tls, sleep=slept.append)
+    with pytest.raises(RedfishCertificateError) as refused, client:
+        operations.power_state(client)
+    message = str(refused.value)
+    assert f"{https_idrac_service.url}: its certificate is not trusted with verify: {verify}; nothing was sent." in (
+        message
+    )
+    assert "CERTIFICATE_VERIFY_FAILED" in message
+    assert slept == []
+    assert https_idrac_service.layer.seen == []
 
 
 def test_insecure_works_and_says_so(https_idrac: tuple[str, Path, str], caplog: pytest.LogCaptureFixture) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import hashlib
 import json
 from collections import Counter
 
@@ -233,7 +232,7 @@ def test_the_agents_key_and_the_routers_host_key_reach_the_monitor_as_secrets(
     files = secret_files(monitor_secrets)
     assert files["orion-agent-ssh-key"] == agent_key
     # The router's host key is the one the deploy made for it, never read over a connection.
-    assert files["orion-agent-known-hosts"] == known_hosts_line("192.168.100.1", mock_host_key("orion-router"))
+    assert files["orion-agent-known-hosts"] == known_hosts_line("192.168.100.1", mock_host_key(run, "orion-router"))
     # The router gets the public half, derived from the private key as the deploy key's is.
     derive = run.by_name("agent-public-key")
     assert "stdin" in derive.secret_inputs
@@ -262,18 +261,17 @@ def test_a_replaced_vm_gets_its_configuration_again(run: ProgramRun) -> None:
             assert run.by_name(f"{vm}-config-{step}").replace_with == [machine]
 
 
-def mock_host_key(machine: str) -> HostKey:
-    """The host key the program grows for `machine` from the mocks' RandomBytes (tests/pulumi_harness.py)."""
-    seed = hashlib.sha256(f"{machine}-ssh-host-key-seed".encode()).digest()
-    return host_key(base64.b64encode(seed).decode(), machine)
+def mock_host_key(run: ProgramRun, machine: str) -> HostKey:
+    """The host key the program grows for `machine` from the seed the mocks' RandomBytes gave it in `run`."""
+    return host_key(run.states[f"{machine}-ssh-host-key-seed"]["base64"], machine)
 
 
 def test_every_ssh_connection_pins_the_host_key_the_deploy_made(run: ProgramRun) -> None:
     """No connection ignores whom it talks to: the VMs' keys and the node's are made before they first boot."""
     expected_by_host = {
-        "192.168.1.1": mock_host_key("orion-router").public_line,  # the router, on the management network
-        "192.168.100.20": mock_host_key("orion-monitor").public_line,
-        "192.168.1.10": mock_host_key("orion-pve").public_line,  # root on the Proxmox node
+        "192.168.1.1": mock_host_key(run, "orion-router").public_line,  # the router, on the management network
+        "192.168.100.20": mock_host_key(run, "orion-monitor").public_line,
+        "192.168.1.10": mock_host_key(run, "orion-pve").public_line,  # root on the Proxmox node
     }
     remote = run.of_type("command:remote:Command")
     assert remote
@@ -288,7 +286,7 @@ def test_the_node_and_the_vms_first_boot_carry_their_host_keys(run: ProgramRun) 
     for vm in ("orion-router", "orion-monitor"):
         data = run.by_name(f"{vm}-first-boot-data")
         assert "stdin" in data.secret_inputs
-        assert data.inputs["stdin"] == first_boot_user_data(mock_host_key(vm))
+        assert data.inputs["stdin"] == first_boot_user_data(mock_host_key(run, vm))
         assert data.inputs["connection"]["user"] == "root"
         snippet = f"orion-{vm}-user-data.yaml"
         assert f"SNIPPET=/var/lib/vz/snippets/{snippet}" in data.inputs["create"]
@@ -296,7 +294,7 @@ def test_the_node_and_the_vms_first_boot_carry_their_host_keys(run: ProgramRun) 
         assert initialization["userDataFileId"] == f"local:snippets/{snippet}"
         assert waits_for(run, f"{vm}-vm", f"{vm}-first-boot-data")
     installer = secret_files(run.by_name("orion-pve-installer-iso"))
-    node_key = mock_host_key("orion-pve")
+    node_key = mock_host_key(run, "orion-pve")
     assert node_key.private_openssh in installer["first-boot"]
     assert "HostKey /etc/ssh/ssh_host_ed25519_key" in installer["first-boot"]
 
@@ -346,9 +344,9 @@ def test_the_trust_output_lists_what_the_deploy_pins(run: ProgramRun) -> None:
     trust = run.outputs["trust"]
     assert trust["proxmox_api_ca"] == {"orion-pve": "stdout-of-orion-pve-proxmox-api-ca"}
     assert trust["ssh_known_hosts"] == [
-        f"192.168.1.10 {mock_host_key('orion-pve').public_key}",
-        f"192.168.1.1 {mock_host_key('orion-router').public_key}",
-        f"192.168.100.20 {mock_host_key('orion-monitor').public_key}",
+        f"192.168.1.10 {mock_host_key(run, 'orion-pve').public_key}",
+        f"192.168.1.1 {mock_host_key(run, 'orion-router').public_key}",
+        f"192.168.100.20 {mock_host_key(run, 'orion-monitor').public_key}",
     ]
 
 

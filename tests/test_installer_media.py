@@ -25,6 +25,7 @@ import pytest
 
 from orion_infra.components.scripts import UNPACK_FILES, file_lines, shell_command
 from orion_infra.installer_media import MediaServer, _range
+from tests.fakes import fake_program, run_shell
 
 IDRAC = "127.0.0.1"
 SOMEONE_ELSE = "127.0.0.2"
@@ -152,10 +153,7 @@ with open(options["--output"], "wb") as output:
 @pytest.fixture
 def deploy_env(tmp_path: Path) -> dict[str, str]:
     tools = tmp_path / "tools"
-    tools.mkdir()
-    assistant = tools / "proxmox-auto-install-assistant"
-    assistant.write_text(ASSISTANT)
-    assistant.chmod(0o755)
+    fake_program(tools, "proxmox-auto-install-assistant", ASSISTANT)
     serve_dir = tmp_path / "serve"
     serve_dir.mkdir()
     (serve_dir / "proxmox-ve_9.1-1.iso").write_bytes(IMAGE)
@@ -192,15 +190,8 @@ def prepare(environment: dict[str, str], answer: str) -> subprocess.CompletedPro
 
 
 def run_script(name: str, environment: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["/bin/sh", "-c", shell_command(UNPACK_FILES, name)],
-        input=stdin,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    """`name` (after unpack-files.sh) as the deploy's Command runs it."""
+    return run_shell(shell_command(UNPACK_FILES, name), environment, stdin)
 
 
 class ProxmoxApi(BaseHTTPRequestHandler):

@@ -25,6 +25,7 @@ PROTECTED_ENVIRONMENTS = {"orion", "orion-preview"}
 RUNNER_GROUP = "orion-mgmt"  # the concurrency group of every job on that runner
 PULL_REQUEST_EVENTS = {"pull_request", "pull_request_review", "pull_request_review_comment", "pull_request_target"}
 FORK_GUARD = ("github.event.pull_request.head.repo.full_name", "github.repository")
+MAIN_ONLY = ("github.ref", "'refs/heads/main'")  # the drift check's guard: `orion`'s secrets are main's alone
 
 Workflow = dict[Any, Any]  # a bare `on` key loads as True
 Workflows = dict[str, Workflow]
@@ -56,8 +57,13 @@ def actionlint_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # --- reading a workflow --------------------------------------------------------------------------------------------
 
 
+def events(workflow: Workflow) -> Any:
+    """The workflow's `on:` as written."""
+    return workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` key as true
+
+
 def triggers(workflow: Workflow) -> set[str]:
-    on = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` key as true
+    on = events(workflow)
     if isinstance(on, str):
         return {on}
     return set(on or ())
@@ -138,13 +144,28 @@ def conjuncts(expression: str) -> list[str]:
     return terms
 
 
-def fork_guarded(job: dict[str, Any]) -> bool:
-    left, right = FORK_GUARD
+def guarded(job: dict[str, Any], guard: tuple[str, str]) -> bool:
+    """Whether the job's `if:` requires `left == right` whatever else it says."""
+    left, right = guard
     return any(term in {f"{left} == {right}", f"{right} == {left}"} for term in conjuncts(str(job.get("if", ""))))
+
+
+def fork_guarded(job: dict[str, Any]) -> bool:
+    return guarded(job, FORK_GUARD)
 
 
 def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
     return list(job.get("steps") or [])
+
+
+def pulumi_steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for step in steps(job) if str(step.get("uses", "")).startswith("pulumi/actions@")]
+
+
+def cancels(concurrency: object) -> bool:
+    """Whether a `concurrency:` cancels what is in progress in its group (an expression may: it counts as yes;
+    the short form, a bare group name, does not)."""
+    return isinstance(concurrency, dict) and concurrency.get("cancel-in-progress", False) is not False
 
 
 # --- the rules -----------------------------------------------------------------------------------------------------
@@ -152,7 +173,8 @@ def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
 
 def secret_job_problems(workflows: Workflows) -> list[str]:
     """A job with a secret (other than GITHUB_TOKEN) or on the runner: a protected environment, the runner's label
-    set, the runner's concurrency group without cancelling, and, where pull requests trigger it, never for a fork."""
+    set, the runner's concurrency group without cancelling (nor a workflow-wide group that cancels it with the
+    rest of its run), and, where pull requests trigger it, never for a fork."""
     problems = []
     for name, workflow in workflows.items():
         pull_requests = bool(triggers(workflow) & PULL_REQUEST_EVENTS)
@@ -160,6 +182,8 @@ def secret_job_problems(workflows: Workflows) -> list[str]:
             if not privileged(workflow, job):
                 continue
             where = f"{name}: {job_id}"
+            if cancels(workflow.get("concurrency")):
+                problems.append(f"{where}: the workflow-level concurrency cancels it in progress")
             if environment(job) not in PROTECTED_ENVIRONMENTS:
                 problems.append(
                     f"{where}: environment {environment(job)!r} is not one of {sorted(PROTECTED_ENVIRONMENTS)}"
@@ -169,7 +193,7 @@ def secret_job_problems(workflows: Workflows) -> list[str]:
             concurrency = job.get("concurrency")
             if not isinstance(concurrency, dict) or concurrency.get("group") != RUNNER_GROUP:
                 problems.append(f"{where}: not in concurrency group {RUNNER_GROUP!r}")
-            elif concurrency.get("cancel-in-progress", False) is not False:
+            elif cancels(concurrency):
                 problems.append(f"{where}: cancels a job in progress on the runner")
             if pull_requests and not fork_guarded(job):
                 problems.append(f"{where}: can run for a fork (needs `if: {FORK_GUARD[0]} == {FORK_GUARD[1]}`)")
@@ -227,8 +251,15 @@ def checkout_problems(workflows: Workflows) -> list[str]:
     ]
 
 
+def daily(cron: str) -> bool:
+    """Whether a schedule's cron runs once a day: a fixed minute and hour, every day of every month."""
+    fields = cron.split()
+    return len(fields) == 5 and all(field.isdigit() for field in fields[:2]) and fields[2:] == ["*", "*", "*"]
+
+
 def drift_problems(workflows: Workflows) -> list[str]:
-    """The drift check: nightly and on demand, on the runner, in `orion`, failing the run on any change."""
+    """The drift check: nightly and on demand, on the runner, in `orion`, for main only, failing the run on any
+    change."""
     workflow = workflows.get("drift.yml")
     job = jobs(workflow or {}).get("drift")
     if workflow is None or job is None:
@@ -236,11 +267,17 @@ def drift_problems(workflows: Workflows) -> list[str]:
     problems = []
     if not {"schedule", "workflow_dispatch"} <= triggers(workflow):
         problems.append(f"drift.yml: triggered by {sorted(triggers(workflow))}, not nightly and on demand")
+    on = events(workflow)
+    schedule = on.get("schedule") if isinstance(on, dict) else None
+    if "schedule" in triggers(workflow) and not any(daily(str(entry.get("cron", ""))) for entry in schedule or []):
+        problems.append(f"drift.yml: schedule {schedule} does not run every night")
+    if not guarded(job, MAIN_ONLY):
+        problems.append(f"drift.yml: drift can run for a branch other than main (needs `if: {' == '.join(MAIN_ONLY)}`)")
     if runner_labels(job) != RUNNER:
         problems.append(f"drift.yml: drift runs on {runner_labels(job)}, not {RUNNER}")
     if environment(job) != "orion":
         problems.append(f"drift.yml: drift runs in environment {environment(job)!r}, not 'orion'")
-    pulumi = [step for step in steps(job) if str(step.get("uses", "")).startswith("pulumi/actions@")]
+    pulumi = pulumi_steps(job)
     if not any((step.get("with") or {}).get("expect-no-changes") is True for step in pulumi):
         problems.append("drift.yml: no preview that expects no changes")
     if job.get("continue-on-error") or any(step.get("continue-on-error") for step in pulumi):
@@ -266,10 +303,6 @@ RULES: dict[str, Callable[[Workflows], list[str]]] = {
 def test_workflow_passes_actionlint(workflow: Path, actionlint_config: Path) -> None:
     result = actionlint(workflow, actionlint_config)
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def pulumi_steps(job: dict[str, Any]) -> list[dict[str, Any]]:
-    return [step for step in steps(job) if str(step.get("uses", "")).startswith("pulumi/actions")]
 
 
 def test_the_workflows_preview_on_pull_requests_and_check_drift() -> None:
@@ -299,6 +332,10 @@ def test_jobs_without_a_secret_run_on_github_hosted_runners_for_every_pull_reque
         assert not privileged(preview, job), job_id
         assert "if" not in job, job_id
         assert runner_labels(job) == ["ubuntu-24.04"], job_id
+        # A newer push to the pull request cancels these (their own per-PR group), never the preview on the runner.
+        group = "preview-${{ github.event.pull_request.number }}-" + job_id
+        assert job["concurrency"] == {"group": group, "cancel-in-progress": True}, job_id
+    assert "concurrency" not in preview
     assert "orion validate" in " ".join(str(step.get("run")) for step in steps(preview["jobs"]["checks"]))
 
 
@@ -316,65 +353,68 @@ def test_the_workflows_keep_the_rule(rule: str) -> None:
     assert RULES[rule](load()) == []
 
 
-def _set(workflow: str, job: str, key: str, value: object) -> Callable[[Workflows], None]:
+def _change(workflow: str, *path: object, value: object) -> Callable[[Workflows], None]:
+    """A breakage: the value at `path` in `workflow` (keys and list indices; True is the `on` key) set to `value`,
+    or deleted when `value` is None."""
+
     def change(workflows: Workflows) -> None:
+        container: Any = workflows[workflow]
+        for key in path[:-1]:
+            container = container[key]
         if value is None:
-            del workflows[workflow]["jobs"][job][key]
+            del container[path[-1]]
         else:
-            workflows[workflow]["jobs"][job][key] = value
+            container[path[-1]] = value
 
     return change
 
 
-def _first_step(workflow: str, job: str, key: str, value: object) -> Callable[[Workflows], None]:
+def _drift_preview(key: str, value: object) -> Callable[[Workflows], None]:
+    """A breakage of the drift check's preview step (its last pulumi/actions step)."""
+
     def change(workflows: Workflows) -> None:
-        step = workflows[workflow]["jobs"][job]["steps"][0]
-        if value is None:
-            del step[key]
-        else:
-            step[key] = value
+        pulumi_steps(workflows["drift.yml"]["jobs"]["drift"])[-1][key] = value
 
     return change
 
 
-def _pull_request_target(workflows: Workflows) -> None:
-    workflows["preview.yml"][True] = {"pull_request_target": {"branches": ["main"]}}
-
-
-def _secret_in_nixos(workflows: Workflows) -> None:
-    workflows["preview.yml"]["jobs"]["nixos"]["steps"][-1]["env"] = {"TOKEN": "${{ secrets['PULUMI_ACCESS_TOKEN'] }}"}
-
-
-def _secret_in_workflow_env(workflows: Workflows) -> None:
-    workflows["drift.yml"]["env"] = {"PULUMI_CONFIG_PASSPHRASE": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"}
-
-
-def _continue_on_drift(workflows: Workflows) -> None:
-    next(
-        step for step in workflows["drift.yml"]["jobs"]["drift"]["steps"] if "pulumi/actions" in str(step.get("uses"))
-    )["continue-on-error"] = True
+PREVIEW_JOB = ("preview.yml", "jobs", "preview")
+DRIFT_JOB = ("drift.yml", "jobs", "drift")
+CANCELLING = {"group": "preview-${{ github.event.pull_request.number }}", "cancel-in-progress": True}
+SECRET = "${{ secrets['PULUMI_ACCESS_TOKEN'] }}"
 
 
 BREAKAGES = [
-    pytest.param(_set("preview.yml", "preview", "environment", None), "secret jobs", "environment None", id="no-environment"),
-    pytest.param(_set("preview.yml", "preview", "environment", "staging"), "secret jobs", "'staging'", id="unprotected-environment"),
-    pytest.param(_set("preview.yml", "preview", "runs-on", "ubuntu-24.04"), "secret jobs", "not the management runner", id="secret-on-github-hosted"),
-    pytest.param(_set("preview.yml", "preview", "runs-on", ["self-hosted"]), "secret jobs", "not the management runner", id="any-self-hosted-runner"),
-    pytest.param(_set("preview.yml", "preview", "if", None), "secret jobs", "can run for a fork", id="no-fork-guard"),
-    pytest.param(_set("preview.yml", "preview", "if", f"{FORK_GUARD[0]} == {FORK_GUARD[1]} || true"), "secret jobs", "can run for a fork", id="fork-guard-bypassed"),
-    pytest.param(_set("preview.yml", "preview", "if", f"!({FORK_GUARD[0]} == {FORK_GUARD[1]})"), "secret jobs", "can run for a fork", id="fork-guard-negated"),
-    pytest.param(_set("preview.yml", "preview", "concurrency", None), "secret jobs", "not in concurrency group", id="no-runner-concurrency"),
-    pytest.param(_set("drift.yml", "drift", "concurrency", {"group": RUNNER_GROUP, "cancel-in-progress": True}), "secret jobs", "cancels a job", id="cancels-on-runner"),
-    pytest.param(_secret_in_nixos, "secret jobs", "nixos: environment None", id="secret-in-an-open-job"),
-    pytest.param(_set("preview.yml", "nixos", "runs-on", RUNNER), "secret jobs", "nixos: environment None", id="open-job-on-the-runner"),
-    pytest.param(_secret_in_workflow_env, "workflow env", "workflow-level env", id="secret-in-workflow-env"),
-    pytest.param(_pull_request_target, "triggers", "pull_request_target", id="pull-request-target"),
-    pytest.param(_set("preview.yml", "checks", "permissions", None), "permissions", "checks: declares no permissions", id="no-permissions"),
-    pytest.param(_first_step("drift.yml", "drift", "uses", "actions/checkout@v4"), "pinning", "actions/checkout@v4", id="action-by-tag"),
-    pytest.param(_first_step("preview.yml", "nixos", "with", None), "checkout", "nixos: checkout keeps the token", id="checkout-keeps-token"),
-    pytest.param(_set("drift.yml", "drift", "runs-on", "ubuntu-24.04"), "drift", "drift runs on ['ubuntu-24.04']", id="drift-on-github-hosted"),
-    pytest.param(_set("drift.yml", "drift", "environment", "orion-preview"), "drift", "not 'orion'", id="drift-outside-orion"),
-    pytest.param(_continue_on_drift, "drift", "would not fail the run", id="drift-does-not-fail"),
+    pytest.param(_change(*PREVIEW_JOB, "environment", value=None), "secret jobs", "environment None", id="no-environment"),
+    pytest.param(_change(*PREVIEW_JOB, "environment", value="staging"), "secret jobs", "'staging'", id="unprotected-environment"),
+    pytest.param(_change(*PREVIEW_JOB, "runs-on", value="ubuntu-24.04"), "secret jobs", "not the management runner", id="secret-on-github-hosted"),
+    pytest.param(_change(*PREVIEW_JOB, "runs-on", value=["self-hosted"]), "secret jobs", "not the management runner", id="any-self-hosted-runner"),
+    pytest.param(_change(*PREVIEW_JOB, "if", value=None), "secret jobs", "can run for a fork", id="no-fork-guard"),
+    pytest.param(_change(*PREVIEW_JOB, "if", value=f"{FORK_GUARD[0]} == {FORK_GUARD[1]} || true"), "secret jobs", "can run for a fork", id="fork-guard-bypassed"),
+    pytest.param(_change(*PREVIEW_JOB, "if", value=f"!({FORK_GUARD[0]} == {FORK_GUARD[1]})"), "secret jobs", "can run for a fork", id="fork-guard-negated"),
+    pytest.param(_change(*PREVIEW_JOB, "concurrency", value=None), "secret jobs", "not in concurrency group", id="no-runner-concurrency"),
+    pytest.param(_change(*DRIFT_JOB, "concurrency", value={"group": RUNNER_GROUP, "cancel-in-progress": True}), "secret jobs", "cancels a job", id="cancels-on-runner"),
+    pytest.param(_change("preview.yml", "concurrency", value=CANCELLING), "secret jobs", "preview: the workflow-level concurrency cancels", id="workflow-concurrency-cancels-runner-job"),
+    pytest.param(_change("drift.yml", "concurrency", value={**CANCELLING, "cancel-in-progress": "${{ true }}"}), "secret jobs", "drift: the workflow-level concurrency cancels", id="workflow-concurrency-may-cancel"),
+    pytest.param(_change("preview.yml", "jobs", "nixos", "steps", -1, "env", value={"TOKEN": SECRET}), "secret jobs", "nixos: environment None", id="secret-in-an-open-job"),
+    pytest.param(_change("preview.yml", "jobs", "nixos", "runs-on", value=RUNNER), "secret jobs", "nixos: environment None", id="open-job-on-the-runner"),
+    pytest.param(_change("drift.yml", "env", value={"PULUMI_CONFIG_PASSPHRASE": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"}), "workflow env", "workflow-level env", id="secret-in-workflow-env"),
+    pytest.param(_change("preview.yml", True, value={"pull_request_target": {"branches": ["main"]}}), "triggers", "pull_request_target", id="pull-request-target"),
+    pytest.param(_change("preview.yml", "jobs", "checks", "permissions", value=None), "permissions", "checks: declares no permissions", id="no-permissions"),
+    pytest.param(_change(*DRIFT_JOB, "steps", 0, "uses", value="actions/checkout@v4"), "pinning", "actions/checkout@v4", id="action-by-tag"),
+    pytest.param(_change("preview.yml", "jobs", "nixos", "steps", 0, "with", value=None), "checkout", "nixos: checkout keeps the token", id="checkout-keeps-token"),
+    pytest.param(_change(*DRIFT_JOB, "runs-on", value="ubuntu-24.04"), "drift", "drift runs on ['ubuntu-24.04']", id="drift-on-github-hosted"),
+    pytest.param(_change(*DRIFT_JOB, "environment", value="orion-preview"), "drift", "not 'orion'", id="drift-outside-orion"),
+    pytest.param(_drift_preview("continue-on-error", True), "drift", "would not fail the run", id="drift-does-not-fail"),
+    pytest.param(_change(*DRIFT_JOB, "continue-on-error", value=True), "drift", "would not fail the run", id="drift-job-does-not-fail"),
+    pytest.param(_drift_preview("with", {"command": "preview", "stack-name": "orion", "refresh": True}), "drift", "no preview that expects no changes", id="drift-accepts-changes"),
+    pytest.param(_drift_preview("with", {"command": "preview", "stack-name": "orion", "expect-no-changes": "true"}), "drift", "no preview that expects no changes", id="drift-expects-a-string"),
+    pytest.param(_change("drift.yml", True, "schedule", value=None), "drift", "not nightly and on demand", id="drift-not-nightly"),
+    pytest.param(_change("drift.yml", True, "workflow_dispatch", value=None), "drift", "not nightly and on demand", id="drift-not-on-demand"),
+    pytest.param(_change("drift.yml", True, "schedule", value=[{"cron": "17 5 * * 1"}]), "drift", "does not run every night", id="drift-weekly"),
+    pytest.param(_change(*DRIFT_JOB, "if", value=None), "drift", "other than main", id="drift-on-any-branch"),
+    pytest.param(_change(*DRIFT_JOB, "if", value=f"{' == '.join(MAIN_ONLY)} || github.event_name == 'workflow_dispatch'"), "drift", "other than main", id="drift-main-guard-bypassed"),
+    pytest.param(_change(*DRIFT_JOB, "if", value="github.ref != 'refs/heads/main'"), "drift", "other than main", id="drift-main-guard-negated"),
 ]  # fmt: skip
 
 

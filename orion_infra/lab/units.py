@@ -45,7 +45,9 @@ class Unit:
     """systemd allocates the user at start; here an account of that name stands in for it."""
     umask: int = 0o022
     no_new_privileges: bool = False
-    """NoNewPrivileges=: the unit's processes can gain no privilege (setuid, file capabilities)."""
+    """NoNewPrivileges=: the unit's processes can gain no privilege (setuid, file capabilities). Only an explicit
+    setting counts (systemd implies it for a system unit only when its manager lacks CAP_SYS_ADMIN, which PID 1
+    has); each unit's comment says where its module sets it, or that it does not."""
     environment: dict[str, str] = field(default_factory=dict)
 
 
@@ -59,6 +61,7 @@ UNITS = {
             f"{NIXPKGS} nixos/modules/services/networking/bird.nix (nixfmt version, index id 62198008269)",
             capabilities=("net_admin", "net_bind_service", "net_raw"),
             runtime_directory="bird",
+            # NoNewPrivileges: bird.nix does not set it.
         ),
         Unit(
             "kea-dhcp4-server",
@@ -71,6 +74,7 @@ UNITS = {
             state_directory="kea",
             umask=0o077,
             dynamic_user=True,
+            # NoNewPrivileges: kea.nix does not set it.
         ),
         Unit(
             "orion-unbound",
@@ -80,7 +84,7 @@ UNITS = {
             capabilities=("net_bind_service",),
             runtime_directory="unbound",
             state_directory="unbound",
-            no_new_privileges=True,
+            no_new_privileges=True,  # orion-router.nix: systemd.services.orion-unbound.serviceConfig.NoNewPrivileges
         ),
         Unit(
             "prometheus-node-exporter",
@@ -90,7 +94,7 @@ UNITS = {
             "@ b66158b36393dc57a7e8f39eb4cb2c3d54b66333",
             runtime_directory="prometheus-node-exporter",
             umask=0o077,
-            no_new_privileges=True,
+            no_new_privileges=True,  # prometheus/exporters.nix, mkExporterConf: every exporter sets it
         ),
         Unit(
             "prometheus-bird-exporter",
@@ -100,7 +104,7 @@ UNITS = {
             supplementary_groups=("bird",),
             dynamic_user=True,
             umask=0o077,
-            no_new_privileges=True,
+            no_new_privileges=True,  # prometheus/exporters.nix, mkExporterConf: every exporter sets it
         ),
         Unit(
             "prometheus-kea-exporter",
@@ -110,7 +114,7 @@ UNITS = {
             "@ 2faec4eca3b0717c3e754e5858e006cd14d288c1",
             dynamic_user=True,
             umask=0o077,
-            no_new_privileges=True,
+            no_new_privileges=True,  # prometheus/exporters.nix, mkExporterConf: every exporter sets it
         ),
         Unit(
             "prometheus",
@@ -121,7 +125,7 @@ UNITS = {
             runtime_directory_mode=0o700,
             state_directory="prometheus2",
             state_directory_mode=0o700,
-            no_new_privileges=True,
+            no_new_privileges=True,  # prometheus/default.nix: serviceConfig.NoNewPrivileges
         ),
         Unit(
             "alertmanager",
@@ -130,7 +134,7 @@ UNITS = {
             f"{NIXPKGS} nixos/modules/services/monitoring/prometheus/alertmanager.nix (index id 23545623)",
             state_directory="alertmanager",
             dynamic_user=True,
-            no_new_privileges=True,
+            no_new_privileges=True,  # alertmanager.nix: serviceConfig.NoNewPrivileges
         ),
         Unit(
             "orion-agent",
@@ -143,7 +147,7 @@ UNITS = {
             logs_directory_mode=0o750,
             dynamic_user=True,
             umask=0o077,
-            no_new_privileges=True,
+            no_new_privileges=True,  # orion-agent.nix: systemd.services.orion-agent.serviceConfig.NoNewPrivileges
         ),
     )
 }

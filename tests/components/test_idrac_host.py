@@ -120,7 +120,6 @@ def test_without_an_installer_nothing_touches_power_or_media(default_raw: RawCon
     assert not types & {"pulumi-python:dynamic/idrac:PowerState", "pulumi-python:dynamic/idrac:VirtualMedia"}
 
 
-RECORDED = MOCK_FINGERPRINT  # what the mocks' TlsIdentity records
 IDRAC_TYPES = {
     "pulumi-python:dynamic/idrac:RootPassword",
     "pulumi-python:dynamic/idrac:SystemInfo",
@@ -159,9 +158,9 @@ def test_with_first_use_every_call_is_pinned_to_the_certificate_recorded_on_firs
         # Each waits for the record, and connects pinned to what it recorded (the rotation, with calvin, too).
         assert identity.urn in registration.dependencies, registration.name
         assert registration.inputs["tls_verify"] == "first_use", registration.name
-        assert registration.inputs["sha256_fingerprint"] == RECORDED, registration.name
+        assert registration.inputs["sha256_fingerprint"] == MOCK_FINGERPRINT, registration.name
         assert registration.inputs["tls_identity"] == identity.urn, registration.name
-    assert run.outputs["tls_fingerprint"] == RECORDED
+    assert run.outputs["tls_fingerprint"] == MOCK_FINGERPRINT
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import time
 
 from orion_infra.lab import netns
 from orion_infra.lab.twin import Twin
+from tests.lab.agent_ssh import agent_ssh
 
 RUNBOOK = "restart-bgp"
 
@@ -126,12 +127,13 @@ def test_every_check_has_its_data_in_the_twin(twin: Twin) -> None:
 def test_the_router_takes_the_agents_key_only_from_the_monitoring_vm_and_only_once_per_cooldown(twin: Twin) -> None:
     """The router's own guards on the agent's key: `from=` the monitoring VM's address, and its forced command's
     cooldown, which holds whatever the agent decides (here: right after the agent's restart above)."""
-    settings = twin.agent_settings
-    key = twin.key("agent")
-    ssh = [
-        "ssh", "-i", str(key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-        "-o", "ConnectTimeout=3", f"orion-agent@{settings['router']['address']}", "restart-bgp",
-    ]  # fmt: skip
+    ssh = agent_ssh(twin, "restart-bgp")
+    # Not to a router whose host key is another than the one the deploy made for it (here: the monitoring VM's).
+    impostor = netns.in_ns(
+        twin.monitor_ns, *agent_ssh(twin, "restart-bgp", host_key=twin.host_key(twin.monitor)), check=False
+    )
+    assert impostor.returncode == 255
+    assert "Host key verification failed" in impostor.stderr, impostor.stderr
     # From the management network, where SSH to the router is open, the key is refused.
     elsewhere = netns.in_ns(twin.host_ns, "ssh", *ssh[1:], check=False)
     assert elsewhere.returncode == 255

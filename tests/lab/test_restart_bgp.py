@@ -11,6 +11,7 @@ from pathlib import Path
 
 from orion_infra.lab import netns
 from orion_infra.lab.twin import Twin
+from tests.lab.agent_ssh import agent_ssh
 
 SESSIONS = 2
 
@@ -43,11 +44,7 @@ def test_two_sessions_at_once_restart_bird_once(twin: Twin) -> None:
     last = f"{agent.state_dir}/last-restart"
     state = router.path(last)
     saved = state.stat().st_mtime if state.exists() else None
-    ssh = [
-        "ip", "netns", "exec", twin.monitor_ns, "ssh", "-i", str(twin.key("agent")), "-o", "BatchMode=yes",
-        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=3",
-        "-o", "LogLevel=ERROR", f"orion-agent@{twin.agent_settings['router']['address']}", "restart-bgp",
-    ]  # fmt: skip
+    ssh = ["ip", "netns", "exec", twin.monitor_ns, *agent_ssh(twin, "restart-bgp")]
     bashrc = router.path("/etc/bash.bashrc")
     original = bashrc.read_text() if bashrc.exists() else None
     gate = router.path(GATE)

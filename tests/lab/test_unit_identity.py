@@ -79,27 +79,20 @@ MACHINES = {"router": systems.ROUTER_UNITS, "monitor": systems.MONITOR_UNITS}
 # What NixOS runs as root on these VMs and the lab's machines run too, by the program the process runs.
 ROOT_DAEMONS = ("sshd", "nix-daemon")
 
-# NoNewPrivileges= of each unit (systemd implies it for a system unit only when its manager lacks CAP_SYS_ADMIN,
-# which PID 1 has: only an explicit setting counts). nixpkgs' units as their modules declare them (units.UNITS
-# names the file and version read); ORION's own are read from nix/modules below.
-NIXPKGS_NO_NEW_PRIVILEGES = {
-    "bird": False,  # bird.nix: not set
-    "kea-dhcp4-server": False,  # kea.nix: not set
-    # exporters.nix (mkExporterConf, every exporter): serviceConfig.NoNewPrivileges = true, not a default
-    "prometheus-node-exporter": True,
-    "prometheus-bird-exporter": True,
-    "prometheus-kea-exporter": True,
-    "prometheus": True,  # prometheus/default.nix
-    "alertmanager": True,  # alertmanager.nix
-}
-OWN_MODULES = {"orion-unbound": "nix/modules/orion-router.nix", "orion-agent": "nix/modules/orion-agent.nix"}
+# ORION's own units, whose NoNewPrivileges= nix/modules sets (read there: a second source for units.UNITS' value).
+OWN_UNITS = {name: unit.declared for name, unit in UNITS.items() if unit.declared.startswith("nix/modules/")}
 
 
-def declared_no_new_privileges(name: str) -> bool:
-    if name in OWN_MODULES:
-        values = module_values((ROOT / OWN_MODULES[name]).read_text())
-        return values.get(("systemd", "services", name, "serviceConfig", "NoNewPrivileges")) is True
-    return NIXPKGS_NO_NEW_PRIVILEGES[name]
+def own_module_problems(table: Mapping[str, Unit], sources: Mapping[str, str]) -> list[str]:
+    """Where units.UNITS says otherwise than the module (by path, its text in `sources`) declaring one of ORION's
+    own units: NoNewPrivileges is set exactly where the table says so."""
+    found = []
+    for name, path in OWN_UNITS.items():
+        values = module_values(sources[path])
+        declared = values.get(("systemd", "services", name, "serviceConfig", "NoNewPrivileges")) is True
+        if table[name].no_new_privileges != declared:
+            found.append(f"{name}: units.py says no_new_privileges={table[name].no_new_privileges}, {path} {declared}")
+    return found
 
 
 # -- what the kernel says of a process ---------------------------------------------------------------------------
@@ -354,7 +347,28 @@ def test_no_new_privileges_as_the_unit_sets_it(twin: Twin, role: str, name: str)
     pid = machine.path(f"{units.PIDS}/{name}.pid").read_text().strip()
     process = status(pid)
     assert process is not None, f"{name} is not running"
-    assert process.no_new_privs == declared_no_new_privileges(name)
+    assert process.no_new_privs == UNITS[name].no_new_privileges
+
+
+def test_orions_own_units_set_no_new_privileges_as_the_table_says() -> None:
+    sources = {path: (ROOT / path).read_text() for path in OWN_UNITS.values()}
+    assert set(OWN_UNITS) == {"orion-unbound", "orion-agent"}
+    assert own_module_problems(UNITS, sources) == []
+    assert all(UNITS[name].no_new_privileges for name in OWN_UNITS)
+
+
+def test_a_table_or_a_module_that_disagrees_is_caught() -> None:
+    sources = {path: (ROOT / path).read_text() for path in OWN_UNITS.values()}
+    unset = {**UNITS, "orion-agent": dataclasses.replace(UNITS["orion-agent"], no_new_privileges=False)}
+    assert own_module_problems(unset, sources) == [
+        "orion-agent: units.py says no_new_privileges=False, nix/modules/orion-agent.nix True"
+    ]
+    router = OWN_UNITS["orion-unbound"]
+    assert "NoNewPrivileges = true;" in sources[router]
+    dropped = {**sources, router: sources[router].replace("NoNewPrivileges = true;", "")}
+    assert own_module_problems(UNITS, dropped) == [
+        "orion-unbound: units.py says no_new_privileges=True, nix/modules/orion-router.nix False"
+    ]
 
 
 PROBE = dataclasses.replace(

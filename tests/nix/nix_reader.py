@@ -261,20 +261,23 @@ def literal(value: list[Token]) -> str | bool | int | list[str] | None:
     return None
 
 
+def _configured(source: str) -> list[tuple[tuple[str, ...], list[Token]]]:
+    """What a module's `config` sets (its whole body when it has no `config`), by option path, with the values'
+    tokens."""
+    values = _top_values(source)
+    return [(path[1:], value) for path, value in values if path[0] == "config"] or values
+
+
 def module_values(source: str) -> dict[tuple[str, ...], object]:
     """The literal values a module's `config` sets, by option path (see literal)."""
-    values = _top_values(source)
-    configured = [(path[1:], value) for path, value in values if path[0] == "config"] or values
-    return {path: literal(value) for path, value in configured}
+    return {path: literal(value) for path, value in _configured(source)}
 
 
 def module_list_values(source: str, path: tuple[str, ...]) -> list[dict[tuple[str, ...], object]]:
     """The literal values (see literal) each attribute set sets in the list a module's `config` sets `path` to
     (`systemd.mounts = [ { ... } ];`), one dict per set, by path inside it."""
-    values = _top_values(source)
-    configured = [(option[1:], value) for option, value in values if option[0] == "config"] or values
     found: list[dict[tuple[str, ...], object]] = []
-    for option, value in configured:
+    for option, value in _configured(source):
         if option != path or value[:1] == [] or value[0].text != "[":
             continue
         index = 1

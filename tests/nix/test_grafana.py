@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orion_infra.lab.shell_application import shell_application
+from tests.fakes import fake_program
 from tests.nix.nix_reader import module_values
 from tests.nix.test_shell_scripts import shell_applications
 
@@ -52,9 +53,7 @@ def run(tmp_path: Path, *, database: bool, record: str | None = None, key: str =
         Path(f"{database_path}.secret-key.sha256").write_text(record)
     calls = tmp_path / "calls"
     calls.mkdir()
-    grafana = tmp_path / "grafana-bin"
-    grafana.write_text(FAKE_GRAFANA)
-    grafana.chmod(0o755)
+    grafana = fake_program(tmp_path, "grafana-bin", FAKE_GRAFANA)
     script = tmp_path / "orion-grafana"
     script.write_text(
         shell_application(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.nix.nix_reader import module_config, module_options
-from tests.nix.nixos_options import OPTIONS
+from tests.nix.nixos_options import OPTIONS, Declared
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = sorted((ROOT / "nix").rglob("*.nix"))
@@ -107,10 +107,84 @@ def test_a_bogus_option_under_a_declared_one_is_caught() -> None:
     ]
 
 
+# What an attrsOf's values may be for the option to be free-form: systemd's unitOption, or plain data. A submodule
+# (systemd.services, systemd.network.networks, users.groups) has options of its own, each needing an entry.
+FREE_FORM_VALUES = {"unitOption", "anything", "str", "int", "bool", "path", "nullOr", "oneOf", "either", "listOf"}
+
+
+def _argument(text: str) -> str:
+    """The type expression `text` starts with: a name, or a bracketed expression up to its closing bracket."""
+    text = text.lstrip()
+    if text[:1] not in ("(", "["):
+        return re.match(r"[\w.]*", text).group()  # type: ignore[union-attr]
+    depth = 0
+    for index, char in enumerate(text):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(char, 0)
+        if depth == 0:
+            return text[: index + 1]
+    raise ValueError(f"unbalanced type: {text!r}")
+
+
+def free_form_type(type_: str) -> bool:
+    """Whether a declared type (as read) takes a free-form value: a freeformType, or an attrsOf whose values are
+    unitOption or plain data (a scalar, nullOr/oneOf/either/listOf of them), never of a submodule."""
+    if "freeformType" in type_:
+        return True
+    found = re.search(r"\battrsOf\b", type_)
+    if found is None:
+        return False
+    values = _argument(type_[found.end() :])
+    head = re.match(r"[\s(]*([\w.]+)", values)
+    return head is not None and head.group(1) in FREE_FORM_VALUES and "submodule" not in values
+
+
+def wrongly_free_form(options: dict[str, Declared]) -> set[str]:
+    """The entries marked free_form whose type as read is not a free-form one."""
+    return {key for key, declared in options.items() if declared.free_form and not free_form_type(declared.type)}
+
+
 def test_every_free_form_entry_is_a_free_form_type() -> None:
     """An entry is marked free_form only where nixpkgs declares a free-form value (its type as read says so)."""
-    free_form = {key: declared.type for key, declared in OPTIONS.items() if declared.free_form}
-    assert {key for key, type_ in free_form.items() if not re.search(r"attrsOf|freeformType", type_)} == set()
+    assert any(declared.free_form for declared in OPTIONS.values())
+    assert wrongly_free_form(OPTIONS) == set()
+
+
+@pytest.mark.parametrize(
+    ("key", "bogus"),
+    [
+        ("systemd.services", "systemd.services.bird.bogusOption = true;"),
+        ("systemd.network.networks", 'systemd.network.networks."10-lan".bogusSection.Name = "lan";'),
+        ("users.groups.<name>", "users.groups.unbound.bogus = 1;"),
+    ],
+)
+def test_a_submodule_marked_free_form_is_caught(key: str, bogus: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """attrsOf a submodule declares options under each name, not a free-form value: marked free_form, it would let
+    a bogus option under it through, and the mark is refused."""
+    assert "attrsOf" in OPTIONS[key].type
+    assert not OPTIONS[key].free_form
+    module = f"{{ ... }}: {{ {bogus} }}"
+    assert undeclared(module) != []
+    wrong = OPTIONS[key]._replace(free_form=True)
+    monkeypatch.setitem(OPTIONS, key, wrong)
+    assert undeclared(module) == []  # what the mark would hide
+    assert wrongly_free_form(OPTIONS) == {key}
+
+
+@pytest.mark.parametrize(
+    ("type_", "free"),
+    [
+        ("attrsOf unitOption, default {}", True),
+        ("addCheck (attrsOf unitOption) checkService", True),
+        ("attrsOf (nullOr (oneOf [str path package]))", True),
+        ("submodule, freeformType attrsOf sysctlOption", True),
+        ("attrsOf (submodule groupOpts {name, gid = nullOr int, members})", False),
+        ("systemdUtils.types.services (attrsOf submodule of stage-2 service options)", False),
+        ("attrsOf (nullOr (submodule { options.x = str; }))", False),
+        ("listOf str, default []", False),
+    ],
+)
+def test_free_form_types_are_told_from_submodules(type_: str, free: bool) -> None:
+    assert free_form_type(type_) is free
 
 
 def test_the_reader_follows_conditions_and_names() -> None:

@@ -41,6 +41,35 @@ def in_namespace_with_interfaces(interfaces: Sequence[str], command: Sequence[st
     return run(["unshare", "--net", "sh", "-ec", script, "sh", *command], env=env)
 
 
+def in_namespace_with_tmpfs(
+    mountpoint: str, script: str, *, left: Path | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """Runs shell `script` as root in a throwaway mount namespace where `mountpoint` (/etc, /etc/ssh) is an empty
+    tmpfs: what the script writes there never reaches the machine's. With `left`, what the script leaves under
+    `mountpoint` is copied into `left` however the script ends. Its status is the script's."""
+    require("unshare")
+    sealed = 'mount -t tmpfs tmpfs "$1"; status=0; sh -c "$2" || status=$?; if [ -n "$3" ]; then cp -a "$1/." "$3/"; fi; exit $status'
+    return subprocess.run(
+        [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-ec",
+            sealed,
+            "sh",
+            mountpoint,
+            script,
+            str(left or ""),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def bird(path: Path) -> Verdict:
     return run(["bird", "-p", "-c", str(path)])
 

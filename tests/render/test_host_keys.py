@@ -14,6 +14,7 @@ from orion_infra.lab.shell_application import shell_application
 from orion_infra.render.host_keys import first_boot_user_data, host_key, known_hosts_line
 from tests.nix.nix_reader import module_list_values, module_values
 from tests.nix.test_shell_scripts import shellcheck
+from tests.render.checkers import in_namespace_with_tmpfs
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = base64.b64encode(bytes(range(32))).decode()
@@ -64,17 +65,7 @@ def run_first_boot(tmp_path: Path, user_data: str | None, existing_key: str | No
     left = tmp_path / "left"
     left.mkdir()
     prepare = f"printf '%s' '{existing_key}' > /etc/ssh/ssh_host_ed25519_key && " if existing_key else ""
-    sealed = (
-        f"mount -t tmpfs tmpfs /etc/ssh && {prepare}"
-        f"status=0; SEED_DIR={seed} bash {script} || status=$?; cp -a /etc/ssh/. {left}/; exit $status"
-    )
-    done = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "sh", "-c", sealed],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    done = in_namespace_with_tmpfs("/etc/ssh", f"{prepare}SEED_DIR={seed} bash {script}", left=left)
     return done.returncode, done.stdout + done.stderr, left
 
 

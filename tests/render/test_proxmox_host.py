@@ -3,11 +3,11 @@ files, and each file is accepted by the program that reads it (sysctl and nft in
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from orion_infra.model import OrionStack
 from orion_infra.render.proxmox.host import FIREWALL_FILE, host_files, render_first_boot
+from tests.fakes import fake_program
 from tests.nix.test_shell_scripts import shellcheck
 from tests.render import checkers
 
@@ -26,14 +26,12 @@ def test_the_hook_writes_each_file_as_rendered(default_stack: OrionStack, tmp_pa
     hook = tmp_path / "first-boot"
     hook.write_text(render_first_boot(default_stack, host))
     stubs = tmp_path / "bin"
-    stubs.mkdir()
     for command in ("sysctl", "nft", "systemctl", "postconf"):
-        (stubs / command).write_text(f'#!/bin/sh\necho "{command} $*" >> {tmp_path}/calls\n')
-        (stubs / command).chmod(0o755)
+        fake_program(stubs, command, f'#!/bin/sh\necho "{command} $*" >> {tmp_path}/calls\n')
     out = tmp_path / "etc"
     out.mkdir()
-    sealed = f"mount -t tmpfs tmpfs /etc && PATH={stubs}:/usr/bin:/bin sh {hook} && cp -a /etc/. {out}/"
-    subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-ec", sealed], check=True, timeout=30)
+    done = checkers.in_namespace_with_tmpfs("/etc", f"PATH={stubs}:/usr/bin:/bin sh {hook}", left=out)
+    assert done.returncode == 0, done.stdout + done.stderr
     files = host_files(default_stack, host)
     assert {"/etc/" + str(path.relative_to(out)) for path in out.rglob("*") if path.is_file()} == {
         file.path for file in files
@@ -44,6 +42,23 @@ def test_the_hook_writes_each_file_as_rendered(default_stack: OrionStack, tmp_pa
     calls = (tmp_path / "calls").read_text().splitlines()
     assert f"nft -f {FIREWALL_FILE}" in calls
     assert "systemctl enable orion-host-firewall.service" in calls
+
+
+def test_a_script_on_the_throwaway_tmpfs_never_touches_the_machine(tmp_path: Path) -> None:
+    """The helper the hook's test runs in: the script sees an empty /etc, its status is the script's, what it
+    leaves is copied out, and the machine's /etc has none of it; where no tmpfs can be mounted, nothing runs."""
+    probe = f"orion-tmpfs-probe-{tmp_path.name}"
+    left = tmp_path / "left"
+    left.mkdir()
+    done = checkers.in_namespace_with_tmpfs(
+        "/etc", f"ls -A /etc | wc -l; echo written > /etc/{probe}; exit 3", left=left
+    )
+    assert (done.returncode, done.stdout.split()) == (3, ["0"]), done.stderr
+    assert (left / probe).read_text() == "written\n"
+    assert not (Path("/etc") / probe).exists()
+    unmounted = checkers.in_namespace_with_tmpfs(str(tmp_path / "nowhere"), f"touch {tmp_path}/ran")
+    assert unmounted.returncode != 0
+    assert not (tmp_path / "ran").exists()
 
 
 def test_sysctl_and_nft_accept_their_files(default_stack: OrionStack, tmp_path: Path) -> None:

@@ -113,7 +113,9 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]], trust_dir: s
         if not isinstance(vm.os, MacOs)
     }
     vm_secrets = _vm_secrets(stack, secret, (grafana_admin, grafana_secret_key), host_keys)
-    generations = {role: _secrets_generation(vm.name, vm_secrets[role]) for role, vm in _nixos_roles(stack)}
+    generations = {
+        role: _secrets_generation(stack.vms[key].name, vm_secrets[role]) for role, key in _nixos_roles(stack)
+    }
     # Each system's flake waits for its own set of secrets only: another VM's rotation leaves it as it is.
     flakes = {
         role: pulumi.Output.all(keys, generation).apply(functools.partial(_system_flake, stack, role))
@@ -208,19 +210,7 @@ def build(stack: OrionStack, secret: dict[str, pulumi.Output[str]], trust_dir: s
     backup_job(stack.backup, first_node.provider, pulumi.ResourceOptions(depends_on=[c.vm for c in configs.values()]))
     _push_configuration(stack, flakes, configs, host_keys, deploy_key, vm_secrets, generations)
     _export(stack, idracs, proxmox_root, grafana_admin)
-    pulumi.export(
-        OUTPUT_TRUST,
-        {
-            "proxmox_api_ca": {name: node.api_ca for name, node in nodes.items() if node.api_ca is not None},
-            "ssh_known_hosts": [
-                *(
-                    _known_hosts(str(stack.management_address(host)), node_connections[host.proxmox.node].host_key)
-                    for host in stack.hosts
-                ),
-                *(_known_hosts(_ssh_address(stack, stack.vms[key]), public_line(hk)) for key, hk in host_keys.items()),
-            ],
-        },
-    )
+    _export_trust(stack, nodes, node_connections, host_keys)
 
 
 def _macos(stack: OrionStack, vm: Vm, node: ProxmoxNode, root_password: pulumi.Output[str]) -> None:
@@ -255,10 +245,13 @@ def _macos(stack: OrionStack, vm: Vm, node: ProxmoxNode, root_password: pulumi.O
     )
 
 
-def _nixos_roles(stack: OrionStack) -> list[tuple[str, Vm]]:
-    """The NixOS VMs by the role their system is rendered for, the router first (the others are reached through
-    it, once its configuration routes)."""
-    return [("router", stack.router), ("monitor", stack.monitor)]
+def _nixos_roles(stack: OrionStack) -> list[tuple[str, str]]:
+    """The NixOS VMs' keys in `vms` by the role their system is rendered for, the router first (the others are
+    reached through it, once its configuration routes)."""
+    return [
+        ("router", stack.vms_with_role(VmRole.ROUTER)[0][0]),
+        ("monitor", stack.vms_with_role(VmRole.MONITORING)[0][0]),
+    ]
 
 
 def _system_flake(stack: OrionStack, role: str, inputs: list[object]) -> dict[str, str]:
@@ -288,7 +281,7 @@ def _vm_secrets(
     if stack.access.agent_key is not None:
         monitor[secret_files.AGENT_SSH_KEY] = secret[stack.access.agent_key.secret].apply(_ends_with_newline)
         # The agent pins the router's host key: the one the deploy made for it.
-        monitor[secret_files.AGENT_KNOWN_HOSTS] = host_keys[stack.vms_with_role(VmRole.ROUTER)[0][0]].apply(
+        monitor[secret_files.AGENT_KNOWN_HOSTS] = host_keys[dict(_nixos_roles(stack))["router"]].apply(
             functools.partial(known_hosts_line, router_bird_target(stack).address)
         )
     return {"router": router, "monitor": monitor}
@@ -323,8 +316,8 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
 ) -> None:
     secrets_dir = str(RenderOptions().secrets_dir)
     routed_through: list[pulumi.Resource] = []
-    for role, vm in _nixos_roles(stack):
-        key = next(key for key, candidate in stack.vms.items() if candidate is vm)
+    for role, key in _nixos_roles(stack):
+        vm = stack.vms[key]
         connection = command.remote.ConnectionArgs(
             host=_ssh_address(stack, vm),
             user=stack.access.admin_user,
@@ -349,8 +342,30 @@ def _push_configuration(  # noqa: PLR0917 - the pieces a push needs, each named 
             routed_through.append(config.activation)
 
 
-def _known_hosts(address: str, host_key: pulumi.Input[str] | None) -> pulumi.Output[str]:
-    return pulumi.Output.from_input(host_key).apply(lambda key: f"{address} {' '.join(str(key).split()[:2])}")
+def _export_trust(
+    stack: OrionStack,
+    nodes: dict[str, ProxmoxNode],
+    node_connections: dict[str, command.remote.ConnectionArgs],
+    host_keys: dict[str, pulumi.Output[HostKey]],
+) -> None:
+    """What lets another machine check whom it talks to: the APIs' anchors and the pinned SSH host keys."""
+    pinned: list[pulumi.Output[str]] = [
+        pulumi.Output.from_input(node_connections[host.proxmox.node].host_key).apply(
+            functools.partial(known_hosts_line, stack.management_address(host))
+        )
+        for host in stack.hosts
+    ]
+    pinned += [
+        public_line(key).apply(functools.partial(known_hosts_line, _ssh_address(stack, stack.vms[vm])))
+        for vm, key in host_keys.items()
+    ]
+    pulumi.export(
+        OUTPUT_TRUST,
+        {
+            "proxmox_api_ca": {name: node.api_ca for name, node in nodes.items() if node.api_ca is not None},
+            "ssh_known_hosts": [line.apply(str.rstrip) for line in pinned],
+        },
+    )
 
 
 def _ends_with_newline(text: str) -> str:

@@ -10,9 +10,9 @@ import pulumi_random as random
 from orion_infra.render.host_keys import SEED_BYTES, HostKey, host_key
 
 
-def generated_host_key(name: str, comment: str, opts: pulumi.ResourceOptions | None = None) -> pulumi.Output[HostKey]:
+def generated_host_key(name: str, comment: str) -> pulumi.Output[HostKey]:
     """A new Ed25519 host key for the machine `name`, the same on every run of the stack (secret)."""
-    seed = random.RandomBytes(f"{name}-ssh-host-key-seed", length=SEED_BYTES, opts=opts)
+    seed = random.RandomBytes(f"{name}-ssh-host-key-seed", length=SEED_BYTES)
     return pulumi.Output.secret(seed.base64.apply(lambda value: host_key(value, comment)))
 
 

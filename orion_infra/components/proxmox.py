@@ -83,7 +83,7 @@ class ProxmoxInstaller(pulumi.ComponentResource):
                 "CHECKSUM_URL": str(installer.iso.checksum_url or ""),
                 "OUTPUT_NAME": output_name,
                 "MEDIA_DIR": media_dir(bootstrap, host),
-                "MEDIA_ADDRESS": str(bootstrap.serve_url.host),
+                "MEDIA_ADDRESS": bootstrap.serve_host,
                 "MEDIA_PORT": str(bootstrap.media_port),
                 "MEDIA_HTTPS": "true" if host.idrac.media_over_https else "false",
                 "MEDIA_SECONDS": str(INSTALL_TIMEOUT_SECONDS + MEDIA_GRACE_SECONDS),

@@ -458,10 +458,14 @@ class Twin:
             netns.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"orion-lab-{name}", "-f", str(key)])
         return key
 
+    def role_of(self, machine: Machine) -> str:
+        """The role the system of `machine` (the router or the monitoring VM) is rendered for."""
+        return "router" if machine.namespace == self.router_ns else "monitor"
+
     def host_key(self, machine: Machine) -> HostKey:
         """The SSH host key the deploy makes for a VM before its first boot, grown from a seed as pulumi-random's
         would be (made once per lab)."""
-        name = self.stack.router.name if machine.namespace == self.router_ns else self.stack.monitor.name
+        name = self.stack.router.name if self.role_of(machine) == "router" else self.stack.monitor.name
         seed = self.root / "keys" / f"{name}.seed"
         if not seed.exists():
             seed.parent.mkdir(parents=True, exist_ok=True)
@@ -483,10 +487,8 @@ class Twin:
     def write_secrets(self, machine: Machine, secrets: dict[str, str]) -> None:
         """The secrets, written inside the machine by the very script the deploy step runs there, as the set its
         system reads."""
-        role = "router" if machine.namespace == self.router_ns else "monitor"
-        write = shell_command(
-            "write-secrets.sh", SECRETS_DIR=self.options.secrets_dir, GENERATION=self.secrets_generations[role]
-        )
+        generation = self.secrets_generations[self.role_of(machine)]
+        write = shell_command("write-secrets.sh", SECRETS_DIR=self.options.secrets_dir, GENERATION=generation)
         machine.run("sh", "-c", write, stdin=file_lines(secrets))
 
     @property

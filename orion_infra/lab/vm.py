@@ -89,6 +89,8 @@ def first_boot_host_key(machine: Machine, key: HostKey, seed_dir: str) -> None:
     script = f"{systems.LAB_BIN}/orion-host-key"
     shell_application.install(machine.path(script), (REPOSITORY / "nix/scripts/orion-host-key").read_text())
     machine.run("env", f"SEED_DIR={seed_dir}", script)
+    # The VM's mount stops once the key is installed (StopWhenUnneeded): the drive's copy of the key is gone.
+    shutil.rmtree(drive)
 
 
 def install_base(machine: Machine, base_flake: dict[str, str], host_key: HostKey) -> None:

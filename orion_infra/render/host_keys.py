@@ -79,5 +79,7 @@ def first_boot_user_data(key: HostKey) -> str:
     )
 
 
-def known_hosts_line(address: object, key: HostKey) -> str:
-    return f"{address} {key.public_key}\n"
+def known_hosts_line(address: object, key: HostKey | str) -> str:
+    """`address`'s known_hosts line for `key` (a key made here, or a public line such as ssh-keyscan prints)."""
+    public = key.public_key if isinstance(key, HostKey) else " ".join(key.split()[:2])
+    return f"{address} {public}\n"

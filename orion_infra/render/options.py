@@ -14,10 +14,10 @@ class RenderOptions:
     """Where a VM's services find the rendered files they read by a fixed path (the modules link them there with
     environment.etc: Prometheus's rule file, Grafana's dashboards)."""
     secrets_dir: PurePosixPath = PurePosixPath("/var/lib/orion/secrets")
-    # Where the VM's cloud-init drive (its host key's way in) is mounted at boot.
-    seed_dir: PurePosixPath = PurePosixPath("/run/orion-seed")
     """Where the deploy step writes secret files (mode 0600, root only; on disk so a reboot keeps BGP up, never
-    in the Nix store). Services read them as systemd credentials."""
+    in the Nix store), one directory per set (with_secrets). Services read them as systemd credentials."""
+    seed_dir: PurePosixPath = PurePosixPath("/run/orion-seed")
+    """Where the VM's cloud-init drive (its host key's way in) is mounted at boot."""
     credentials_dir: PurePosixPath = PurePosixPath("/run/credentials")
     """Where systemd hands each unit its credentials: `<credentials_dir>/<unit>.service/<name>`."""
     state_dir: PurePosixPath = PurePosixPath("/var/lib")

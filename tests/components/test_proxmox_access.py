@@ -15,6 +15,8 @@ import pytest
 
 from orion_infra.components.proxmox import API_ACCOUNT, API_PRIVILEGES, API_ROLE, API_TOKEN, _api_token
 from orion_infra.components.scripts import shell_command
+from tests.fakes import fake_program, run_shell
+from tests.render.checkers import in_namespace_with_tmpfs
 
 STANDIN = Path(__file__).resolve().parent / "pveum_standin.py"
 ACCOUNT = {"ACCOUNT": API_ACCOUNT, "TOKEN": API_TOKEN, "ROLE": API_ROLE}
@@ -24,29 +26,14 @@ ACCOUNT = {"ACCOUNT": API_ACCOUNT, "TOKEN": API_TOKEN, "ROLE": API_ROLE}
 def node(tmp_path: Path) -> dict[str, str]:
     """The environment of a root shell on a node whose pveum is the stand-in."""
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    pveum = bin_dir / "pveum"
-    pveum.write_text(f'#!/bin/sh\nexec {sys.executable} {STANDIN} "$@"\n')
-    pveum.chmod(0o755)
+    fake_program(bin_dir, "pveum", f'#!/bin/sh\nexec {sys.executable} {STANDIN} "$@"\n')
     return {"PATH": f"{bin_dir}:{os.environ['PATH']}", "PVEUM_STATE": str(tmp_path / "pveum.json")}
-
-
-def run(command: str, environment: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["/bin/sh", "-c", command],
-        input=stdin,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
 
 
 def make_token(
     environment: dict[str, str], privileges: str = ",".join(API_PRIVILEGES)
 ) -> subprocess.CompletedProcess[str]:
-    return run(shell_command("proxmox-api-token.sh", **ACCOUNT, PRIVILEGES=privileges), environment)
+    return run_shell(shell_command("proxmox-api-token.sh", **ACCOUNT, PRIVILEGES=privileges), environment)
 
 
 def state(environment: dict[str, str]) -> dict[str, object]:
@@ -89,17 +76,27 @@ def test_a_privilege_proxmox_ve_9_does_not_know_fails_the_step(node: dict[str, s
     assert not refused.stdout
 
 
+def test_on_a_node_that_has_the_role_a_bad_privilege_is_named_too(node: dict[str, str]) -> None:
+    """A second run (the role exists) reports pveum's own reason, not a misleading one from a fallback."""
+    assert make_token(node).returncode == 0
+    refused = make_token(node, ",".join([*API_PRIVILEGES, "VM.Monitor"]))
+    assert refused.returncode != 0
+    assert "invalid privilege 'VM.Monitor'" in refused.stderr
+    assert "already exists" not in refused.stderr
+    assert not refused.stdout
+
+
 def test_delete_removes_the_account_its_token_and_the_role(node: dict[str, str]) -> None:
     assert make_token(node).returncode == 0
     remove = shell_command("proxmox-api-token-remove.sh", ACCOUNT=API_ACCOUNT, ROLE=API_ROLE)
-    removed = run(remove, node)
+    removed = run_shell(remove, node)
     assert removed.returncode == 0, removed.stderr
     pve = state(node)
     assert pve["users"] == {}
     assert pve["roles"] == {}
     assert pve["acl"] == []
     # Again, with nothing left: a retried delete succeeds.
-    assert run(remove, node).returncode == 0
+    assert run_shell(remove, node).returncode == 0
 
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
@@ -108,15 +105,15 @@ PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 def test_the_trust_anchor_is_written_whole_and_only_if_it_is_a_certificate(tmp_path: Path) -> None:
     trust_file = tmp_path / "trust" / "orion-pve.pem"
     environment = {"PATH": os.environ["PATH"], "TRUST_FILE": str(trust_file)}
-    written = run(shell_command("write-trust.sh"), environment, PEM)
+    written = run_shell(shell_command("write-trust.sh"), environment, PEM)
     assert written.returncode == 0, written.stderr
     assert trust_file.read_text() == PEM
     assert oct(trust_file.stat().st_mode & 0o777) == "0o644"
-    refused = run(shell_command("write-trust.sh"), environment, "<html>a captive portal</html>")
+    refused = run_shell(shell_command("write-trust.sh"), environment, "<html>a captive portal</html>")
     assert refused.returncode != 0
     assert trust_file.read_text() == PEM  # the earlier anchor stays
     assert sorted(path.name for path in trust_file.parent.iterdir()) == ["orion-pve.pem"]
-    assert run(shell_command("remove-trust.sh", TRUST_FILE=str(trust_file)), environment).returncode == 0
+    assert run_shell(shell_command("remove-trust.sh", TRUST_FILE=str(trust_file)), environment).returncode == 0
     assert not trust_file.exists()
 
 
@@ -127,13 +124,6 @@ def test_the_node_sends_its_ca_or_the_certificate_installed_for_its_api(custom: 
     files = "mkdir -p /etc/pve/local && echo pve-root-ca > /etc/pve/pve-root-ca.pem"
     if custom:
         files += " && echo pveproxy-ssl > /etc/pve/local/pveproxy-ssl.pem"
-    sealed = f"mount -t tmpfs tmpfs /etc && {files} && sh -c {shlex.quote(shell_command('proxmox-api-ca.sh'))}"
-    done = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "sh", "-c", sealed],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    done = in_namespace_with_tmpfs("/etc", f"{files} && sh -c {shlex.quote(shell_command('proxmox-api-ca.sh'))}")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == expected

@@ -20,8 +20,10 @@ from orion_infra.render.host_keys import known_hosts_line
 from tests.lab.stacks import lab_stack, running_twin
 
 OPERATOR = "192.168.1.50"  # bootstrap.serve_url's host: the operator's machine
-# Short windows, so that waiting one out takes seconds; production's are minutes (vms.py).
-TRIAL_SECONDS = 15
+# Short windows, so that waiting one out takes seconds; production's are minutes (vms.py). The window holds the
+# router's health check (BGP back after the switch, up to HEALTH_SECONDS) with room: at 15 s a slow session start
+# let the watchdog win once.
+TRIAL_SECONDS = 25
 HEALTH_SECONDS = 12
 
 
@@ -61,8 +63,7 @@ class Deploy:
 
     def push(self, machine: Machine, flake: dict[str, str], secrets: dict[str, str]) -> str:
         """The secrets and files steps; returns the flake's digest."""
-        role = "router" if machine.namespace == self.twin.router_ns else "monitor"
-        generation = self.twin.secrets_generations[role]
+        generation = self.twin.secrets_generations[self.twin.role_of(machine)]
         written = self.ssh(
             machine, secrets_command(str(self.twin.options.secrets_dir), generation), file_lines(secrets)
         )
@@ -75,12 +76,11 @@ class Deploy:
         return self.ssh(machine, trial_command(flake_digest, TRIAL_SECONDS))
 
     def confirm(self, machine: Machine, flake_digest: str, router_name: str | None) -> Done:
-        role = "router" if machine.namespace == self.twin.router_ns else "monitor"
         command = confirm_command(
             flake_digest,
             router_name,
             secrets_dir=str(self.twin.options.secrets_dir),
-            generation=self.twin.secrets_generations[role],
+            generation=self.twin.secrets_generations[self.twin.role_of(machine)],
             trial_seconds=TRIAL_SECONDS,
             health_seconds=HEALTH_SECONDS,
         )

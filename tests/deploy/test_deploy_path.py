@@ -235,6 +235,7 @@ def test_a_rotated_secret_reaches_bird_and_a_switch_back_returns_to_the_old_one(
     peer = twin.stack.bgp.peers[0].name
     before, old_generation = current(router), twin.secrets_generations["router"]
     old_password = bird_credential(router, peer)
+    original = twin.passwords[peer]
     twin.passwords[peer] = "a-rotated-md5-password"
     twin.secrets_generations["router"] = "f00dfeedf00dfeed"
     try:
@@ -248,7 +249,7 @@ def test_a_rotated_secret_reaches_bird_and_a_switch_back_returns_to_the_old_one(
         assert current(router) == before
         assert bird_credential(router, peer) == old_password
     finally:
-        twin.passwords.pop(peer)
+        twin.passwords[peer] = original
         twin.secrets_generations["router"] = old_generation
     twin.wait_for_sessions(timeout=60)
 
@@ -260,6 +261,7 @@ def test_rejected_rotations_never_remove_the_set_the_running_system_reads(deploy
     peer = twin.stack.bgp.peers[0].name
     secrets_dir = str(twin.options.secrets_dir)
     running_generation = twin.secrets_generations["router"]
+    original = twin.passwords[peer]
     rejected = []
     try:
         for attempt in range(3):
@@ -285,5 +287,16 @@ def test_rejected_rotations_never_remove_the_set_the_running_system_reads(deploy
         assert not left & set(rejected)
         assert "the-confirmed-password" in bird_credential(router, peer)
     finally:
-        twin.passwords.pop(peer, None)
+        twin.passwords[peer] = original
+    # TCP-MD5 holds: the upstream that still has the old password gets no session; told the rotated one (as the
+    # operator tells the real upstream), it does.
+    primary = twin.stack.bgp.peers[0]
+    netns.wait_until(
+        lambda: twin.sessions()[twin.protocol(primary)] != "Established",
+        timeout=30,
+        failure="the upstream with the old password kept its session",
+    )
+    twin.passwords[peer] = "the-confirmed-password"
+    twin.stop_peer(primary)
+    twin.start_peer(primary)
     twin.wait_for_sessions(timeout=90)

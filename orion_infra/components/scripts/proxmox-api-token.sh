@@ -3,9 +3,17 @@
 # privileges (no separate ones). The token is made anew each time (Proxmox shows its secret once) and printed as
 # JSON on stdout (`full-tokenid`, `value`): the Command keeps stdout secret and logs nothing of it.
 set -eu
-pveum role modify "$ROLE" --privs "$PRIVILEGES" 2>/dev/null || pveum role add "$ROLE" --privs "$PRIVILEGES"
-pveum user modify "$ACCOUNT" --comment "ORION deploy (Pulumi): API token only" 2>/dev/null ||
-  pveum user add "$ACCOUNT" --comment "ORION deploy (Pulumi): API token only"
+comment="ORION deploy (Pulumi): API token only"
+if pveum role list --output-format json | grep -qF "\"roleid\":\"$ROLE\""; then
+  pveum role modify "$ROLE" --privs "$PRIVILEGES"
+else
+  pveum role add "$ROLE" --privs "$PRIVILEGES"
+fi
+if pveum user list --output-format json | grep -qF "\"userid\":\"$ACCOUNT\""; then
+  pveum user modify "$ACCOUNT" --comment "$comment"
+else
+  pveum user add "$ACCOUNT" --comment "$comment"
+fi
 pveum acl modify / --users "$ACCOUNT" --roles "$ROLE"
 if pveum user token list "$ACCOUNT" --output-format json | grep -qF "\"tokenid\":\"$TOKEN\""; then
   pveum user token remove "$ACCOUNT" "$TOKEN"

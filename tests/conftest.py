@@ -1,16 +1,13 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
-from orion_infra import program
 from orion_infra.model import RawConfig, read_stack_file
-from orion_infra.trust import TRUST_DIR
 from tests.fixtures.invalid_cases import DEFAULT_STACK, TODAY
-from tests.pulumi_harness import ProgramRun, PulumiUp, run_program
+from tests.pulumi_harness import PulumiUp, name_trust_anchors, up_under_mocks
 
 
 @pytest.fixture
@@ -37,9 +34,5 @@ def pulumi_up(monkeypatch: pytest.MonkeyPatch) -> PulumiUp:
     Takes the plain config (keys without `orion:`) and the secret config; returns what was registered,
     exported and logged.
     """
-    monkeypatch.setenv("SSL_CERT_DIR", str(Path.cwd() / TRUST_DIR))
-
-    def up(values: Mapping[str, object], secrets: Mapping[str, str]) -> ProgramRun:
-        return run_program(program.main, {**values, **secrets}, set(secrets))
-
-    return up
+    name_trust_anchors(monkeypatch)
+    return up_under_mocks

@@ -13,11 +13,16 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import pytest
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.sync_await import _sync_await
+
+from orion_infra import program
+from orion_infra.trust import TRUST_DIR
 
 PROJECT = "orion"
 STACK = "orion"
@@ -187,3 +192,13 @@ def run_program(program: Callable[[], None], config: dict[str, object], secret_k
 
     contextvars.copy_context().run(in_fresh_context)
     return run
+
+
+def name_trust_anchors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SSL_CERT_DIR naming the Proxmox trust anchors' directory, as the README tells operators to."""
+    monkeypatch.setenv("SSL_CERT_DIR", str(Path.cwd() / TRUST_DIR))
+
+
+def up_under_mocks(values: Mapping[str, object], secrets: Mapping[str, str]) -> ProgramRun:
+    """ORION's program run as `pulumi up` would, on plain config `values` (keys without `orion:`) and `secrets`."""
+    return run_program(program.main, {**values, **secrets}, set(secrets))

@@ -11,12 +11,13 @@ from collections import Counter
 import pytest
 
 from orion_infra.components.scripts import digest
-from orion_infra.model import RawConfig, load_stack
+from orion_infra.model import RawConfig, load_stack, read_stack_file
 from orion_infra.render import render_all, system_files
 from orion_infra.render.host_keys import HostKey, first_boot_user_data, host_key, known_hosts_line
 from orion_infra.render.options import PublicKeys
+from tests.fixtures.invalid_cases import DEFAULT_STACK
 from tests.keys import private_key
-from tests.pulumi_harness import ProgramRun, PulumiUp, Registration
+from tests.pulumi_harness import ProgramRun, PulumiUp, Registration, name_trust_anchors, up_under_mocks
 from tests.test_program import SECRETS
 
 EXPECTED_COUNTS = {
@@ -47,9 +48,13 @@ EXPECTED_COUNTS = {
 }
 
 
-@pytest.fixture
-def run(default_raw: RawConfig, pulumi_up: PulumiUp) -> ProgramRun:
-    result = pulumi_up(default_raw.values, SECRETS)
+@pytest.fixture(scope="module")
+def run() -> ProgramRun:
+    """One `pulumi up` of the default stack for the tests that only read what it registered (a run is about 0.3 s,
+    and no test changes it)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        name_trust_anchors(monkeypatch)
+        result = up_under_mocks(read_stack_file(DEFAULT_STACK).values, SECRETS)
     assert result.error is None, result.log
     return result
 

@@ -33,7 +33,7 @@ test: install system-packages engine  ## pytest, warnings as errors (the checks 
 	$(RUN) pytest
 
 test-fast: install  ## the tests that need no root, namespaces or engine (pre-commit's tier; CI runs them all)
-	$(RUN) pytest -q --ignore=tests/lab --ignore=tests/deploy --ignore=tests/engine
+	$(RUN) pytest -q -m "not realtime" --ignore=tests/lab --ignore=tests/deploy --ignore=tests/engine
 
 check: lint typecheck test  ## everything CI checks
 

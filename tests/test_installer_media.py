@@ -109,6 +109,7 @@ def test_plain_http_only_when_asked(image: Path) -> None:
         serving.join(timeout=10)
 
 
+@pytest.mark.realtime
 def test_the_image_is_withdrawn_at_the_deadline(image: Path) -> None:
     media = MediaServer(image, address="127.0.0.1", port=0, client=IDRAC, seconds=0.5, tls_dir=None)
     serving = threading.Thread(target=media.serve)
@@ -206,6 +207,7 @@ class ProxmoxApi(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.realtime
 def test_prepared_served_to_the_idrac_alone_and_withdrawn_once_proxmox_answers(deploy_env: dict[str, str]) -> None:
     prepared = prepare(deploy_env, ANSWER)
     assert prepared.returncode == 0, prepared.stderr
@@ -238,6 +240,7 @@ def test_prepared_served_to_the_idrac_alone_and_withdrawn_once_proxmox_answers(d
     wait_until_gone(image)
 
 
+@pytest.mark.realtime
 def test_a_failed_installation_withdraws_the_installer_too(deploy_env: dict[str, str]) -> None:
     prepared = prepare(deploy_env, ANSWER)
     assert prepared.returncode == 0, prepared.stderr
@@ -251,6 +254,7 @@ def test_a_failed_installation_withdraws_the_installer_too(deploy_env: dict[str,
     wait_until_gone(image)
 
 
+@pytest.mark.realtime
 def test_an_answer_the_installer_refuses_leaves_nothing_behind(deploy_env: dict[str, str]) -> None:
     prepared = prepare(deploy_env, '[global]\nfqdn = "x"\n')
     assert prepared.returncode != 0
@@ -259,12 +263,14 @@ def test_an_answer_the_installer_refuses_leaves_nothing_behind(deploy_env: dict[
     assert list(Path(deploy_env["MEDIA_DIR"]).iterdir()) == []
 
 
+@pytest.mark.realtime
 def test_a_server_nobody_stops_withdraws_the_image_at_its_deadline(deploy_env: dict[str, str]) -> None:
     prepared = prepare({**deploy_env, "MEDIA_SECONDS": "1"}, ANSWER)
     assert prepared.returncode == 0, prepared.stderr
     wait_until_gone(Path(deploy_env["MEDIA_DIR"]) / "orion-pve-auto-install.iso")
 
 
+@pytest.mark.realtime
 def test_a_second_preparation_stops_the_first_server(deploy_env: dict[str, str]) -> None:
     first = prepare(deploy_env, ANSWER)
     assert first.returncode == 0, first.stderr

@@ -183,6 +183,7 @@ def _hung_up(client: socket.socket) -> bool:
         return True
 
 
+@pytest.mark.realtime
 def test_stalled_clients_hold_no_more_than_the_connection_limit(bounded: str) -> None:
     stalled = [_stalled_client(bounded) for _ in range(50)]
     try:
@@ -197,6 +198,7 @@ def test_stalled_clients_hold_no_more_than_the_connection_limit(bounded: str) ->
             client.close()
 
 
+@pytest.mark.realtime
 def test_a_client_sending_a_byte_at_a_time_is_cut_off_at_the_deadline(bounded: str) -> None:
     client = _stalled_client(bounded)
     started = time.monotonic()

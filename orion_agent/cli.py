@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import signal
 import threading
 import time
@@ -20,7 +21,7 @@ from orion_agent.logs import configure_logging
 from orion_agent.runbooks import RUNBOOKS, RunbookState, StateStore, SubprocessRunner
 from orion_agent.server import CLEAR_PREFIX, AgentServer
 from orion_agent.service import Agent
-from orion_agent.settings import Settings, SettingsError, load_settings
+from orion_agent.settings import SETTINGS_FILE_VARIABLE, Settings, SettingsError, load_settings
 from orion_agent.sources import BirdExporterProbe, PrometheusClient
 
 SETTINGS_OPTION = click.option(
@@ -35,15 +36,28 @@ AGENT_URL_OPTION = click.option(
 )
 
 
-def _settings(settings_file: Path | None) -> Settings:
+def _settings(settings_file: Path | None, agent_url_would_do: bool = False) -> Settings:
     try:
         return load_settings(settings_file)
     except SettingsError as error:
-        raise click.ClickException(str(error)) from None
+        if settings_file is not None or os.environ.get(SETTINGS_FILE_VARIABLE):
+            raise click.ClickException(str(error)) from None
+        # Without a file only the built-in defaults and ORION_AGENT_* variables are left, which rarely suffice:
+        # say where settings come from rather than only which field is missing.
+        alternative = ", or give --agent-url" if agent_url_would_do else ""
+        raise click.UsageError(
+            f"no agent settings file: pass --settings FILE or set ${SETTINGS_FILE_VARIABLE} (the monitoring VM sets "
+            f"it to the agent-settings.json `orion render` wrote){alternative}; the built-in defaults and "
+            f"ORION_AGENT_* variables alone are not enough: {_problems(error)}"
+        ) from None
+
+
+def _problems(error: SettingsError) -> str:
+    return "; ".join(line.strip() for line in str(error).splitlines()[1:]) or str(error)
 
 
 def _agent_url(agent_url: str | None, settings_file: Path | None) -> str:
-    return agent_url or f"http://127.0.0.1:{_settings(settings_file).listen_port}"
+    return agent_url or f"http://127.0.0.1:{_settings(settings_file, agent_url_would_do=True).listen_port}"
 
 
 def build_agent(settings: Settings) -> Agent:

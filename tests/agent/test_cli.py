@@ -6,11 +6,13 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from orion_agent.cli import main
 from orion_agent.runbooks import RunbookState, StateStore
 from orion_agent.server import AgentServer
+from orion_agent.settings import SETTINGS_FILE_VARIABLE
 from tests.agent.conftest import Rig, unused_port
 
 
@@ -105,3 +107,13 @@ def test_run_refuses_invalid_settings_naming_the_field(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["run", "--settings", str(path)])
     assert result.exit_code == 1
     assert "listen_port: Input should be less than or equal to 65535 (got 70000)" in result.output
+
+
+def test_report_without_settings_says_where_settings_come_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(SETTINGS_FILE_VARIABLE, raising=False)
+    result = CliRunner().invoke(main, ["report"])
+    assert result.exit_code == 2, result.output
+    assert "--settings" in result.stderr
+    assert f"${SETTINGS_FILE_VARIABLE}" in result.stderr
+    assert "--agent-url" in result.stderr
+    assert "router: Field required" in result.stderr

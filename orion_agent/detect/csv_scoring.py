@@ -127,8 +127,8 @@ class _Irregularities:
             )
         if self.with_offset and self.without_offset:
             found.append(
-                f"{_count(self.with_offset, 'timestamp')} with a UTC offset and {self.without_offset} without: "
-                "those without were taken as UTC"
+                f"{_count(self.with_offset, 'timestamp')} with a zone (an offset, 'Z' or epoch time) and "
+                f"{self.without_offset} without: those without were taken as UTC"
             )
         gaps = self._gaps()
         if gaps:

@@ -253,3 +253,19 @@ def test_a_new_destination_gets_the_mode_the_umask_gives(tmp_path: Path) -> None
     finally:
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "out.csv").stat().st_mode) == 0o640
+
+
+def test_a_header_in_any_case_and_times_with_and_without_a_zone(tmp_path: Path) -> None:
+    scored, table, detector = run(
+        tmp_path, "Timestamp,Value\n2024-01-01 00:00:00,1\n2024-01-01T00:05:00Z,2\n1704068400,3\n"
+    )
+    assert table[0] == ["timestamp", "value", "anomaly_score"]
+    assert [when for when, _ in detector.fed] == [
+        at("2024-01-01 00:00"),
+        at("2024-01-01 00:05"),
+        at("2024-01-01 00:20"),
+    ]
+    assert scored.notes == [
+        "2 timestamps with a zone (an offset, 'Z' or epoch time) and 1 without: those without were taken as UTC",
+        "1 gap longer than 2 times the usual step of 300 s (the longest, 900 s, ends at line 4)",
+    ]

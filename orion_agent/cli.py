@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import getpass
+import io
 import json
+import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -15,12 +18,12 @@ import requests
 
 from orion_agent.alerts import AlertmanagerClient
 from orion_agent.audit import AuditLog
-from orion_agent.detect import CsvFormatError, score_csv
+from orion_agent.detect.csv_scoring import CsvFormatError, SameFileError, score_csv
 from orion_agent.logs import configure_logging
 from orion_agent.runbooks import RUNBOOKS, RunbookState, StateStore, SubprocessRunner
 from orion_agent.server import CLEAR_PREFIX, AgentServer
 from orion_agent.service import Agent
-from orion_agent.settings import Settings, SettingsError, load_settings
+from orion_agent.settings import SETTINGS_FILE_VARIABLE, Settings, SettingsError, load_settings
 from orion_agent.sources import BirdExporterProbe, PrometheusClient
 
 SETTINGS_OPTION = click.option(
@@ -35,15 +38,28 @@ AGENT_URL_OPTION = click.option(
 )
 
 
-def _settings(settings_file: Path | None) -> Settings:
+def _settings(settings_file: Path | None, agent_url_would_do: bool = False) -> Settings:
     try:
         return load_settings(settings_file)
     except SettingsError as error:
-        raise click.ClickException(str(error)) from None
+        if settings_file is not None or os.environ.get(SETTINGS_FILE_VARIABLE):
+            raise click.ClickException(str(error)) from None
+        # Without a file only the built-in defaults and ORION_AGENT_* variables are left, which rarely suffice:
+        # say where settings come from rather than only which field is missing.
+        alternative = ", or give --agent-url" if agent_url_would_do else ""
+        raise click.UsageError(
+            f"no agent settings file: pass --settings FILE or set ${SETTINGS_FILE_VARIABLE} (the monitoring VM sets "
+            f"it to the agent-settings.json `orion render` wrote){alternative}; the built-in defaults and "
+            f"ORION_AGENT_* variables alone are not enough: {_problems(error)}"
+        ) from None
+
+
+def _problems(error: SettingsError) -> str:
+    return "; ".join(line.strip() for line in str(error).splitlines()[1:]) or str(error)
 
 
 def _agent_url(agent_url: str | None, settings_file: Path | None) -> str:
-    return agent_url or f"http://127.0.0.1:{_settings(settings_file).listen_port}"
+    return agent_url or f"http://127.0.0.1:{_settings(settings_file, agent_url_would_do=True).listen_port}"
 
 
 def build_agent(settings: Settings) -> Agent:
@@ -144,10 +160,43 @@ def _clear_offline(settings: Settings, runbook: str, by: str) -> None:
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("destination", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 def score(source: Path, destination: Path) -> None:
-    """Score SOURCE (timestamp,value CSV) with the agent's detector into DESTINATION."""
+    """Score SOURCE (a timestamp,value CSV file) with the agent's detector into DESTINATION.
+
+    DESTINATION gets SOURCE's rows, in its order and as written, with an anomaly_score column in [0, 1], each row
+    scored from the rows before it alone. It is replaced only once every row is scored (a failure leaves it as it
+    was) and must not be SOURCE itself.
+
+    \b
+    Read: NAB's 'YYYY-MM-DD HH:MM:SS'; ISO 8601 with a space or 'T', with or
+    without seconds, fractions, 'Z' or an offset (converted to UTC); Unix epoch
+    seconds or milliseconds; LF or CRLF; a byte-order mark; no header when the
+    first line is data. Repeated or earlier timestamps are scored as if at the
+    latest time before them; an empty, NaN or infinite value is scored 0 and not
+    learned. What was noticed goes to stderr; a line that cannot be read at all
+    is an error naming its line. DESTINATION may be /dev/stdout.
+    """
+    folder = Path(os.path.realpath(destination)).parent
+    if not destination.exists() and not folder.is_dir():
+        given = folder if destination.is_symlink() else destination.parent
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise click.BadParameter(f"the folder {given} {problem}", param_hint="DESTINATION")
     try:
-        score_csv(source, destination)
+        scored = score_csv(source, destination)
+    except SameFileError as error:
+        raise click.BadParameter(str(error), param_hint="DESTINATION") from None
     except CsvFormatError as error:
-        destination.unlink(missing_ok=True)
         raise click.ClickException(str(error)) from None
-    click.echo(json.dumps({"scored": str(destination)}))
+    except OSError as error:
+        # The temporary file beside DESTINATION means nothing to the user: name what they gave.
+        doing = f"read {source}" if error.filename == str(source) else f"write {destination}"
+        raise click.ClickException(f"cannot {doing}: {error.strerror or error}") from None
+    for note in scored.notes:
+        click.echo(f"{source}: {note}", err=True)
+    click.echo(json.dumps({"scored": str(destination), "rows": scored.rows}), err=_is_stdout(destination))
+
+
+def _is_stdout(destination: Path) -> bool:
+    try:
+        return os.path.samestat(destination.stat(), os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False

@@ -3,14 +3,19 @@ from __future__ import annotations
 import csv
 import json
 import math
+import stat
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from click.testing import CliRunner
+import pytest
+from click.testing import CliRunner, Result
 
 from orion_agent.cli import main
 from orion_agent.runbooks import RunbookState, StateStore
 from orion_agent.server import AgentServer
+from orion_agent.settings import SETTINGS_FILE_VARIABLE
 from tests.agent.conftest import Rig, unused_port
 
 
@@ -105,3 +110,110 @@ def test_run_refuses_invalid_settings_naming_the_field(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["run", "--settings", str(path)])
     assert result.exit_code == 1
     assert "listen_port: Input should be less than or equal to 65535 (got 70000)" in result.output
+
+
+GOOD = "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:05:00,2\n"
+
+
+def score(source: Path, destination: Path) -> Result:
+    return CliRunner().invoke(main, ["score", str(source), str(destination)])
+
+
+@pytest.mark.parametrize("link", ["same path", "symlink", "hardlink"])
+def test_score_refuses_to_write_over_its_input(tmp_path: Path, link: str) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text(GOOD)
+    destination = {"same path": source, "symlink": tmp_path / "out.csv", "hardlink": tmp_path / "out.csv"}[link]
+    if link == "symlink":
+        destination.symlink_to(source)
+    elif link == "hardlink":
+        destination.hardlink_to(source)
+    result = score(source, destination)
+    assert result.exit_code == 2, result.output
+    assert f"{destination} is the same file as {source}" in result.stderr
+    assert source.read_text() == GOOD
+
+
+def test_a_failing_rerun_leaves_the_earlier_output_as_it_was(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text(GOOD)
+    destination = tmp_path / "out.csv"
+    assert score(tmp_path / "in.csv", destination).exit_code == 0
+    destination.chmod(0o640)
+    before = destination.read_bytes()
+    (tmp_path / "bad.csv").write_text(GOOD + "2024-01-01 00:10:00,abc\n")
+    result = score(tmp_path / "bad.csv", destination)
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'bad.csv'}, line 4: expected a number, found 'abc'" in result.stderr
+    assert destination.read_bytes() == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bad.csv", "in.csv", "out.csv"]
+    rerun = score(tmp_path / "in.csv", destination)
+    assert rerun.exit_code == 0, rerun.output
+    assert stat.S_IMODE(destination.stat().st_mode) == 0o640
+
+
+def test_score_writes_through_a_symlinked_destination(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text(GOOD)
+    (tmp_path / "real.csv").write_text("old\n")
+    (tmp_path / "out.csv").symlink_to(tmp_path / "real.csv")
+    assert score(tmp_path / "in.csv", tmp_path / "out.csv").exit_code == 0
+    assert (tmp_path / "out.csv").is_symlink()
+    assert (tmp_path / "real.csv").read_text().startswith("timestamp,value,anomaly_score\n")
+
+
+def test_score_into_a_missing_folder_names_the_folder(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text(GOOD)
+    result = score(tmp_path / "in.csv", tmp_path / "missing" / "out.csv")
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"the folder {tmp_path / 'missing'} does not exist" in result.stderr
+    assert not (tmp_path / "missing").exists()
+
+
+def test_score_reports_what_it_noticed_on_stderr(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_bytes(
+        b"\xef\xbb\xbftimestamp,value\r\n2024-01-01 00:05:00,1\r\n2024-01-01 00:00:00,2\r\n"
+    )
+    result = score(tmp_path / "in.csv", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"scored": str(tmp_path / "out.csv"), "rows": 2}
+    assert f"{tmp_path / 'in.csv'}: a byte-order mark removed" in result.stderr
+    assert "1 timestamp went back (first at line 3: 2024-01-01 00:00:00 after 2024-01-01 00:05:00)" in result.stderr
+    assert (tmp_path / "out.csv").read_text().splitlines()[1:3] == [
+        "2024-01-01 00:05:00,1,0.0",
+        "2024-01-01 00:00:00,2,0.0",
+    ]
+
+
+def test_report_without_settings_says_where_settings_come_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(SETTINGS_FILE_VARIABLE, raising=False)
+    result = CliRunner().invoke(main, ["report"])
+    assert result.exit_code == 2, result.output
+    assert "--settings" in result.stderr
+    assert f"${SETTINGS_FILE_VARIABLE}" in result.stderr
+    assert "--agent-url" in result.stderr
+    assert "router: Field required" in result.stderr
+
+
+def test_score_names_the_destination_it_cannot_write(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text(GOOD)
+    result = score(tmp_path / "in.csv", Path("/proc/out.csv"))
+    assert result.exit_code == 1
+    assert result.stderr == "Error: cannot write /proc/out.csv: No such file or directory\n"
+
+
+def test_score_to_stdout_keeps_stdout_to_the_scored_rows(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text(GOOD)
+    finished = subprocess.run(
+        [sys.executable, "-m", "orion_agent", "score", str(tmp_path / "in.csv"), "/dev/stdout"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.splitlines() == [
+        "timestamp,value,anomaly_score",
+        "2024-01-01 00:00:00,1,0.0",
+        "2024-01-01 00:05:00,2,0.0",
+    ]
+    assert json.loads(finished.stderr) == {"scored": "/dev/stdout", "rows": 2}

@@ -35,8 +35,20 @@ class _WithFactoryDefaults(GenerateJsonSchema):
         return super().get_default_value(schema)
 
 
+def _unwrapped(node: object) -> object:
+    """`node` with each description on one line: the docstrings it comes from are wrapped at the line length."""
+    if isinstance(node, dict):
+        return {
+            key: " ".join(value.split()) if key == "description" and isinstance(value, str) else _unwrapped(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_unwrapped(item) for item in node]
+    return node
+
+
 def stack_file_schema() -> JsonSchema:
-    model_schema = OrionStack.model_json_schema(schema_generator=_WithFactoryDefaults)
+    model_schema = cast(JsonSchema, _unwrapped(OrionStack.model_json_schema(schema_generator=_WithFactoryDefaults)))
     definitions = model_schema.pop("$defs", {})
     sections = model_schema["properties"]
     sections_alternation = "|".join(SECTIONS)

@@ -89,7 +89,8 @@ class InternalNetwork(Facts):
     same segment as untagged)"""
     subnet: IPv4Cidr
     """the network's IPv4 subnet in CIDR notation, host bits clear (e.g. 10.0.10.0/24); no two networks'
-    subnets overlap"""
+    subnets overlap, none overlaps 0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/4 or 240.0.0.0/4, and a routed one is not
+    link-local (169.254.0.0/16)"""
     gateway: IPv4 | None = None
     """the router's address here, a usable address of the subnet outside the DHCP pool; none if not routed.
     Required on lan and management; DHCP, IPv6 and isolation need it"""

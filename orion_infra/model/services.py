@@ -136,7 +136,8 @@ class EmailNotifications(Facts):
     """the relay, host:port ([address]:port for IPv6): a DNS name or unicast address, not the monitoring VM
     itself"""
     require_tls: bool = True
-    """insist on STARTTLS with the relay; false lets mail go in plain text where the relay offers no TLS"""
+    """upgrade the connection to the relay with STARTTLS, and send nothing to a relay that does not offer it; false
+    sends in plain text, without STARTTLS"""
 
     @field_validator("smarthost")
     @classmethod

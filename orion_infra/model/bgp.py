@@ -110,32 +110,42 @@ class PeerRole(StrEnum):
 
 
 class BgpPeer(Facts):
+    """An upstream eBGP session."""
+
     name: Hostname
+    """the peer's name, unique among peers; BIRD names the session after it ('-' becoming '_'), so it starts with a
+    letter and is none of the names ORION's BIRD configuration uses (upstream, kernel4, rpki1, ...)"""
     address: IPAny
+    """the peer's IPv4 or IPv6 address, unique: a unicast address on the WAN (on its IPv4 subnet, with a static WAN
+    address, unless multihop), not link-local, not inside our networks or announced prefixes, not the router_id;
+    an IPv6 peer needs networks.wan.ipv6"""
     asn: Asn
+    """the peer's AS number: public (not private or reserved) and not our own"""
     role: PeerRole
+    """primary, secondary or tertiary: routes from it get local preference 300, 200 or 100, and our announcements to
+    it carry our AS 0, 1 or 2 extra times; at most one primary"""
     description: str = ""
-    multihop: Annotated[int, Field(ge=1, le=255)] | None = Field(
-        default=None, description="eBGP multihop TTL; leave out for a directly connected peer"
-    )
+    """one line of printable text, a comment above the session in BIRD's configuration (the name when empty)"""
+    multihop: Annotated[int, Field(ge=1, le=255)] | None = None
+    """eBGP multihop TTL, 1 to 255, for a peer that is not directly connected (the session's source is the static
+    WAN address, if any); leave out for a directly connected peer"""
     bfd: bool = False
-    ttl_security: bool = Field(
-        default=False,
-        description=(
-            "GTSM (RFC 5082): send with TTL 255 and accept only packets that arrived with the TTL a peer `multihop`"
-            " hops away sends; only where the upstream has it on too (a mismatch keeps the session down, and BIRD"
-            " logs nothing specific)"
-        ),
-    )
-    max_prefixes: Annotated[int, Field(ge=1, le=2_000_000)] = Field(
-        description=(
-            "per address family, routes the peer may send, those our filter rejects included; one more restarts the"
-            " session (a leak), which comes back by itself after 5 s, then up to 5 minutes while it persists"
-        )
-    )
-    password: Secret | None = Field(default=None, description="TCP-MD5 session password")
+    """run BFD on the session, so a dead path takes the session down after 3 missed 100 ms probes instead of the
+    hold time; on a multihop session it needs a static WAN address"""
+    ttl_security: bool = False
+    """GTSM (RFC 5082): send with TTL 255 and accept only packets that arrived with the TTL a peer `multihop` hops
+    away sends; only where the upstream has it on too (a mismatch keeps the session down, and BIRD logs nothing
+    specific)"""
+    max_prefixes: Annotated[int, Field(ge=1, le=2_000_000)]
+    """per address family, routes the peer may send, those our filter rejects included; one more restarts the
+    session (a leak), which comes back by itself after 5 s, then up to 5 minutes while it persists"""
+    password: Secret | None = None
+    """TCP-MD5 session password as a secret reference: 1 to 80 bytes of printable ASCII without " or \\; none
+    for a session without one"""
     hold_time: Annotated[int, Field(ge=3, le=65535)] = 90
+    """BGP hold time in seconds, 3 to 65535: a session that hears nothing for this long goes down"""
     keepalive_time: Annotated[int, Field(ge=1, le=21845)] = 30
+    """seconds between keepalives, 1 to 21845, at most a third of hold_time"""
 
     @field_validator("name")
     @classmethod
@@ -184,7 +194,10 @@ class Rpki(Facts):
     """An RPKI-to-router (RFC 8210) cache for route origin validation."""
 
     address: IPAny
+    """the cache's IPv4 or IPv6 address: unicast, not link-local, outside every DHCP pool (the router runs none
+    itself)"""
     port: Annotated[int, Field(ge=1, le=65535)] = 323
+    """the cache's RTR port (323 is RTR over plain TCP); each address and port once"""
 
     @field_validator("address")
     @classmethod
@@ -199,27 +212,32 @@ class Rpki(Facts):
 
 
 class Bgp(Facts):
+    """Our autonomous system on the router (BIRD): what it announces, to whom, and what it accepts."""
+
     asn: Asn
+    """our AS number: a public one (not private, reserved or for documentation)"""
     router_id: IPv4
+    """the BGP identifier: a unicast IPv4 address of the router (not 0.0.0.0, not a peer's)"""
     announce: Annotated[list[IPv6Cidr | IPv4Cidr], Field(min_length=1)]
-    allocations: list[IPv6Cidr | IPv4Cidr] = Field(
-        default_factory=list,
-        description=(
-            "the blocks the RIR assigned to our AS (its whois, its ROAs); every announced prefix lies inside one. "
-            "Without any for a family, an announced prefix of it is taken to be an end site's assignment: a /48 "
-            "(IPv6) or /24 (IPv4), nothing shorter (decision 0032)"
-        ),
-    )
+    """the prefixes we originate, each once: globally routable (no bogon, at most /24 for IPv4 and /48 for IPv6) and
+    inside our allocations. The networks' IPv6 /64s come from these"""
+    allocations: list[IPv6Cidr | IPv4Cidr] = Field(default_factory=list)
+    """the blocks the RIR assigned to our AS (its whois, its ROAs); every announced prefix lies inside one. Without
+    any for a family, an announced prefix of it is taken to be an end site's assignment: a /48 (IPv6) or /24
+    (IPv4), nothing shorter (decision 0032)"""
     peers: Annotated[list[BgpPeer], Field(min_length=1)]
-    accept_default_route_only: bool = Field(
-        default=True, description="import only the default route from upstream (no full table)"
-    )
+    """the upstream sessions, at least one; names and addresses unique"""
+    accept_default_route_only: bool = True
+    """import only the default route from upstream (no full table); false accepts any routable prefix (no bogon,
+    IPv4 up to /24, IPv6 up to /48)"""
     rpki: list[Rpki] = Field(default_factory=list)
-    max_as_path_length: Annotated[int, Field(ge=1, le=255)] = Field(
-        default=100,
-        description="routes with a longer AS path are refused on import (NLNOG's BGP filter guide: 100 is safe)",
-    )
-    graceful_shutdown: bool = Field(default=True, description="honour the GRACEFUL_SHUTDOWN community (RFC 8326)")
+    """RPKI caches: with any, routes whose origin is RPKI-invalid are refused on import; none: no origin
+    validation"""
+    max_as_path_length: Annotated[int, Field(ge=1, le=255)] = 100
+    """routes with a longer AS path are refused on import, 1 to 255 (NLNOG's BGP filter guide: 100 is safe)"""
+    graceful_shutdown: bool = True
+    """honour the GRACEFUL_SHUTDOWN community (RFC 8326): a route carrying it gets the least local preference, so
+    traffic leaves a peer that is about to go down"""
 
     @field_validator("asn")
     @classmethod

@@ -9,17 +9,19 @@ from pydantic import Field, HttpUrl, model_validator
 from orion_infra.model.problems import Problems
 from orion_infra.model.types import Facts
 
-Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the file, lower-case hex")]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+"""A SHA-256 digest in lower-case hex."""
 
 
 class Download(Facts):
     """A file from `url`, verified by its SHA-256: pinned here, or read from the vendor's checksum list."""
 
     url: HttpUrl
+    """where the file is downloaded from; its last path segment is the file's name"""
     sha256: Sha256 | None = None
-    checksum_url: HttpUrl | None = Field(
-        default=None, description="the vendor's SHA256SUMS (or .sha256) file, fetched over HTTPS at deploy time"
-    )
+    """the file's SHA-256 in lower-case hex, pinned here; give it or checksum_url, not both"""
+    checksum_url: HttpUrl | None = None
+    """the vendor's SHA256SUMS (or .sha256) file, fetched over HTTPS at deploy time; give it or sha256, not both"""
 
     @model_validator(mode="after")
     def _verifiable(self) -> Self:

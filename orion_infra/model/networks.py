@@ -42,15 +42,27 @@ class DhcpReservation(Facts):
     """A fixed lease: this MAC always gets this address and name."""
 
     hostname: Hostname
+    """the client's name in the local zone, unique in the pool; no other host's, VM's or iDRAC's (a VM's own
+    name is allowed when the reservation serves its NIC)"""
     mac: MacAddress
+    """the client's MAC, unique in the pool; a VM NIC's must be on this network and take its address by dhcp"""
     address: IPv4
+    """the fixed address: a usable address of the network's subnet, outside the pool, no other static address of
+    the network"""
 
 
 class DhcpPool(Facts):
+    """The router's DHCP server on a network (Kea): the range it leases from, and fixed leases."""
+
     start: IPv4
+    """the pool's first address, inside the subnet (not its network or broadcast address)"""
     end: IPv4
+    """the pool's last address, inside the subnet, not before start; the gateway and every static address of the
+    network must lie outside start-end"""
     lease_seconds: Annotated[int, Field(ge=300, le=604800)] = 86400
+    """how long a lease is valid, in seconds: 300 (5 minutes) to 604800 (a week); 86400 is a day"""
     reservations: list[DhcpReservation] = Field(default_factory=list)
+    """fixed leases, outside the pool"""
 
     def __contains__(self, address: object) -> bool:
         return isinstance(address, ipaddress.IPv4Address) and self.start <= address <= self.end
@@ -64,20 +76,31 @@ class Ipv6Subnet(Facts):
     """An IPv6 /64 carved from the announced prefix, advertised to hosts with router advertisements."""
 
     subnet: IPv6Cidr
+    """the network's IPv6 /64, inside an IPv6 prefix of bgp.announce; the router takes its first address"""
 
 
 class InternalNetwork(Facts):
     """A network behind the router (or, without a gateway, one it does not route, like storage)."""
 
     bridge: BridgeName
+    """the bridge carrying the network, defined on every host; a bridge and VLAN carry one network"""
     vlan: VlanId | None = None
+    """the 802.1Q VLAN tag (1-4094) on a vlan_aware bridge; left out, the network is untagged (VLAN 1 is the
+    same segment as untagged)"""
     subnet: IPv4Cidr
-    gateway: IPv4 | None = Field(default=None, description="the router's address here; none if not routed")
+    """the network's IPv4 subnet in CIDR notation, host bits clear (e.g. 10.0.10.0/24); no two networks'
+    subnets overlap, none overlaps 0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/4 or 240.0.0.0/4, and a routed one is not
+    link-local (169.254.0.0/16)"""
+    gateway: IPv4 | None = None
+    """the router's address here, a usable address of the subnet outside the DHCP pool; none if not routed.
+    Required on lan and management; DHCP, IPv6 and isolation need it"""
     dhcp: DhcpPool | None = None
+    """the router's DHCP server on this network; none: clients are addressed statically"""
     ipv6: Ipv6Subnet | None = None
-    isolation: Literal["none", "internet_only"] = Field(
-        default="none", description="internet_only: clients reach the WAN and the router's DHCP/DNS, nothing else"
-    )
+    """the network's IPv6 /64, advertised by the router; none: IPv4 only"""
+    isolation: Literal["none", "internet_only"] = "none"
+    """internet_only: clients reach the WAN and the router's DHCP/DNS, nothing else (the management network does
+    not reach in, the local zone's names are refused to them); none: the management network reaches it"""
 
     @model_validator(mode="after")
     def _addresses_fit(self) -> Self:
@@ -140,9 +163,14 @@ class InternalNetwork(Facts):
 
 
 class StaticWan(Facts):
+    """A static IPv4 address on the WAN, as the ISP assigned it."""
+
     address: IPv4
+    """our WAN address, a unicast address usable in its subnet"""
     prefix_length: Annotated[int, Field(ge=8, le=32)]
+    """the WAN subnet's prefix length, 8 to 32"""
     gateway: IPv4
+    """the ISP's gateway, inside the WAN subnet and not our own address"""
 
     @property
     def subnet(self) -> ipaddress.IPv4Network:
@@ -172,16 +200,22 @@ class WanNetwork(Facts):
     """The uplink to the ISP."""
 
     bridge: BridgeName
+    """the bridge carrying the WAN, defined on every host; a bridge and VLAN carry one network"""
     vlan: VlanId | None = None
+    """the 802.1Q VLAN tag (1-4094) on a vlan_aware bridge; left out, the WAN is untagged"""
     ipv4: WanAddressing
+    """dhcp, or a static address {address, prefix_length, gateway}. Routes come from BGP, never from the ISP's
+    DHCP; a multihop session with bfd needs a static address"""
     ipv6: Literal["slaac", "dhcpv6", "none"] = "dhcpv6"
-    request_prefix_delegation: bool = Field(
-        default=False, description="ask the ISP for a delegated prefix via DHCPv6-PD (the LANs use our own /48)"
-    )
+    """how the router takes its WAN IPv6 address: dhcpv6 (DHCPv6 and router advertisements), slaac (router
+    advertisements only), none (no IPv6 on the WAN: no IPv6 peers or resolvers then)"""
+    request_prefix_delegation: bool = False
+    """ask the ISP for a delegated prefix via DHCPv6-PD (the LANs use our own /48); needs ipv6 other than none"""
     mtu: Annotated[int, Field(ge=1280, le=9000)] = 1500
-    bandwidth_mbps: PositiveInt | None = Field(
-        default=None, description="the line rate bought from the ISP; defaults to the WAN NIC's speed"
-    )
+    """the WAN interface's MTU in bytes, 1280 to 9000"""
+    bandwidth_mbps: PositiveInt | None = None
+    """the line rate bought from the ISP, in Mbit/s; left out, the WAN NIC's speed. Dashboards and the agent
+    measure WAN use against it"""
 
     @model_validator(mode="after")
     def _prefix_delegation(self) -> Self:
@@ -197,11 +231,19 @@ class WanNetwork(Facts):
 
 
 class Networks(Facts):
+    """The five networks; each on its own bridge or VLAN, their subnets apart."""
+
     wan: WanNetwork
+    """the uplink to the ISP"""
     lan: InternalNetwork
+    """the home network; it needs a gateway (the router)"""
     guest: InternalNetwork
+    """the guests' network, usually isolation: internet_only"""
     management: InternalNetwork
+    """the iDRACs' and Proxmox nodes' network, where the operator's machine serves the installer; it needs a gateway
+    (the router), and reaches the networks without isolation"""
     storage: InternalNetwork
+    """the storage network; usually without a gateway (not routed), where hosts may have an address"""
 
     def internal(self) -> Iterator[tuple[str, InternalNetwork]]:
         yield from (

@@ -31,14 +31,25 @@ class OrionStack(Facts):
     """The validated, frozen configuration of one ORION stack."""
 
     hosts: Annotated[list[Host], Field(min_length=1)]
+    """the physical servers, at least one: hardware, iDRAC, and the Proxmox node on each; names, service tags and
+    nodes unique"""
     networks: Networks
+    """the WAN and the four internal networks: lan, guest, management, storage"""
     bgp: Bgp
+    """our AS, the prefixes it announces and its upstream sessions"""
     dns: Dns
+    """the local zone and the resolvers the router forwards to"""
     vms: Annotated[dict[VmKey, Vm], Field(min_length=1)]
+    """the VMs by key (lowercase letters, digits and '_', a letter first): exactly one router and one monitoring
+    VM, and any macOS VMs; ids, names and MACs unique, and the VMs on each node fitting in it beside its reserve"""
     monitoring: Monitoring
+    """Prometheus, Alertmanager and Grafana on the monitoring VM"""
     backup: Backup
+    """the Proxmox backup job of the VMs"""
     access: Access
+    """who logs in to the NixOS VMs, and the keys the deploy and the agent use"""
     bootstrap: Bootstrap
+    """where the operator's machine serves the installer and VM images from"""
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> Self:

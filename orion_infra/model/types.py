@@ -20,7 +20,8 @@ from orion_infra.model.locales import COUNTRIES, TIME_ZONES
 class Facts(BaseModel):
     """Base of every configuration section: frozen, and unknown fields are errors, not silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # The docstring under each field is its description in the stack file's schema and configuration reference.
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, use_attribute_docstrings=True)
 
 
 def _error(kind: str, message: str) -> PydanticCustomError:
@@ -89,7 +90,8 @@ MacAddress = Annotated[str, AfterValidator(_mac)]
 
 VlanId = Annotated[int, Field(ge=1, le=4094)]
 Port = Annotated[int, Field(ge=1, le=65535)]
-VmId = Annotated[int, Field(ge=100, le=999_999_999, description="Proxmox VM id (100-999999999)")]
+VmId = Annotated[int, Field(ge=100, le=999_999_999)]
+"""A Proxmox VM id, 100 to 999999999. Reusable types carry no description: it would hide the field's docstring."""
 PositiveInt = Annotated[int, Field(ge=1)]
 
 # AS numbers that may never appear in an eBGP session (RFC 7607, 6793, 5398, 6996, 7300).
@@ -313,12 +315,9 @@ def _calendar_event(value: str, info: ValidationInfo) -> str:
     return value
 
 
-CalendarEvent = Annotated[
-    str,
-    AfterValidator(_calendar_event),
-    Field(max_length=128, description="a systemd calendar event as Proxmox reads it, e.g. '*-*-* 02:30'"),
-]
-"""When a job runs: a calendar event of the subset orion_infra.model.calendar_events describes."""
+CalendarEvent = Annotated[str, AfterValidator(_calendar_event), Field(max_length=128)]
+"""When a job runs: a systemd calendar event as Proxmox reads it (e.g. '*-*-* 02:30'), of the subset
+orion_infra.model.calendar_events describes."""
 
 
 def _country(value: str) -> str:
@@ -341,10 +340,12 @@ def _time_zone(value: str) -> str:
     return value
 
 
-CountryCode = Annotated[
-    str, AfterValidator(_country), Field(description="ISO 3166-1 alpha-2, e.g. ca; written in lower case")
-]
-TimeZone = Annotated[str, AfterValidator(_time_zone), Field(description="UTC or a zone of tzdata's zone.tab")]
+CountryCode = Annotated[str, AfterValidator(_country)]
+"""An ISO 3166-1 alpha-2 country code, e.g. ca; normalised to lower case."""
+
+TimeZone = Annotated[str, AfterValidator(_time_zone)]
+"""UTC or a zone of tzdata's zone.tab."""
+
 KeyboardLayout = Literal[
     "de", "de-ch", "dk", "en-gb", "en-us", "es", "fi", "fr", "fr-be", "fr-ca", "fr-ch", "hu", "is",
     "it", "jp", "lt", "mk", "nl", "no", "pl", "pt", "pt-br", "se", "si", "tr",
@@ -364,8 +365,5 @@ def _disk(value: str) -> str:
     return value
 
 
-DiskName = Annotated[
-    str,
-    Field(pattern=r"^[a-z0-9]+$", description="a whole disk as the kernel names it, e.g. sda or nvme0n1"),
-    AfterValidator(_disk),
-]
+DiskName = Annotated[str, Field(pattern=r"^[a-z0-9]+$"), AfterValidator(_disk)]
+"""A whole disk as the kernel names it, e.g. sda or nvme0n1 (not a partition)."""

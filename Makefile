@@ -40,7 +40,8 @@ check: lint typecheck test  ## everything CI checks
 fixtures: install  ## regenerate tests/fixtures/invalid/, nix/examples/ and the stack file schema after a change
 	$(RUN) python -m tests.fixtures.invalid_cases
 	$(RUN) python -m tests.fixtures.nix_examples
-	$(RUN) orion schema > docs/stack-file.schema.json
+	$(RUN) orion schema > docs/stack-file.schema.json.new && mv docs/stack-file.schema.json.new docs/stack-file.schema.json
+	$(RUN) python -m orion_infra.schema --markdown > docs/configuration.md.new && mv docs/configuration.md.new docs/configuration.md
 
 bench: install  ## benchmarks whose numbers go into closing notes (not part of `check`)
 	$(RUN) python -m bench.idrac_bench

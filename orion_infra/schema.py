@@ -10,8 +10,12 @@ editors, by the reference and by whoever reads the code.
 from __future__ import annotations
 
 import argparse
+import ast
 import html
+import inspect
+import itertools
 import json
+import textwrap
 from collections.abc import Callable, Iterator
 from typing import Any, cast
 
@@ -21,6 +25,7 @@ from pydantic_core import core_schema
 from orion_infra.model.loading import PROJECT, SECTIONS
 from orion_infra.model.secrets import CONFIG_KEY_PATTERN
 from orion_infra.model.stack import OrionStack
+from orion_infra.model.types import Facts
 
 JsonSchema = dict[str, Any]
 
@@ -47,8 +52,52 @@ def _unwrapped(node: object) -> object:
     return node
 
 
+def field_docstrings(model: type[Facts]) -> dict[str, str]:
+    """The docstring written under each field of `model`, read from its source as pydantic's
+    use_attribute_docstrings reads it."""
+    body = ast.parse(textwrap.dedent(inspect.getsource(model))).body[0]
+    assert isinstance(body, ast.ClassDef)
+    found = {}
+    for statement, following in itertools.pairwise(body.body):
+        if (
+            isinstance(statement, ast.AnnAssign)
+            and isinstance(statement.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            found[statement.target.id] = inspect.cleandoc(following.value.value)
+    return found
+
+
+def stack_models() -> list[type[Facts]]:
+    """Every model of the stack file (orion_infra.model's subclasses of Facts)."""
+    found: list[type[Facts]] = []
+    pending: list[type[Facts]] = [Facts]
+    while pending:
+        for model in pending.pop().__subclasses__():
+            pending.append(model)
+            if model.__module__.startswith("orion_infra.model."):
+                found.append(model)
+    return found
+
+
+def _described(model_schema: JsonSchema) -> JsonSchema:
+    """`model_schema` with each model's field docstrings as its properties' descriptions (over any a type gives)."""
+    by_title = {model.__name__: model for model in stack_models()}
+    for definition in [model_schema, *model_schema.get("$defs", {}).values()]:
+        model = by_title.get(definition.get("title", ""))
+        if model is None or "properties" not in definition:
+            continue
+        for name, docstring in field_docstrings(model).items():
+            if name in definition["properties"]:
+                definition["properties"][name]["description"] = docstring
+    return model_schema
+
+
 def stack_file_schema() -> JsonSchema:
-    model_schema = cast(JsonSchema, _unwrapped(OrionStack.model_json_schema(schema_generator=_WithFactoryDefaults)))
+    generated = OrionStack.model_json_schema(schema_generator=_WithFactoryDefaults)
+    model_schema = cast(JsonSchema, _unwrapped(_described(generated)))
     definitions = model_schema.pop("$defs", {})
     sections = model_schema["properties"]
     sections_alternation = "|".join(SECTIONS)

@@ -20,8 +20,10 @@ from orion_infra.model.locales import COUNTRIES, TIME_ZONES
 class Facts(BaseModel):
     """Base of every configuration section: frozen, and unknown fields are errors, not silently ignored."""
 
-    # The docstring under each field is its description in the stack file's schema and configuration reference.
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, use_attribute_docstrings=True)
+    # The docstring under each field is its description in the stack file's schema and configuration reference,
+    # read when the schema is written (orion_infra/schema.py): pydantic's use_attribute_docstrings would parse every
+    # model's source at each import, a third of a second that every `orion` command and the program would pay.
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
 def _error(kind: str, message: str) -> PydanticCustomError:

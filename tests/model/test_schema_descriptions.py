@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import ast
-import inspect
-import itertools
 import re
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from orion_infra.model.loading import PROJECT
 from orion_infra.model.stack import OrionStack
-from orion_infra.model.types import Facts
-from orion_infra.schema import configuration_reference, stack_file_schema, table_cell
+from orion_infra.schema import configuration_reference, field_docstrings, stack_file_schema, stack_models, table_cell
 
 
 def properties(node: object, where: str = "#") -> Iterator[tuple[str, Any]]:
@@ -34,46 +30,25 @@ def test_every_property_has_a_description() -> None:
     assert not undescribed, f"{len(undescribed)} properties without a description:\n" + "\n".join(undescribed)
 
 
-def field_docstrings(model: type[Facts]) -> dict[str, str]:
-    """The docstring written under each field of `model`, read from its source as pydantic reads it."""
-    body = ast.parse(textwrap.dedent(inspect.getsource(model))).body[0]
-    assert isinstance(body, ast.ClassDef)
-    found = {}
-    for statement, following in itertools.pairwise(body.body):
-        if (
-            isinstance(statement, ast.AnnAssign)
-            and isinstance(statement.target, ast.Name)
-            and isinstance(following, ast.Expr)
-            and isinstance(following.value, ast.Constant)
-            and isinstance(following.value.value, str)
-        ):
-            found[statement.target.id] = inspect.cleandoc(following.value.value)
-    return found
-
-
-def stack_models() -> list[type[Facts]]:
-    """Every model of the stack file (orion_infra.model's subclasses of Facts)."""
-    found: list[type[Facts]] = []
-    pending = [Facts]
-    while pending:
-        for model in pending.pop().__subclasses__():
-            pending.append(model)
-            if model.__module__.startswith("orion_infra.model."):
-                found.append(model)
-    assert OrionStack in found
-    return found
-
-
 def test_every_field_docstring_is_its_description() -> None:
-    """A description on a field's type (Field(description=...) in an Annotated alias) wins over the docstring,
-    which would then say one thing in the code and the schema another."""
-    hidden = [
-        f"{model.__name__}.{name}: the schema says {model.model_fields[name].description!r}"
-        for model in stack_models()
+    """The docstring under each field is what the schema says of it, whatever its type describes."""
+    schema = stack_file_schema()
+    definitions = {definition["title"]: definition for definition in schema["$defs"].values()}
+    sections = schema["properties"]["config"]["properties"]
+    definitions[OrionStack.__name__] = {
+        "properties": {key.removeprefix(f"{PROJECT}:"): section for key, section in sections.items()}
+    }
+    models = stack_models()
+    assert OrionStack in models
+    differing = [
+        f"{model.__name__}.{name}: the schema says {described!r}"
+        for model in models
+        if model.__name__ in definitions
         for name, docstring in field_docstrings(model).items()
-        if model.model_fields[name].description != docstring
+        if (described := definitions[model.__name__]["properties"][name].get("description"))
+        != " ".join(docstring.split())
     ]
-    assert not hidden, "docstrings hidden by another description:\n" + "\n".join(hidden)
+    assert not differing, "docstrings the schema does not say:\n" + "\n".join(differing)
 
 
 REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"

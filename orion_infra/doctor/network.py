@@ -40,15 +40,18 @@ def handshake(  # noqa: PLR0911 - one answer per way a handshake ends
     insecure.check_hostname = False
     insecure.verify_mode = ssl.CERT_NONE
     try:
-        with (
-            socket.create_connection((host, port), timeout=timeout) as connection,
-            insecure.wrap_socket(connection, server_hostname=host) as tls,
-        ):
+        connection = socket.create_connection((host, port), timeout=timeout)
+    except OSError as error:
+        return connect_reason(host, port, error)
+    try:
+        with connection, insecure.wrap_socket(connection, server_hostname=host) as tls:
             certificate = tls.getpeercert(binary_form=True)
     except ssl.SSLError as error:
         return f"TLS handshake failed on {host}:{port}: {error.reason or error}"
     except OSError as error:
-        return connect_reason(host, port, error)
+        # Something listens there, but it is not a TLS server (or not a working one).
+        why = f"no TLS handshake within {timeout:g} s" if isinstance(error, TimeoutError) else str(error)
+        return f"{host}:{port} accepted the connection but {why}"
     if certificate is None:
         return f"{host}:{port} presented no certificate"
     found = Handshake(hashlib.sha256(certificate).hexdigest())

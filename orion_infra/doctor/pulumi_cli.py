@@ -30,14 +30,15 @@ def stack_name(stack_file: Path) -> str | None:
     return name[len("Pulumi.") : -len(".yaml")] if name.startswith("Pulumi.") and name.endswith(".yaml") else None
 
 
-def _pulumi(stack_file: Path, *arguments: str) -> subprocess.CompletedProcess[str] | str:
-    """`pulumi ARGUMENTS --cwd <the stack file's directory>`, or why it could not run."""
+def _pulumi(stack_file: Path, *arguments: str, stack: str | None = None) -> subprocess.CompletedProcess[str] | str:
+    """`pulumi ARGUMENTS --cwd <the stack file's directory> [--stack STACK]` (StackCli's order), or why it could
+    not run."""
     pulumi = shutil.which("pulumi")
     if pulumi is None:
         return "the Pulumi CLI is not on PATH"
     try:
         return subprocess.run(
-            [pulumi, *arguments, "--cwd", str(stack_file.resolve().parent)],
+            [pulumi, *arguments, "--cwd", str(stack_file.resolve().parent), *(["--stack", stack] if stack else [])],
             capture_output=True,
             text=True,
             timeout=PULUMI_SECONDS,
@@ -80,7 +81,7 @@ def _stack_finding(stack_file: Path) -> Finding:
     stack = stack_name(stack_file)
     if stack is None:
         return skip(name, f"{stack_file.name} is not named Pulumi.<stack>.yaml; the selected stack is used")
-    done = _pulumi(stack_file, "stack", "--show-name", "--stack", stack)
+    done = _pulumi(stack_file, "stack", "--show-name", stack=stack)
     if isinstance(done, str):
         return fail(name, done, "run the doctor again")
     if done.returncode != 0:

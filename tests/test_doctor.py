@@ -24,7 +24,8 @@ from orion_infra.cli_doctor import doctor
 from orion_infra.components.proxmox import served_url
 from orion_infra.components.vms import NIXOS_IMAGE
 from orion_infra.doctor import images, network, tools
-from orion_infra.doctor.findings import Verdict
+from orion_infra.doctor.findings import Verdict, ok
+from orion_infra.doctor.run import run_probes
 from orion_infra.model import load_stack, read_stack_file
 from tests.doctor.site import (
     IDRAC,
@@ -197,6 +198,15 @@ def test_a_missing_passphrase_is_a_warning_not_a_failure(site: Site) -> None:
 
 
 # --- serve_dir and serve_url ---
+
+
+def test_a_proxy_in_the_environment_is_not_used_for_serve_url(site: Site) -> None:
+    # Proxmox fetches from serve_url directly; a proxy (here an address of the sealed namespace where nothing
+    # listens) must not stand in for the check.
+    proxy = "http://192.168.1.99:3128"
+    result = site.doctor("--json", env={"http_proxy": proxy, "HTTP_PROXY": proxy, "https_proxy": proxy})
+    assert result.exit_code == 0, result.output
+    assert result.checks["serve_url"]["verdict"] == "ok"
 
 
 def test_a_missing_serve_dir_fails(site: Site) -> None:
@@ -483,3 +493,16 @@ def test_a_server_refusing_head_is_asked_for_one_byte_and_its_total_size_read() 
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def test_a_check_that_breaks_is_one_failed_finding_and_the_others_still_report() -> None:
+    def broken() -> list[Any]:
+        raise ZeroDivisionError("division by zero")
+
+    findings = run_probes([lambda: [ok("first", "fine")], broken, lambda: [ok("last", "fine")]])
+    assert [(finding.name, finding.verdict) for finding in findings] == [
+        ("first", Verdict.OK),
+        ("orion doctor", Verdict.FAIL),
+        ("last", Verdict.OK),
+    ]
+    assert findings[1].reason == "the check itself failed: ZeroDivisionError: division by zero"

@@ -94,7 +94,7 @@ def _guarded(probe: Probe) -> list[Finding]:
     try:
         return list(probe())
     except Exception as error:  # noqa: BLE001 - one check's bug must not hide the others' findings
-        name = getattr(probe, "__name__", None) or "check"
+        name = "orion doctor"
         return [
             fail(
                 name, f"the check itself failed: {type(error).__name__}: {error}", "report it as a bug in orion doctor"

@@ -30,12 +30,14 @@ def stack_name(stack_file: Path) -> str | None:
     return name[len("Pulumi.") : -len(".yaml")] if name.startswith("Pulumi.") and name.endswith(".yaml") else None
 
 
-def _pulumi(stack_file: Path, *arguments: str, stack: str | None = None) -> subprocess.CompletedProcess[str] | str:
+def _pulumi(
+    stack_file: Path, *arguments: str, stack: str | None = None
+) -> subprocess.CompletedProcess[str] | str | None:
     """`pulumi ARGUMENTS --cwd <the stack file's directory> [--stack STACK]` (StackCli's order), or why it could
-    not run."""
+    not run; None when the CLI is not on PATH."""
     pulumi = shutil.which("pulumi")
     if pulumi is None:
-        return "the Pulumi CLI is not on PATH"
+        return None
     try:
         return subprocess.run(
             [pulumi, *arguments, "--cwd", str(stack_file.resolve().parent), *(["--stack", stack] if stack else [])],
@@ -55,11 +57,11 @@ def pulumi_findings(stack_file: Path) -> list[Finding]:
     """`pulumi whoami`, then, once logged in, the stack."""
     login = "pulumi login"
     done = _pulumi(stack_file, "whoami", "--json")
+    if done is None:
+        # `tool pulumi` fails for it already; one failure per cause.
+        return [skip(login, "needs the Pulumi CLI (see tool pulumi)"), skip("pulumi stack", "needs the Pulumi CLI")]
     if isinstance(done, str):
-        return [
-            fail(login, done, "install the Pulumi CLI: https://www.pulumi.com/docs/install/"),
-            skip("pulumi stack", "needs the Pulumi CLI"),
-        ]
+        return [fail(login, done, "check that `pulumi whoami` answers"), skip("pulumi stack", "needs a Pulumi login")]
     if done.returncode != 0:
         reason = cli_reason(done)
         action = (
@@ -82,8 +84,8 @@ def _stack_finding(stack_file: Path) -> Finding:
     if stack is None:
         return skip(name, f"{stack_file.name} is not named Pulumi.<stack>.yaml; the selected stack is used")
     done = _pulumi(stack_file, "stack", "--show-name", stack=stack)
-    if isinstance(done, str):
-        return fail(name, done, "run the doctor again")
+    if done is None or isinstance(done, str):
+        return fail(name, done or "the Pulumi CLI went away", "run the doctor again")
     if done.returncode != 0:
         reason = cli_reason(done)
         action = f"`pulumi stack init {stack}` in {stack_file.resolve().parent}" if NO_SUCH_STACK in reason else ""

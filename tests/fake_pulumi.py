@@ -5,10 +5,16 @@ output name, a dropped `--json` or `--show-secrets`, or another directory or sta
 
     pulumi stack output NAME --json [--show-secrets] --cwd <the stack file's directory> --stack <stack>
     pulumi config get KEY --cwd <the stack file's directory> --stack <stack>
+    pulumi stack --show-name --cwd <the stack file's directory> --stack <stack>     (orion doctor)
+    pulumi whoami --json --cwd <the stack file's directory>                          (orion doctor)
 
 What it says for a missing output or key, and its exit status, are the real CLI's (checked with .engine/bin/pulumi
 3.x): exit 1 and `error: current stack does not have output property 'NAME'` / `error: configuration key 'KEY' not
 found for stack 'STACK'`. A secret output read without --show-secrets is `"[secret]"`, as the real CLI prints it.
+Logged out, `whoami` exits 3 with "error: this command requires logging in; try running `pulumi login` first" and
+every other call exits 3 with `error: PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI
+sessions`; without the stack, a call on it exits 6 with `error: no stack named 'STACK' found` (all
+checked with .engine/bin/pulumi 3.274.1, stdin not a terminal).
 """
 
 from __future__ import annotations
@@ -39,7 +45,18 @@ def fail(message, status=1):
 where = ["--cwd", spec["cwd"]] + (["--stack", spec["stack"]] if spec["stack"] else [])
 if spec["error"] is not None:
     fail(spec["error"])
-if len(args) >= 3 and args[:2] == ["stack", "output"] and args[3:] in (
+if args == ["whoami", "--json", "--cwd", spec["cwd"]]:
+    if spec["user"] is None:
+        fail("error: this command requires logging in; try running `pulumi login` first", 3)
+    print(json.dumps({{"user": spec["user"], "url": spec["backend"]}}, indent=2))
+    sys.exit(0)
+if spec["user"] is None:
+    fail("error: PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions", 3)
+if not spec["stack_exists"] and args[-len(where):] == where:
+    fail(f"error: no stack named {{spec['stack']!r}} found", 6)
+if args == ["stack", "--show-name", *where]:
+    print(spec["stack"])
+elif len(args) >= 3 and args[:2] == ["stack", "output"] and args[3:] in (
     ["--json", *where],
     ["--json", "--show-secrets", *where],
 ):
@@ -81,10 +98,14 @@ def fake_pulumi(
     secret_outputs: Collection[str] = (),
     config: Mapping[str, str] | None = None,
     error: str | None = None,
+    user: str | None = "operator",
+    stack_exists: bool = True,
 ) -> FakePulumi:
     """A `pulumi` in `directory`/bin for the stack of `stack_file`: its `outputs` (those named in `secret_outputs`
     are secret) and its config values `config` (key without the project prefix, as `pulumi config get` takes it).
-    With `error`, every call fails with exit 1 and that message, as the real CLI does without its passphrase."""
+    With `error`, every call fails with exit 1 and that message, as the real CLI does without its passphrase.
+    `user` is who `pulumi whoami` says is logged in (None: logged out); `stack_exists` False is a backend without
+    the stack (`pulumi stack init` not run yet)."""
     bin_dir = directory / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
     name = stack_file.name
@@ -95,6 +116,9 @@ def fake_pulumi(
         "secret": sorted(secret_outputs),
         "config": dict(config or {}),
         "error": error,
+        "user": user,
+        "backend": f"file://{directory / 'backend'}",
+        "stack_exists": stack_exists,
         "calls": str(bin_dir / "calls.jsonl"),
     }
     script = bin_dir / "pulumi"

@@ -74,7 +74,7 @@ def test_validate_require_secrets_passes_on_the_cli_file_and_names_a_removed_sec
     assert (code, out) == (1, "")
     assert err.splitlines() == [
         "bgp.peers[2].password: secret bgpPasswordHeTertiary is not set; "
-        "run `pulumi config set --secret bgpPasswordHeTertiary <value>`",
+        "set it with `pulumi config set --secret bgpPasswordHeTertiary` (it prompts for the value) or `... --secret bgpPasswordHeTertiary < FILE`",
         f"{engine_project.stack_file}: 1 problem(s)",
     ]
     assert leaks(out + err, stack_secrets) == []
@@ -104,7 +104,7 @@ def test_a_secret_set_without_secret_is_caught(engine_project: EngineProject, st
     for key, where in (("idracPassword", "hosts[0].idrac.password"), ("sshDeployKey", "access.deploy_key")):
         assert (
             f"{key}: holds a plain value but {where} needs it secret; "
-            f"run `pulumi config set --secret {key} <value>` (the plain value is not shown)"
+            f"set it with `pulumi config set --secret {key}` (it prompts for the value) or `... --secret {key} < FILE` (the plain value is not shown)"
         ) in err.splitlines()
     assert leaks(err, plain) == []
 

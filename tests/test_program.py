@@ -108,7 +108,9 @@ def test_a_default_credential_stops_the_deployment_without_showing_it(
 def test_a_misspelt_key_is_caught_at_deploy_time_too(default_raw: RawConfig, pulumi_up: PulumiUp) -> None:
     run = pulumi_up({**default_raw.values, "vm": {}}, SECRETS)
     assert isinstance(run.error, pulumi.RunError)
-    assert errors(run)[0].startswith("vm: unknown config key orion:vm (expected: hosts, networks,")
+    assert errors(run)[0].startswith(
+        "vm: unknown config key orion:vm (did you mean orion:vms? expected: hosts, networks,"
+    )
 
 
 def test_secrets_set_in_plain_text_are_refused(default_raw: RawConfig, pulumi_up: PulumiUp) -> None:

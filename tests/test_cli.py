@@ -367,3 +367,21 @@ def test_the_stack_file_may_be_given_before_the_command(
     code, _, err = invoke("validate")
     assert code == 2
     assert "'Pulumi.orion.yaml' does not exist" in err
+
+
+def complete(words: str) -> list[str]:
+    """What bash completion offers for the last of `words`, as the script `_ORION_COMPLETE=bash_source orion`
+    prints asks it."""
+    orion = Path(sys.executable).with_name("orion")
+    environment = {"COMP_WORDS": words, "COMP_CWORD": str(len(words.split()) - 1), "_ORION_COMPLETE": "bash_complete"}
+    done = subprocess.run([orion], env=environment, capture_output=True, text=True, check=True)
+    return [line.partition(",")[2] for line in done.stdout.splitlines()]
+
+
+def test_shell_completion_offers_commands_and_their_options() -> None:
+    assert complete("orion va") == ["validate"]
+    assert complete("orion validate --j") == ["--json"]
+    assert complete("orion idrac power-") == ["power-off", "power-on"]
+    orion = Path(sys.executable).with_name("orion")
+    script = subprocess.run([orion], env={"_ORION_COMPLETE": "bash_source"}, capture_output=True, text=True, check=True)
+    assert "complete -o nosort -F _orion_completion orion" in script.stdout

@@ -79,9 +79,30 @@ def test_validate_json_lists_path_line_and_message_with_the_same_exit_status(def
     assert code == 0
     report = json.loads(out)
     assert (report["valid"], report["problems"]) == (True, [])
+    assert {
+        "path": "access.authorized_keys",
+        "line": line_number(default_stack_file, "authorized_keys: []"),
+        "column": None,
+        "message": "no operator key; only the deploy key can log in to the NixOS VMs",
+    } in report["warnings"]
+
+
+def test_warnings_name_their_line_too(tmp_path: Path, default_stack_file: Path) -> None:
+    path = tmp_path / "Pulumi.orion.yaml"
+    path.write_text(default_stack_file.read_text() + "  orion:grafanaPassword: {secure: v1:abc}\n")
+    code, _, err = invoke("validate", "--stack-file", str(path))
+    assert code == 0
+    warnings = err.splitlines()
     assert (
-        "access.authorized_keys: no operator key; only the deploy key can log in to the NixOS VMs" in report["warnings"]
+        f"warning: {path}:{line_number(path, 'authorized_keys: []')}: access.authorized_keys: no operator key; only the deploy key can log in to the NixOS VMs"
+        in warnings
     )
+    assert (
+        f"warning: {path}:{line_number(path, 'orion:grafanaPassword')}: grafanaPassword: secret orion:grafanaPassword is set but nothing references it"
+        in warnings
+    )
+    # Not a field of the stack file: no file and line of it.
+    assert any(line.startswith("warning: flake.lock: ") for line in warnings)
 
 
 def broken_yaml(directory: Path, default_stack_file: Path) -> tuple[Path, int]:

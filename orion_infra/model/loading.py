@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from orion_infra.model.advisories import advisories
-from orion_infra.model.problems import Location, StackProblem, format_location, line_of
+from orion_infra.model.problems import Location, StackProblem, format_location, line_of, parse_location
 from orion_infra.model.secret_values import value_problem
 from orion_infra.model.secrets import KNOWN_DEFAULT_PASSWORDS, SET_SECRET, is_config_key
 from orion_infra.model.stack import OrionStack
@@ -252,14 +252,32 @@ def load_stack(
     return stack, warnings + advisories(stack, today)
 
 
+def located_warnings(raw: RawConfig, warnings: list[str]) -> list[StackProblem]:
+    """`load_stack`'s warnings (`<field.path>: <message>` lines) with the stack file's name and their fields' lines;
+    one about something else (`flake.lock: ...`) is left as it is."""
+    found: list[StackProblem] = []
+    for warning in warnings:
+        path, _, message = warning.partition(": ")
+        loc = parse_location(path)
+        if loc is not None and message and loc[0] in (*SECTIONS, *raw.secret_keys):
+            found.append(StackProblem(loc, message))
+        else:
+            found.append(StackProblem((), warning))
+    return [problem if problem.loc else dataclasses.replace(problem, source=None) for problem in _locate(raw, found)]
+
+
+def _missing_section_line(raw: RawConfig, loc: Location) -> int | None:
+    """A section that is missing altogether is missing from `config:`."""
+    return raw.lines.get(("config",)) if loc[:1] and loc[0] in SECTIONS else None
+
+
 def _locate(raw: RawConfig, problems: list[StackProblem]) -> list[StackProblem]:
     """The problems with the stack file's name and each one's line, when the configuration came from a file."""
     return [
         dataclasses.replace(
             problem,
             source=raw.source,
-            # A section that is missing altogether is missing from `config:`.
-            line=problem.line or line_of(raw.lines, problem.loc) or raw.lines.get(("config",)),
+            line=problem.line or line_of(raw.lines, problem.loc) or _missing_section_line(raw, problem.loc),
         )
         for problem in problems
     ]

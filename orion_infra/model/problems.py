@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -49,6 +50,21 @@ class StackProblem:
 
     def as_json(self) -> dict[str, object]:
         return {"path": self.path or None, "line": self.line, "column": self.column, "message": self.message}
+
+
+_PATH_PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+def parse_location(path: str) -> Location | None:
+    """'hosts[0].nics[2]' -> ('hosts', 0, 'nics', 2); None for text that is no field path (`flake.lock`'s is one by
+    its shape, and simply has no line in a stack file)."""
+    loc: list[str | int] = []
+    for part in path.split("."):
+        matches = list(_PATH_PART.finditer(part))
+        if not matches or "".join(match.group(0) for match in matches) != part or matches[0].group(1) is None:
+            return None
+        loc += [match.group(1) or int(match.group(2)) for match in matches]
+    return tuple(loc)
 
 
 def line_of(lines: Mapping[Location, int], loc: Location) -> int | None:

@@ -10,16 +10,18 @@ from pathlib import Path
 
 import click
 
+from orion_infra.cli_options import DEFAULT_STACK_FILE, stack_file_option
 from orion_infra.model import OrionStack, StackConfigError, load_stack, read_stack_file
 
-DEFAULT_STACK_FILE = Path("Pulumi.orion.yaml")
-stack_file_option = click.option(
-    "--stack-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=DEFAULT_STACK_FILE,
-    show_default=True,
-    help="the Pulumi stack file",
-)
+__all__ = [
+    "DEFAULT_STACK_FILE",
+    "MISSING_OUTPUT",
+    "StackCli",
+    "cli_reason",
+    "load_or_exit",
+    "print_problems",
+    "stack_file_option",
+]
 
 
 def load_or_exit(stack_file: Path, *, require_secrets: bool = False) -> tuple[OrionStack, list[str]]:
@@ -27,10 +29,15 @@ def load_or_exit(stack_file: Path, *, require_secrets: bool = False) -> tuple[Or
     try:
         return load_stack(read_stack_file(stack_file), require_secrets=require_secrets)
     except StackConfigError as error:
-        for line in error.problems:
-            click.echo(line, err=True)
-        click.echo(f"{stack_file}: {len(error.problems)} problem(s)", err=True)
+        print_problems(stack_file, error)
         raise SystemExit(1) from None
+
+
+def print_problems(stack_file: Path, error: StackConfigError) -> None:
+    """One `<file>:<line>: <field.path>: <message>` line per problem on stderr, then how many there are."""
+    for problem in error.located:
+        click.echo(problem.located(), err=True)
+    click.echo(f"{stack_file}: {len(error.located)} problem(s)", err=True)
 
 
 @dataclass(frozen=True)

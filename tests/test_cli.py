@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import click
 import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
 
-from orion_infra.cli import main
+from orion_infra.cli import COMMANDS, main
 from tests.fake_pulumi import fake_pulumi
 from tests.fixtures.invalid_cases import INVALID_DIR
 
@@ -33,16 +37,117 @@ def test_validate_reads_pulumi_orion_yaml_by_default(default_stack_file: Path, m
 
 
 def test_validate_prints_one_line_per_problem_and_fails() -> None:
-    code, out, err = invoke(
-        "validate", "--stack-file", str(INVALID_DIR / "contradiction-2-router-mgmt-on-lan-bridge.yaml")
-    )
+    """Each line names the file and the line of the field, as a compiler's do: editors jump to it."""
+    path = INVALID_DIR / "contradiction-2-router-mgmt-on-lan-bridge.yaml"
+    code, out, err = invoke("validate", "--stack-file", str(path))
     assert code == 1
     assert out == ""
+    nic_line = line_number(path, "{name: mgmt, bridge: vmbr1,")
+    nics_line = nic_line - 4  # the router's `nics:`
+    assert path.read_text().splitlines()[nics_line - 1].strip() == "nics:"
     assert err.splitlines() == [
-        "vms.router.nics[3].ipv4: 192.168.1.1 is outside 192.168.100.0/24, the subnet of the lan network on vmbr1",
-        "vms.router.nics: the router has no NIC on the management network",
-        f"{INVALID_DIR / 'contradiction-2-router-mgmt-on-lan-bridge.yaml'}: 2 problem(s)",
+        f"{path}:{nic_line}: vms.router.nics[3].ipv4: 192.168.1.1 is outside 192.168.100.0/24, the subnet of the lan "
+        "network on vmbr1",
+        f"{path}:{nics_line}: vms.router.nics: the router has no NIC on the management network",
+        f"{path}: 2 problem(s)",
     ]
+
+
+def line_number(path: Path, text: str) -> int:
+    """The line (from 1) of the only line of `path` that holds `text`."""
+    found = [number for number, line in enumerate(path.read_text().splitlines(), 1) if text in line]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_validate_json_lists_path_line_and_message_with_the_same_exit_status(default_stack_file: Path) -> None:
+    path = INVALID_DIR / "contradiction-2-router-mgmt-on-lan-bridge.yaml"
+    code, out, err = invoke("validate", "--json", "--stack-file", str(path))
+    assert code == 1
+    assert err == ""
+    report = json.loads(out)
+    assert report["file"] == str(path)
+    assert report["valid"] is False
+    assert report["problems"][0] == {
+        "path": "vms.router.nics[3].ipv4",
+        "line": line_number(path, "{name: mgmt, bridge: vmbr1,"),
+        "column": None,
+        "message": "192.168.1.1 is outside 192.168.100.0/24, the subnet of the lan network on vmbr1",
+    }
+    assert len(report["problems"]) == 2
+    code, out, _ = invoke("validate", "--json", "--stack-file", str(default_stack_file))
+    assert code == 0
+    report = json.loads(out)
+    assert (report["valid"], report["problems"]) == (True, [])
+    assert {
+        "path": "access.authorized_keys",
+        "line": line_number(default_stack_file, "authorized_keys: []"),
+        "column": None,
+        "message": "no operator key; only the deploy key can log in to the NixOS VMs",
+    } in report["warnings"]
+
+
+def test_warnings_name_their_line_too(tmp_path: Path, default_stack_file: Path) -> None:
+    path = tmp_path / "Pulumi.orion.yaml"
+    path.write_text(default_stack_file.read_text() + "  orion:grafanaPassword: {secure: v1:abc}\n")
+    code, _, err = invoke("validate", "--stack-file", str(path))
+    assert code == 0
+    warnings = err.splitlines()
+    assert (
+        f"warning: {path}:{line_number(path, 'authorized_keys: []')}: access.authorized_keys: no operator key; only the deploy key can log in to the NixOS VMs"
+        in warnings
+    )
+    assert (
+        f"warning: {path}:{line_number(path, 'orion:grafanaPassword')}: grafanaPassword: secret orion:grafanaPassword is set but nothing references it"
+        in warnings
+    )
+    # Not a field of the stack file: no file and line of it.
+    assert any(line.startswith("warning: flake.lock: ") for line in warnings)
+
+
+def broken_yaml(directory: Path, default_stack_file: Path) -> tuple[Path, int]:
+    """The default stack with a list left open on one line: the parser stops at the line after it."""
+    lines = default_stack_file.read_text().splitlines(keepends=True)
+    broken_at = next(number for number, line in enumerate(lines, 1) if line.strip() == "memory_gib: 384")
+    lines.insert(broken_at, "      reserve_nics: [eno1\n")
+    path = directory / "Pulumi.orion.yaml"
+    path.write_text("".join(lines))
+    return path, broken_at + 2
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["validate", "--stack-file", "FILE"],
+        ["validate", "--json", "--stack-file", "FILE"],
+        ["render", "--stack-file", "FILE", "--out", "OUT"],
+        ["lab", "status", "--stack-file", "FILE"],
+        ["idrac", "--stack-file", "FILE", "status"],
+    ],
+    ids=["validate", "validate-json", "render", "lab", "idrac"],
+)
+def test_a_yaml_syntax_error_is_one_line_naming_file_line_and_column(
+    tmp_path: Path, default_stack_file: Path, command: list[str]
+) -> None:
+    """Was a 26-frame traceback from the YAML parser in every command, without the file's name."""
+    path, line = broken_yaml(tmp_path, default_stack_file)
+    given = {"FILE": str(path), "OUT": str(tmp_path / "out")}
+    result = CliRunner().invoke(main, [given.get(part, part) for part in command])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    expected = f"{path}:{line}:"
+    if "--json" in command:
+        problem = json.loads(result.stdout)["problems"][0]
+        assert (problem["path"], problem["line"]) == (None, line)
+        assert "expected ',' or ']'" in problem["message"]
+        assert result.exit_code == 1
+        return
+    located = [entry for entry in result.stderr.splitlines() if entry.startswith(expected)]
+    assert len(located) == 1, result.stderr
+    assert "expected ',' or ']'" in located[0]
+    # idrac's own convention is a usage error for a stack file it cannot use; every other command exits 1.
+    assert result.exit_code == (2 if command[0] == "idrac" else 1)
+    assert not (tmp_path / "out").exists()
 
 
 def test_validate_never_prints_a_plain_secret() -> None:
@@ -180,3 +285,124 @@ def test_trust_gives_the_reason_when_the_cli_cannot_answer(
     else:
         assert f"the Pulumi CLI could not read the stack's output trust: {reason}" in result.stderr
     assert not (tmp_path / ".orion").exists()
+
+
+def test_version_comes_from_the_package_metadata() -> None:
+    code, out, _ = invoke("--version")
+    assert code == 0
+    assert out == f"orion, version {importlib.metadata.version('orion-infra')}\n"
+
+
+def every_command(group: click.Group, ctx: click.Context) -> list[list[str]]:
+    """The argument paths of every command and subcommand, from the group down."""
+    found: list[list[str]] = []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None
+        found.append([name])
+        if isinstance(command, click.Group):
+            found += [[name, *path] for path in every_command(command, click.Context(command, parent=ctx))]
+    return found
+
+
+ALL_COMMANDS = [[], *every_command(main, click.Context(main))]
+
+
+@pytest.mark.parametrize("path", ALL_COMMANDS, ids=[" ".join(path) or "orion" for path in ALL_COMMANDS])
+def test_h_is_help_on_every_command(path: list[str]) -> None:
+    short = CliRunner().invoke(main, [*path, "-h"])
+    assert short.exit_code == 0, short.output
+    assert short.output == CliRunner().invoke(main, [*path, "--help"]).output
+    assert short.output.startswith(f"Usage: main {' '.join(path)}".rstrip())
+
+
+def test_every_registered_summary_is_the_commands_own_short_help() -> None:
+    """`orion --help` prints the registry's summaries without importing the commands; they must not drift."""
+    for name, entry in COMMANDS.items():
+        real = entry.load()
+        stand_in = click.Command(name, help=entry.summary)
+        for limit in (30, 45, 60, 80, 120, 1000):
+            assert stand_in.get_short_help_str(limit) == real.get_short_help_str(limit), (name, limit)
+
+
+def test_help_lists_every_command_with_its_summary() -> None:
+    out = invoke("--help")[1]
+    listed = out.partition("Commands:\n")[2].splitlines()
+    assert [line.split()[0] for line in listed] == sorted(COMMANDS)
+    assert "  validate  Check a stack file; print one line per problem, with its file..." in listed
+
+
+def imported_after(*arguments: str) -> set[str]:
+    """The modules a fresh `orion ARGUMENTS` process has imported when it is done."""
+    script = (
+        "import sys\nfrom orion_infra.cli import main\n"
+        f"try:\n    main({list(arguments)!r})\nexcept SystemExit:\n    pass\n"
+        "print('\\n'.join(sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return set(done.stderr.splitlines())
+
+
+def test_help_imports_no_command() -> None:
+    """`orion --help` took 0.9 s: every command's imports (Pulumi, requests, the agent) were loaded to list them."""
+    modules = imported_after("--help")
+    assert not {"pulumi", "requests", "jinja2", "pydantic", "yaml", "orion_agent"} & modules
+    assert not {name for name in modules if name.startswith("orion_infra.") and name != "orion_infra.cli"} - {
+        "orion_infra.cli_lazy",
+        "orion_infra.cli_options",
+    }
+
+
+def test_validate_imports_neither_pulumi_nor_requests_nor_jinja(default_stack_file: Path) -> None:
+    modules = imported_after("validate", "--stack-file", str(default_stack_file))
+    assert not {"pulumi", "requests", "jinja2", "orion_agent", "grafana_foundation_sdk", "cryptography"} & modules
+
+
+def test_python_m_orion_infra_cli_runs_the_cli(default_stack_file: Path) -> None:
+    """Exited 0 doing nothing."""
+    done = subprocess.run(
+        [sys.executable, "-m", "orion_infra.cli", "validate", "--stack-file", str(default_stack_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"{default_stack_file}: valid (1 host(s), 3 VMs, 3 BGP peers)\n"
+    broken = subprocess.run(
+        [sys.executable, "-m", "orion_infra.cli", "validate", "--stack-file", "/nonexistent.yaml"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert broken.returncode == 2
+
+
+def test_the_stack_file_may_be_given_before_the_command(
+    default_stack_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no Pulumi.orion.yaml here
+    code, out, _ = invoke("--stack-file", str(default_stack_file), "validate")
+    assert (code, out) == (0, f"{default_stack_file}: valid (1 host(s), 3 VMs, 3 BGP peers)\n")
+    broken = INVALID_DIR / "bogon-prefix.yaml"
+    assert invoke("--stack-file", str(default_stack_file), "validate", "--stack-file", str(broken))[0] == 1
+    code, _, err = invoke("validate")
+    assert code == 2
+    assert "'Pulumi.orion.yaml' does not exist" in err
+
+
+def complete(words: str) -> list[str]:
+    """What bash completion offers for the last of `words`, as the script `_ORION_COMPLETE=bash_source orion`
+    prints asks it."""
+    orion = Path(sys.executable).with_name("orion")
+    environment = {"COMP_WORDS": words, "COMP_CWORD": str(len(words.split()) - 1), "_ORION_COMPLETE": "bash_complete"}
+    done = subprocess.run([orion], env=environment, capture_output=True, text=True, check=True)
+    return [line.partition(",")[2] for line in done.stdout.splitlines()]
+
+
+def test_shell_completion_offers_commands_and_their_options() -> None:
+    assert complete("orion va") == ["validate"]
+    assert complete("orion validate --j") == ["--json"]
+    assert complete("orion idrac power-") == ["power-off", "power-on"]
+    orion = Path(sys.executable).with_name("orion")
+    script = subprocess.run([orion], env={"_ORION_COMPLETE": "bash_source"}, capture_output=True, text=True, check=True)
+    assert "complete -o nosort -F _orion_completion orion" in script.stdout

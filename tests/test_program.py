@@ -88,7 +88,7 @@ def test_missing_secrets_stop_the_deployment_before_any_resource(default_raw: Ra
     assert isinstance(run.error, pulumi.RunError)
     assert str(run.error) == "the stack configuration has 1 problem(s); see above"
     assert errors(run) == [
-        "access.deploy_key: secret sshDeployKey is not set; run `pulumi config set --secret sshDeployKey <value>`"
+        "access.deploy_key: secret sshDeployKey is not set; set it with `pulumi config set --secret sshDeployKey` (it prompts for the value) or `... --secret sshDeployKey < FILE`"
     ]
     assert run.registrations == []
     assert run.outputs == {}
@@ -108,7 +108,9 @@ def test_a_default_credential_stops_the_deployment_without_showing_it(
 def test_a_misspelt_key_is_caught_at_deploy_time_too(default_raw: RawConfig, pulumi_up: PulumiUp) -> None:
     run = pulumi_up({**default_raw.values, "vm": {}}, SECRETS)
     assert isinstance(run.error, pulumi.RunError)
-    assert errors(run)[0].startswith("vm: unknown config key orion:vm (expected: hosts, networks,")
+    assert errors(run)[0].startswith(
+        "vm: unknown config key orion:vm (did you mean orion:vms? expected: hosts, networks,"
+    )
 
 
 def test_secrets_set_in_plain_text_are_refused(default_raw: RawConfig, pulumi_up: PulumiUp) -> None:
@@ -116,5 +118,5 @@ def test_secrets_set_in_plain_text_are_refused(default_raw: RawConfig, pulumi_up
     run = pulumi_up({**default_raw.values, **plain}, {k: v for k, v in SECRETS.items() if k not in plain})
     assert errors(run) == [
         "idracPassword: holds a plain value but hosts[0].idrac.password needs it secret; "
-        "run `pulumi config set --secret idracPassword <value>` (the plain value is not shown)"
+        "set it with `pulumi config set --secret idracPassword` (it prompts for the value) or `... --secret idracPassword < FILE` (the plain value is not shown)"
     ]

@@ -134,7 +134,11 @@ def _check_host_bridge(
         return
     untagged = stack.network_of(bridge.name, None)
     if untagged is None:
-        problems.add((*where, "address"), f"{bridge.name} carries no untagged network to put an address on")
+        problems.add(
+            (*where, "address"),
+            f"{bridge.name} carries no untagged network to put an address on",
+            because=_network_bridges(stack),
+        )
     elif untagged not in HOST_ADDRESS_NETWORKS:
         problems.add(
             (*where, "address"),
@@ -218,7 +222,12 @@ def _check_vms(stack: OrionStack, problems: Problems, today: datetime.date) -> N
             network = stack.network_of(nic.bridge, nic.vlan)
             if network is None:
                 tagged = f" VLAN {nic.vlan}" if nic.vlan else ""
-                problems.add((*where, "bridge"), f"{nic.bridge}{tagged} carries no network", nic.bridge)
+                problems.add(
+                    (*where, "bridge"),
+                    f"{nic.bridge}{tagged} carries no network",
+                    nic.bridge,
+                    because=_network_bridges(stack),
+                )
                 continue
             _check_nic_address(stack, problems, where, network, nic.ipv4)
 
@@ -247,6 +256,7 @@ def _check_roles(stack: OrionStack, problems: Problems) -> None:
                 ("vms", key, "nics"),
                 "the monitoring VM needs a static IPv4 address on a routed network: scrape targets, DNS and "
                 "Alertmanager are configured with it",
+                because=_nic_bridges(key, monitor.nics),
             )
     _check_router(stack, problems)
 
@@ -271,7 +281,11 @@ def _check_router(stack: OrionStack, problems: Problems) -> None:
     for network in [*ROUTED_NETWORKS, *(name for name in gatewayed if name not in ROUTED_NETWORKS)]:
         if network not in attached:
             if network in ROUTED_NETWORKS:
-                problems.add(("vms", key, "nics"), f"the router has no NIC on the {network} network")
+                problems.add(
+                    ("vms", key, "nics"),
+                    f"the router has no NIC on the {network} network",
+                    because=[("networks", network, "bridge"), *_nic_bridges(key, router.nics)],
+                )
             else:
                 problems.add(
                     ("networks", network, "gateway"),
@@ -287,6 +301,16 @@ def _check_router(stack: OrionStack, problems: Problems) -> None:
                 f"the router's {network} address must be the network's gateway {internal.gateway}",
                 str(nic.ipv4),
             )
+
+
+def _network_bridges(stack: OrionStack) -> list[Location]:
+    """The networks' bridge fields: a bridge that carries nothing may have lost its network to a misspelt one."""
+    return [("networks", name, "bridge") for name, _, _ in stack.networks.segments()]
+
+
+def _nic_bridges(key: str, nics: list[VmNic]) -> list[Location]:
+    """A VM's NICs' bridge fields: when one is wrong, what the VM lacks on its networks follows from it."""
+    return [("vms", key, "nics", index, "bridge") for index in range(len(nics))]
 
 
 def _static_on_routed_network(stack: OrionStack, nic: VmNic) -> bool:

@@ -13,12 +13,17 @@ from orion_infra.model.types import Facts
 CONFIG_KEY_PATTERN = r"^[a-z][A-Za-z0-9]*$"
 _CONFIG_KEY_RE = re.compile(CONFIG_KEY_PATTERN)
 
+# How to set a secret, wherever one must be set: `pulumi config set --secret KEY VALUE` would leave the value in
+# shell history and cannot carry a multi-line key; the prompt or a file does neither.
+SET_SECRET = "`pulumi config set --secret {key}` (it prompts for the value) or `... --secret {key} < FILE`"  # noqa: S105
+
 # Credentials the seed publishes; any of them surviving a deployment is an open door.
 KNOWN_DEFAULT_PASSWORDS = frozenset({"calvin", "orion2025", "admin", "password", "changeme", "root"})
 
 
 class SecretRef(Facts):
-    """Names a Pulumi secret config key of this stack, set with `pulumi config set --secret <key> <value>`."""
+    """Names a Pulumi secret config key of this stack, set with `pulumi config set --secret <key>` (which prompts for
+    the value) or `pulumi config set --secret <key> < FILE`."""
 
     secret: Annotated[str, Field(pattern=CONFIG_KEY_PATTERN, description="the secret's config key, camelCase")]
 
@@ -29,7 +34,8 @@ def _reject_plain(value: object) -> object:
         raise PydanticCustomError(
             "plain_secret",
             "expected a secret reference {secret: <configKey>}, got a plain value (not shown); store it with "
-            "`pulumi config set --secret <configKey> <value>` and reference it here",
+            + SET_SECRET.format(key="<configKey>")
+            + " and reference it here",
         )
     return value
 

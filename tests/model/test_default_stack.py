@@ -19,14 +19,14 @@ def load(raw: RawConfig, today: datetime.date) -> OrionStack:
 def test_default_stack_validates_with_only_the_expected_warnings(default_raw: RawConfig, today: datetime.date) -> None:
     _, warnings = load_stack(default_raw, today=today)
     assert warnings == [
-        "hosts[0].idrac.password: secret idracPassword is not set; run `pulumi config set --secret idracPassword <value>`",
+        "hosts[0].idrac.password: secret idracPassword is not set; set it with `pulumi config set --secret idracPassword` (it prompts for the value) or `... --secret idracPassword < FILE`",
         "bgp.peers[0].password: secret bgpPasswordHePrimary is not set; "
-        "run `pulumi config set --secret bgpPasswordHePrimary <value>`",
+        "set it with `pulumi config set --secret bgpPasswordHePrimary` (it prompts for the value) or `... --secret bgpPasswordHePrimary < FILE`",
         "bgp.peers[1].password: secret bgpPasswordHeSecondary is not set; "
-        "run `pulumi config set --secret bgpPasswordHeSecondary <value>`",
+        "set it with `pulumi config set --secret bgpPasswordHeSecondary` (it prompts for the value) or `... --secret bgpPasswordHeSecondary < FILE`",
         "bgp.peers[2].password: secret bgpPasswordHeTertiary is not set; "
-        "run `pulumi config set --secret bgpPasswordHeTertiary <value>`",
-        "access.deploy_key: secret sshDeployKey is not set; run `pulumi config set --secret sshDeployKey <value>`",
+        "set it with `pulumi config set --secret bgpPasswordHeTertiary` (it prompts for the value) or `... --secret bgpPasswordHeTertiary < FILE`",
+        "access.deploy_key: secret sshDeployKey is not set; set it with `pulumi config set --secret sshDeployKey` (it prompts for the value) or `... --secret sshDeployKey < FILE`",
         "flake.lock: pins a pre-release of NixOS 26.11 (https://releases.nixos.org/nixos/unstable/"
         "nixos-26.11pre1035164.753cc8a3a874/nixexprs.tar.xz); move it to the release branch before deploying "
         "(docs/decisions/0021-one-pinned-nixpkgs.md)",

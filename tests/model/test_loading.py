@@ -32,7 +32,7 @@ def test_missing_secrets_are_errors_before_a_deployment(default_raw: RawConfig, 
     found = problems(default_raw, today, require_secrets=True)
     assert len(found) == 5
     assert found[0] == (
-        "hosts[0].idrac.password: secret idracPassword is not set; run `pulumi config set --secret idracPassword <value>`"
+        "hosts[0].idrac.password: secret idracPassword is not set; set it with `pulumi config set --secret idracPassword` (it prompts for the value) or `... --secret idracPassword < FILE`"
     )
 
 

@@ -25,9 +25,11 @@ _LABEL = {Verdict.OK: "ok", Verdict.WARN: "WARN", Verdict.FAIL: "FAIL", Verdict.
     help="seconds each network check waits",
 )
 def doctor(stack_file: Path, as_json: bool, timeout: float) -> None:
-    """Check this machine and the site before `pulumi up`: the tools, the Pulumi login, stack and secrets,
-    SSL_CERT_DIR, bootstrap.serve_dir and its images, serve_url serving them, the management network, each iDRAC
-    and Proxmox API. One line per check (ok, WARN, FAIL, skip) with what to do; exit 1 if any check fails."""
+    """Check this machine and the site before `pulumi up`.
+
+    The tools, the Pulumi login, stack and secrets, SSL_CERT_DIR, bootstrap.serve_dir and its images, serve_url
+    serving them, the management network, each iDRAC and Proxmox API. One line per check (ok, WARN, FAIL, skip) with
+    what to do; exit 1 if any check fails."""
     findings = run_checks(stack_file, timeout)
     failed = any(finding.verdict is Verdict.FAIL for finding in findings)
     if as_json:

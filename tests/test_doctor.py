@@ -407,7 +407,7 @@ def test_usage_errors_exit_2_before_checking_anything(
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
-        ("config:\n  orion:hosts: [\n", "Pulumi.orion.yaml:3: not YAML"),
+        ("config:\n  orion:hosts: [\n", "Pulumi.orion.yaml:3:1: expected the node content"),
         ("config:\n  orion:hosts: []\n", "hosts: "),
     ],
 )

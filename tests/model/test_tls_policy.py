@@ -9,6 +9,7 @@ import pytest
 
 from orion_infra.model import RawConfig, StackConfigError, load_stack
 from orion_infra.model.hosts import TlsPolicy
+from orion_infra.schema import field_docstrings
 from tests.stack_edits import edited
 
 TLS = ("hosts", 0, "idrac", "tls")
@@ -58,7 +59,7 @@ def test_a_policy_that_is_not_one_is_refused_naming_the_field(
 
 
 def test_the_field_explains_first_use() -> None:
-    description = TlsPolicy.model_fields["verify"].description or ""
+    description = field_docstrings(TlsPolicy)["verify"]
     assert "first_use:" in description
     assert "nothing sent" in description
     assert "before any password is sent" in description

@@ -75,7 +75,8 @@ def build_agent(settings: Settings) -> Agent:
     )
 
 
-@click.group(name="orion-agent")
+# `-h` as well as `--help`, on the group and, inherited, on each command (as `orion` has it).
+@click.group(name="orion-agent", context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """ORION's autonomous agent on the monitoring VM."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from orion_infra.cli_lazy import LazyCommand, LazyGroup
-from orion_infra.cli_options import root_stack_file_option
+from orion_infra.cli_options import HELP_CONTEXT, root_stack_file_option
 
 # The commands, by name: where each lives and its summary for `orion --help` (tests/test_cli.py keeps each
 # summary equal to the first sentence of the command's docstring). Registering a command is one line here.
@@ -45,8 +45,7 @@ COMMANDS = {
 @click.group(
     cls=LazyGroup,
     registry=COMMANDS,
-    # Inherited by every subcommand's context, so `-h` works wherever `--help` does.
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings=HELP_CONTEXT,
 )
 @click.version_option(package_name="orion-infra", prog_name="orion")
 @root_stack_file_option

@@ -8,13 +8,14 @@ from pathlib import Path
 import click
 
 from orion_infra.cli_common import stack_file_option
+from orion_infra.cli_options import HELP_CONTEXT
 from orion_infra.doctor.findings import Finding, Verdict
 from orion_infra.doctor.run import DEFAULT_TIMEOUT, run_checks
 
 _LABEL = {Verdict.OK: "ok", Verdict.WARN: "WARN", Verdict.FAIL: "FAIL", Verdict.SKIP: "skip"}
 
 
-@click.command()
+@click.command(context_settings=HELP_CONTEXT)
 @stack_file_option
 @click.option("--json", "as_json", is_flag=True, help="print the findings as JSON")
 @click.option(

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from orion_infra.cli_common import DEFAULT_STACK_FILE, StackCli
+from orion_infra.cli_options import HELP_CONTEXT
 from orion_infra.model import StackConfigError, load_stack, read_stack_file
 from orion_infra.outputs import OUTPUT_IDRAC
 from orion_infra.redfish import operations
@@ -124,7 +125,7 @@ def _run(target: Target, action: Callable[[RedfishClient, operations.Progress], 
         click.echo(str(result))
 
 
-@click.group()
+@click.group(context_settings=HELP_CONTEXT)
 @click.option(
     "--stack-file", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_STACK_FILE, show_default=True
 )

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from orion_infra.cli_common import load_or_exit, stack_file_option
+from orion_infra.cli_options import HELP_CONTEXT
 from orion_infra.lab.netns import LabError
 from orion_infra.lab.twin import Twin
 
@@ -22,7 +23,7 @@ def _twin(stack_file: Path) -> Twin:
     return Twin(stack, STATE)
 
 
-@click.group()
+@click.group(context_settings=HELP_CONTEXT)
 def lab() -> None:
     """The ORION twin: the rendered configuration running with the real daemons in network namespaces."""
 

@@ -7,6 +7,11 @@ from pathlib import Path
 import click
 
 DEFAULT_STACK_FILE = Path("Pulumi.orion.yaml")
+
+HELP_CONTEXT = {"help_option_names": ["-h", "--help"]}
+"""Every command's context settings: `-h` as well as `--help`. Each command sets it itself, not only `orion`: click
+keeps a command's help option from its first use, so a command first run on its own (as its tests run it) would
+otherwise lose `-h` under `orion` too."""
 STACK_FILE_HELP = "the Pulumi stack file"
 
 

@@ -7,11 +7,12 @@ from pathlib import Path
 import click
 
 from orion_infra.cli_common import load_or_exit, stack_file_option
+from orion_infra.cli_options import HELP_CONTEXT
 from orion_infra.render import render_all, write_tree
 from orion_infra.render.options import PublicKeys
 
 
-@click.command()
+@click.command(context_settings=HELP_CONTEXT)
 @stack_file_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="where to write")
 @click.option(

@@ -8,13 +8,14 @@ from pathlib import Path
 import click
 
 from orion_infra.cli_common import print_problems, stack_file_option
+from orion_infra.cli_options import HELP_CONTEXT
 from orion_infra.model import StackConfigError, load_stack, read_stack_file
 from orion_infra.model.loading import located_warnings
 from orion_infra.model.problems import StackProblem
 from orion_infra.schema import stack_file_schema
 
 
-@click.command()
+@click.command(context_settings=HELP_CONTEXT)
 @stack_file_option
 @click.option("--require-secrets", is_flag=True, help="also fail when a referenced secret is not set yet")
 @click.option(
@@ -57,7 +58,7 @@ def _print_json(stack_file: Path, problems: list[StackProblem], warnings: list[S
     click.echo(json.dumps(report, indent=2))
 
 
-@click.command()
+@click.command(context_settings=HELP_CONTEXT)
 def schema() -> None:
     """Print the JSON Schema of the stack file, for editors."""
     click.echo(json.dumps(stack_file_schema(), indent=2))

@@ -7,11 +7,12 @@ from pathlib import Path
 import click
 
 from orion_infra.cli_common import StackCli, stack_file_option
+from orion_infra.cli_options import HELP_CONTEXT
 from orion_infra.outputs import OUTPUT_TRUST
 from orion_infra.trust import TRUST_DIR, node_trust_file
 
 
-@click.command()
+@click.command(context_settings=HELP_CONTEXT)
 @click.option(
     "--known-hosts",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -51,6 +51,7 @@ def site(tmp_path: Path) -> Site:
 # --- the healthy site, through CliRunner and as a process ---
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_a_healthy_site_passes_every_check(site: Site) -> None:
     result = site.doctor("--json")
     assert result.exit_code == 0, result.output + result.errors
@@ -80,6 +81,7 @@ def test_a_healthy_site_passes_every_check(site: Site) -> None:
     assert [call[:2] for call in site.pulumi.calls()] == [["whoami", "--json"], ["stack", "--show-name"]]
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_as_a_process_it_prints_a_line_per_check_and_exits_with_the_verdict(site: Site) -> None:
     healthy = site.doctor(mode="process")
     assert healthy.exit_code == 0, healthy.output + healthy.errors
@@ -100,6 +102,7 @@ def test_as_a_process_it_prints_a_line_per_check_and_exits_with_the_verdict(site
 # --- tools ---
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_a_missing_tool_fails_by_name_and_says_how_to_install_it(site: Site) -> None:
     (site.tools / "proxmox-auto-install-assistant").unlink()
     result = site.doctor("--json")
@@ -110,6 +113,7 @@ def test_a_missing_tool_fails_by_name_and_says_how_to_install_it(site: Site) -> 
     assert "Proxmox's repository" in check["action"]
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_with_no_tool_on_path_every_tool_check_fails(site: Site) -> None:
     empty = site.root / "empty"
     empty.mkdir()
@@ -123,6 +127,7 @@ def test_with_no_tool_on_path_every_tool_check_fails(site: Site) -> None:
     assert result.checks["pulumi stack"]["verdict"] == "skip"
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_the_installer_tool_is_not_needed_where_no_node_is_installed(site: Site) -> None:
     (site.tools / "proxmox-auto-install-assistant").unlink()
     _adopt_the_node(site)
@@ -151,6 +156,7 @@ def test_nix_is_judged_by_its_version(tmp_path: Path, said: str, verdict: Verdic
 # --- Pulumi ---
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_logged_out_fails_with_the_cli_s_words_and_the_stack_is_not_asked(site: Site) -> None:
     site.repulumi(user=None)
     result = site.doctor("--json")
@@ -164,6 +170,7 @@ def test_logged_out_fails_with_the_cli_s_words_and_the_stack_is_not_asked(site: 
     assert [call[0] for call in site.pulumi.calls()] == ["whoami"]
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_a_stack_the_backend_does_not_have_fails_with_pulumi_stack_init(site: Site) -> None:
     site.repulumi(stack_exists=False)
     result = site.doctor("--json")
@@ -172,6 +179,7 @@ def test_a_stack_the_backend_does_not_have_fails_with_pulumi_stack_init(site: Si
     assert result.checks["pulumi stack"]["action"] == f"`pulumi stack init orion` in {site.project}"
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_an_unset_secret_fails_naming_its_key_and_field(site: Site) -> None:
     site.secret_keys.discard("bgpPasswordHeSecondary")
     site.write()
@@ -182,6 +190,7 @@ def test_an_unset_secret_fails_naming_its_key_and_field(site: Site) -> None:
     )
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_ssl_cert_dir_must_name_the_trust_directory_beside_the_stack_file(site: Site) -> None:
     unset = site.doctor("--json", env={"SSL_CERT_DIR": None})
     elsewhere = site.doctor("--json", env={"SSL_CERT_DIR": "/etc/ssl/certs"})
@@ -192,6 +201,7 @@ def test_ssl_cert_dir_must_name_the_trust_directory_beside_the_stack_file(site: 
     assert among_others.checks["SSL_CERT_DIR"]["verdict"] == "ok"
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_a_missing_passphrase_is_a_warning_not_a_failure(site: Site) -> None:
     result = site.doctor("--json", env={"PULUMI_CONFIG_PASSPHRASE": None})
     assert result.exit_code == 0
@@ -201,6 +211,7 @@ def test_a_missing_passphrase_is_a_warning_not_a_failure(site: Site) -> None:
 # --- serve_dir and serve_url ---
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_a_proxy_in_the_environment_is_not_used_for_serve_url(site: Site) -> None:
     # Proxmox fetches from serve_url directly; a proxy (here an address of the sealed namespace where nothing
     # listens) must not stand in for the check.
@@ -210,6 +221,7 @@ def test_a_proxy_in_the_environment_is_not_used_for_serve_url(site: Site) -> Non
     assert result.checks["serve_url"]["verdict"] == "ok"
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_a_missing_serve_dir_fails(site: Site) -> None:
     site.edit((("bootstrap", "serve_dir"), str(site.root / "nowhere")))
     result = site.doctor("--json")
@@ -217,6 +229,7 @@ def test_a_missing_serve_dir_fails(site: Site) -> None:
     assert result.checks["serve_dir"]["reason"] == f"{site.root / 'nowhere'} does not exist"
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_a_missing_image_fails_and_its_serving_is_not_judged(site: Site) -> None:
     (site.serve_dir / "opencore-osx-proxmox-vm.iso").unlink()
     result = site.doctor("--json")
@@ -224,6 +237,7 @@ def test_a_missing_image_fails_and_its_serving_is_not_judged(site: Site) -> None
     assert result.checks["served opencore-osx-proxmox-vm.iso"]["verdict"] == "skip"
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_an_image_the_web_server_s_user_cannot_read_is_a_warning(site: Site) -> None:
     (site.serve_dir / "sequoia-recovery.img").chmod(0o600)
     result = site.doctor("--json")
@@ -231,6 +245,7 @@ def test_an_image_the_web_server_s_user_cannot_read_is_a_warning(site: Site) -> 
     assert (check["verdict"], check["action"]) == ("warn", f"chmod o+r {site.serve_dir}/sequoia-recovery.img")
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_the_nixos_image_is_left_to_pulumi_up_when_it_is_not_built_yet(site: Site) -> None:
     (site.serve_dir / "orion-nixos-base.qcow2").unlink()
     result = site.doctor("--json")
@@ -238,6 +253,7 @@ def test_the_nixos_image_is_left_to_pulumi_up_when_it_is_not_built_yet(site: Sit
     assert result.checks["image orion-nixos-base.qcow2"]["verdict"] == "skip"
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_a_served_file_of_another_size_fails(site: Site) -> None:
     site.web_root = site.root / "elsewhere"
     shutil.copytree(site.serve_dir, site.web_root)
@@ -250,6 +266,7 @@ def test_a_served_file_of_another_size_fails(site: Site) -> None:
     )
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_a_file_the_web_server_does_not_have_fails_with_its_status(site: Site) -> None:
     site.web_root = site.root / "elsewhere"
     shutil.copytree(site.serve_dir, site.web_root)
@@ -259,6 +276,7 @@ def test_a_file_the_web_server_does_not_have_fails_with_its_status(site: Site) -
     assert result.checks["served orion-nixos-base.qcow2"]["reason"].endswith("answered HTTP 404")
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_without_a_web_server_serve_url_and_every_served_file_fail(site: Site) -> None:
     site.web = False
     result = site.doctor("--json")
@@ -266,6 +284,7 @@ def test_without_a_web_server_serve_url_and_every_served_file_fail(site: Site) -
     assert result.checks["serve_url"]["reason"] == f"http://{SERVE_ADDRESS}:{SERVE_PORT}/: connection refused"
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_the_proxmox_iso_is_checked_against_its_pinned_sha256(site: Site) -> None:
     good = b"the proxmox installer"
     pinned = hashlib.sha256(good).hexdigest()
@@ -285,6 +304,7 @@ def test_the_proxmox_iso_is_checked_against_its_pinned_sha256(site: Site) -> Non
 # --- the management network ---
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_without_the_management_network_every_network_check_fails_in_moments(site: Site) -> None:
     site.addresses = ["10.1.2.3/8"]  # an address, but not on 192.168.1.0/24
     site.web = False
@@ -307,6 +327,7 @@ def test_without_the_management_network_every_network_check_fails_in_moments(sit
     assert result.seconds < 2
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_a_closed_idrac_port_fails(site: Site) -> None:
     site.listeners = [listener for listener in site.listeners if listener["address"] != IDRAC]
     result = site.doctor("--json")
@@ -314,6 +335,7 @@ def test_a_closed_idrac_port_fails(site: Site) -> None:
     assert result.checks["idrac orion-pve"]["reason"] == f"{IDRAC}:443 refused the connection (nothing listens there)"
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_silent_endpoints_cost_one_timeout_together_not_one_each(site: Site) -> None:
     site.web = False
     site.listeners = [
@@ -331,6 +353,7 @@ def test_silent_endpoints_cost_one_timeout_together_not_one_each(site: Site) -> 
     assert 1 <= result.seconds < 2.5, result.seconds
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_an_idrac_presenting_another_certificate_than_the_pinned_one_fails(site: Site) -> None:
     other, _ = self_signed_certificate(site.root, "other")
     pin = {"verify": "fingerprint", "sha256_fingerprint": openssl_sha256(other)}
@@ -343,6 +366,7 @@ def test_an_idrac_presenting_another_certificate_than_the_pinned_one_fails(site:
     assert right.checks["idrac orion-pve"]["verdict"] == "ok"
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_an_idrac_no_ca_vouches_for_fails_with_verify_system(site: Site) -> None:
     site.edit((("hosts", 0, "idrac", "tls"), {"verify": "system"}))
     result = site.doctor("--json")
@@ -350,6 +374,7 @@ def test_an_idrac_no_ca_vouches_for_fails_with_verify_system(site: Site) -> None
     assert "not trusted with verify: system" in result.checks["idrac orion-pve"]["reason"]
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_an_adopted_node_s_api_must_answer(site: Site) -> None:
     _adopt_the_node(site)
     answering = site.doctor("--json")
@@ -363,6 +388,7 @@ def test_an_adopted_node_s_api_must_answer(site: Site) -> None:
     )
 
 
+@pytest.mark.root  # the site runs sealed in a network namespace
 def test_a_taken_installer_port_fails(site: Site) -> None:
     site.listeners = [*site.listeners, {"address": SERVE_ADDRESS, "port": MEDIA_PORT}]
     result = site.doctor("--json")

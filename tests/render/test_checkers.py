@@ -48,14 +48,19 @@ def _with_rule_tests(rules: Path) -> Path:
     return test_file
 
 
-@pytest.mark.parametrize("name", CHECKS)
+# nft and kea check their files inside a network namespace with the router's interfaces, which needs root.
+ROOT_CHECKS = {"nftables", "kea"}
+CHECK_PARAMS = [pytest.param(name, marks=pytest.mark.root) if name in ROOT_CHECKS else name for name in CHECKS]
+
+
+@pytest.mark.parametrize("name", CHECK_PARAMS)
 def test_the_rendered_file_passes(name: str, rendered: Rendered) -> None:
     artifact, check = CHECKS[name]
     verdict = check(rendered, rendered.path(artifact))
     assert verdict.ok, verdict.output
 
 
-@pytest.mark.parametrize("name", CHECKS)
+@pytest.mark.parametrize("name", CHECK_PARAMS)
 def test_the_check_fails_on_a_broken_file(name: str, rendered: Rendered) -> None:
     artifact, check = CHECKS[name]
     path = rendered.path(artifact)
@@ -90,6 +95,7 @@ def test_the_nix_parser_rejects_a_broken_module(tmp_path: Path) -> None:
     assert not checkers.nix(broken).ok
 
 
+@pytest.mark.root
 def test_kea_needs_the_router_interfaces(rendered: Rendered) -> None:
     """The namespace is what makes the Kea check meaningful: without the interfaces it refuses the file."""
     verdict = checkers.kea(rendered.path("router/host/kea-dhcp4.json"), [], rendered.root / "run")
@@ -111,6 +117,7 @@ STACK_VARIANTS: dict[str, list[tuple[tuple[str | int, ...], object]]] = {
 
 
 @pytest.mark.parametrize("variant", STACK_VARIANTS)
+@pytest.mark.root
 def test_bird_and_nft_accept_every_bgp_option(
     variant: str, default_raw: RawConfig, today: datetime.date, tmp_path: Path
 ) -> None:

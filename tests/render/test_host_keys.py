@@ -69,6 +69,7 @@ def run_first_boot(tmp_path: Path, user_data: str | None, existing_key: str | No
     return done.returncode, done.stdout + done.stderr, left
 
 
+@pytest.mark.root
 def test_the_first_boot_installs_the_key_the_user_data_carries(tmp_path: Path) -> None:
     key = host_key(SEED, "orion-router")
     status, output, left = run_first_boot(tmp_path, first_boot_user_data(key))
@@ -79,6 +80,7 @@ def test_the_first_boot_installs_the_key_the_user_data_carries(tmp_path: Path) -
     assert sorted(path.name for path in left.iterdir()) == ["ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"]
 
 
+@pytest.mark.root
 def test_a_key_in_place_is_kept(tmp_path: Path) -> None:
     status, output, left = run_first_boot(tmp_path, first_boot_user_data(host_key(SEED, "a")), existing_key="old")
     assert (status, (left / "ssh_host_ed25519_key").read_text()) == (0, "old")
@@ -98,6 +100,7 @@ def test_a_key_in_place_is_kept(tmp_path: Path) -> None:
         ),
     ],
 )
+@pytest.mark.root
 def test_broken_user_data_installs_nothing(tmp_path: Path, user_data: str | None, message: str) -> None:
     status, output, left = run_first_boot(tmp_path, user_data)
     assert status != 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from orion_infra.model import OrionStack
 from orion_infra.render.proxmox.host import FIREWALL_FILE, host_files, render_first_boot
 from tests.fakes import fake_program
@@ -19,6 +21,7 @@ def test_the_hook_passes_shellcheck_as_the_installer_runs_it(default_stack: Orio
     assert checked.returncode == 0, checked.stdout
 
 
+@pytest.mark.root
 def test_the_hook_writes_each_file_as_rendered(default_stack: OrionStack, tmp_path: Path) -> None:
     """Run as root in a mount namespace of its own with an empty /etc (a tmpfs) and its commands stubbed: the
     files it leaves there are the rendered files, with their modes; the machine's /etc is never touched."""
@@ -44,6 +47,7 @@ def test_the_hook_writes_each_file_as_rendered(default_stack: OrionStack, tmp_pa
     assert "systemctl enable orion-host-firewall.service" in calls
 
 
+@pytest.mark.root
 def test_a_script_on_the_throwaway_tmpfs_never_touches_the_machine(tmp_path: Path) -> None:
     """The helper the hook's test runs in: the script sees an empty /etc, its status is the script's, what it
     leaves is copied out, and the machine's /etc has none of it; where no tmpfs can be mounted, nothing runs."""
@@ -61,6 +65,7 @@ def test_a_script_on_the_throwaway_tmpfs_never_touches_the_machine(tmp_path: Pat
     assert not (tmp_path / "ran").exists()
 
 
+@pytest.mark.root
 def test_sysctl_and_nft_accept_their_files(default_stack: OrionStack, tmp_path: Path) -> None:
     host = default_stack.hosts[0]
     files = {file.path: file.content for file in host_files(default_stack, host)}
@@ -76,6 +81,7 @@ def test_sysctl_and_nft_accept_their_files(default_stack: OrionStack, tmp_path: 
     assert checked.ok, checked.output
 
 
+@pytest.mark.root
 def test_a_broken_file_is_refused(tmp_path: Path) -> None:
     sysctl = tmp_path / "sysctl.conf"
     sysctl.write_text("net.ipv6.conf.all.disable_ipv7 = 1\n")

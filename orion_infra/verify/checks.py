@@ -6,6 +6,7 @@ concurrently, each within its time, so a dead host costs seconds."""
 from __future__ import annotations
 
 import shlex
+import ssl
 import subprocess
 import tempfile
 import time
@@ -313,10 +314,12 @@ class Verifier:
             return None, unusable
         base = node.api.rstrip("/") + "/api2/json"
         with tempfile.TemporaryDirectory(prefix="orion-verify-") as scratch, requests.Session() as session:
+            # Given with each request: a session's own `verify` loses to REQUESTS_CA_BUNDLE (requests' merging).
+            verify: str | bool = _system_anchors()
             if node.anchor is not None and node.verify == "node_ca":
                 anchor = Path(scratch) / f"{node.node}.pem"
                 anchor.write_text(node.anchor)
-                session.verify = str(anchor)
+                verify = str(anchor)
             try:
                 if isinstance(credential, ApiToken):
                     session.headers["Authorization"] = f"PVEAPIToken={credential.value}"
@@ -326,15 +329,16 @@ class Verifier:
                         data={"username": "root@pam", "password": credential.value},
                         timeout=budget.left(),
                         allow_redirects=False,
+                        verify=verify,
                     )
                     if ticket.status_code != 200:
                         return None, _refused(node, ticket.status_code)
                     session.cookies.set("PVEAuthCookie", ticket.json()["data"]["ticket"])
-                response = session.get(f"{base}{path}", timeout=budget.left(), allow_redirects=False)
+                response = session.get(f"{base}{path}", timeout=budget.left(), allow_redirects=False, verify=verify)
             except requests.exceptions.SSLError as error:
                 return None, failed(
                     f"{node.node}'s API certificate does not verify against "
-                    f"{node.anchor_source or 'the system CAs'} ({one_line(str(error), 120)}): nothing was sent",
+                    f"{node.anchor_source or 'the system CAs'} ({_tls_reason(error)}): nothing was sent",
                     "if the node was reinstalled, `pulumi up` records its new anchor; otherwise find out who answers",
                 )
             except (requests.RequestException, ValueError, KeyError) as error:
@@ -345,6 +349,22 @@ class Verifier:
         if response.status_code != 200:
             return None, _refused(node, response.status_code)
         return response.text, None
+
+
+def _system_anchors() -> str | bool:
+    """The system's CAs as OpenSSL finds them (SSL_CERT_FILE, SSL_CERT_DIR, else its defaults), as the deploy's Go
+    client finds them; not the CA bundle shipped with requests."""
+    paths = ssl.get_default_verify_paths()
+    return paths.cafile or paths.capath or True
+
+
+def _tls_reason(error: requests.exceptions.SSLError) -> str:
+    """OpenSSL's words, out of the layers requests and urllib3 wrap them in."""
+    text = str(error)
+    for words in ("certificate verify failed", "hostname mismatch", "wrong version number"):
+        if words in text:
+            return one_line(text[text.index(words) :].split(" (_ssl")[0].rstrip("')\""), 120)
+    return one_line(text, 120)
 
 
 def _refused(node: ProxmoxNode, status: int) -> Outcome:

@@ -179,7 +179,7 @@ def prometheus_targets(body: str, expected: Iterable[str], skip: Iterable[str] =
     wanted = [key for key in expected if key not in skipped_ones]
     missing = [key for key in wanted if key not in health]
     down = [
-        f"{key} {health[key][0]}" + (f" ({one_line(health[key][1], 80)})" if health[key][1] else "")
+        f"{key} {health[key][0]}" + (f" ({one_line(health[key][1], 160)})" if health[key][1] else "")
         for key in wanted
         if key in health and health[key][0] != "up"
     ]

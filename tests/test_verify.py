@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from orion_infra.cli_verify import verify
+from orion_infra.cli_common import StackCli
+from orion_infra.cli_verify import credential_source, verify
 from orion_infra.model import load_stack, read_stack_file
 from orion_infra.model.stack import OrionStack
 from orion_infra.render.host_keys import SEED_BYTES, host_key, known_hosts_line
@@ -26,6 +27,7 @@ from orion_infra.verify import verdicts
 from orion_infra.verify.checks import ApiToken, Budget, Credential, RootPassword, Ssh, Verifier
 from orion_infra.verify.site import ProxmoxNode, Site, SiteError, site
 from orion_infra.verify.verdicts import HttpAnswer, Status
+from tests.fake_pulumi import fake_pulumi
 from tests.fixtures.invalid_cases import DEFAULT_STACK
 from tests.redfish.emulator import self_signed_certificate
 from tests.verify_fakes import RECORDED, FakeProxmox, FakeSsh, fake_proxmox, fake_ssh
@@ -568,3 +570,71 @@ def test_a_dead_api_fails_within_the_budget(stack: OrionStack, certificates: tup
     dead = FakeProxmox(url="https://127.0.0.1:9/")
     outcome = proxmox_verifier(stack, dead, certificates[0].read_text(), ApiToken(dead.token)).proxmox_api(Budget(2))
     assert outcome.reason.startswith("orion-pve's API at https://127.0.0.1:9/ does not answer: ")
+
+
+# -- through the Pulumi CLI -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the default stack file in a project directory of its own."""
+    stack_file = tmp_path / "project" / "Pulumi.orion.yaml"
+    stack_file.parent.mkdir()
+    stack_file.write_text(DEFAULT_STACK.read_text())
+    return stack_file
+
+
+def test_without_outputs_the_trust_output_comes_through_the_pulumi_cli(
+    ssh: FakeSsh, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pulumi = fake_pulumi(tmp_path, project, outputs={"trust": TRUST})
+    monkeypatch.setenv("PATH", f"{pulumi.path}{os.pathsep}{os.environ['PATH']}")
+    arguments = ["--stack-file", str(project), *OFF_THE_MACHINE, f"--skip-target={NOT_SCRAPED}"]
+    result = CliRunner().invoke(verify, arguments, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    where = ["--cwd", str(project.parent), "--stack", "orion"]
+    # The Proxmox checks skipped: no secret is read.
+    assert pulumi.calls() == [["stack", "output", "trust", "--json", *where]]
+    assert len(ssh.calls()) == 8
+
+
+def test_before_the_first_pulumi_up_it_says_so(
+    ssh: FakeSsh, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", f"{fake_pulumi(tmp_path, project).path}{os.pathsep}{os.environ['PATH']}")
+    result = CliRunner().invoke(verify, ["--stack-file", str(project)], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert result.output == "Error: the stack has no `trust` output yet: run `pulumi up` first\n"
+    assert ssh.calls() == []
+
+
+def test_the_api_credential_is_the_token_else_roots_password_read_once(project: Path, tmp_path: Path) -> None:
+    credentials = {"proxmox_root": {"orion-pve": "generated-root"}, "idrac_root": {}, "grafana_admin": "g"}
+    pulumi = fake_pulumi(tmp_path, project, outputs={"credentials": credentials}, secret_outputs=["credentials"])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PATH", f"{pulumi.path}{os.pathsep}{os.environ['PATH']}")
+        token = credential_source("orion@pve!audit=x", StackCli(project))
+        assert token("orion-pve") == (ApiToken("orion@pve!audit=x"), "")
+        assert pulumi.calls() == []
+        from_stack = credential_source(None, StackCli(project))
+        assert from_stack("orion-pve") == (RootPassword("generated-root"), "")
+        assert from_stack("orion-pve") == (RootPassword("generated-root"), "")
+        assert from_stack("orion-pve2") == (
+            None,
+            "ORION_PROXMOX_TOKEN is not set and the stack holds no root password for orion-pve2",
+        )
+        assert [call[:5] for call in pulumi.calls()] == [["stack", "output", "credentials", "--json", "--show-secrets"]]
+        assert credential_source(None, None)("orion-pve") == (
+            None,
+            "ORION_PROXMOX_TOKEN is not set (and --outputs gives no secret)",
+        )
+
+
+def test_a_pulumi_cli_that_cannot_read_the_secret_gives_its_reason(project: Path, tmp_path: Path) -> None:
+    reason = "error: getting stack configuration: passphrase must be set with PULUMI_CONFIG_PASSPHRASE"
+    pulumi = fake_pulumi(tmp_path, project, error=reason)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PATH", f"{pulumi.path}{os.pathsep}{os.environ['PATH']}")
+        credential, why = credential_source(None, StackCli(project))("orion-pve")
+    assert credential is None
+    assert why == f"the Pulumi CLI could not read the stack's output credentials: {reason}"

@@ -18,6 +18,7 @@ from pathlib import Path
 import requests
 
 from orion_infra.model import ports
+from orion_infra.model.ports import ScrapeJob
 from orion_infra.verify import verdicts
 from orion_infra.verify.site import ProxmoxNode, Site
 from orion_infra.verify.verdicts import Outcome, Status, failed, one_line, passed, skipped
@@ -158,25 +159,28 @@ class Verifier:
 
     # -- over SSH -------------------------------------------------------------------------------------------------
 
-    def _on(
-        self, role: str, command: str, budget: Budget
-    ) -> tuple[subprocess.CompletedProcess[str] | None, Outcome | None]:
-        name = self.site.router_name if role == "router" else self.site.monitor_name
-        address = self.site.router if role == "router" else self.site.monitor
+    def _where(self, role: str) -> tuple[str, str | None]:
+        if role == "router":
+            return self.site.router_name, self.site.router
+        return self.site.monitor_name, self.site.monitor
+
+    def _on(self, role: str, command: str, budget: Budget) -> subprocess.CompletedProcess[str] | Outcome:
+        """`command` run on the router or the monitoring VM; or, when it could not run there (no pinned key, SSH
+        refused), the outcome that says so."""
+        name, address = self._where(role)
         if address is None:
-            return None, failed(
+            return failed(
                 f"the stack's trust output pins no SSH host key for {name}",
                 "run `pulumi up`: it records the host keys the deploy made",
             )
         done = self.ssh.run(address, command, budget)
-        return done, ssh_refused(done, f"{name} ({address})")
+        return ssh_refused(done, f"{name} ({address})") or done
 
     def _reached(self, role: str, budget: Budget) -> Outcome:
-        done, refused = self._on(role, "true", budget)
-        if refused is not None or done is None:
-            return refused or failed("no answer", "")
-        name = self.site.router_name if role == "router" else self.site.monitor_name
-        address = self.site.router if role == "router" else self.site.monitor
+        done = self._on(role, "true", budget)
+        if isinstance(done, Outcome):
+            return done
+        name, address = self._where(role)
         if done.returncode != 0:
             return _command_failed(done, f"{name} ({address}) logged in but `true` failed", "check the admin account")
         return passed(f"{name} answers SSH at {address} with the host key the deploy made")
@@ -188,9 +192,10 @@ class Verifier:
         return self._reached("monitor", budget)
 
     def bgp(self, budget: Budget) -> Outcome:
-        done, refused = self._on("router", "sudo -n birdc show protocols", budget)
-        if refused is not None or done is None:
-            return refused or failed("no answer", "")
+        # As the deploy's health check reads it (router-health.sh): the admin user is in wheel, without a password.
+        done = self._on("router", "sudo -n birdc show protocols", budget)
+        if isinstance(done, Outcome):
+            return done
         if done.returncode != 0:
             return _command_failed(
                 done, "birdc on the router", "on the router: `systemctl status bird`, `journalctl -u bird`"
@@ -199,54 +204,55 @@ class Verifier:
 
     def dns(self, budget: Budget) -> Outcome:
         server = shlex.quote(self.site.resolver)
+        # A second try for the root: a cold resolver's first fetch through the TLS upstreams can outlast dig's wait.
         command = (
             f"dig +time=2 +tries=1 @{server} {shlex.quote(self.site.local_name)} A; echo {DIG_SEPARATOR!r}; "
             f"dig +dnssec +time=3 +tries=2 @{server} . SOA"
         )
-        done, refused = self._on("router", command, budget)
-        if refused is not None or done is None:
-            return refused or failed("no answer", "")
+        done = self._on("router", command, budget)
+        if isinstance(done, Outcome):
+            return done
         local, _, root = done.stdout.partition(DIG_SEPARATOR)
         return verdicts.dns_answers(local, root, self.site.local_name, self.site.resolver)
 
-    def _monitor_http(
-        self, service: str, path: str, budget: Budget
-    ) -> tuple[verdicts.HttpAnswer | None, Outcome | None]:
-        port = ports.MONITOR_SERVICES[service]  # type: ignore[index]
+    def _monitor_http(self, service: ScrapeJob, path: str, budget: Budget) -> verdicts.HttpAnswer | Outcome:
+        """GET `path` of a service on the monitoring VM's loopback, with curl on the VM."""
+        port = ports.MONITOR_SERVICES[service]
         url = f"http://{ports.MONITOR_LOCAL_ADDRESS}:{port}{path}"
-        command = CURL.format(seconds=max(1, int(budget.left()) - 1), url=shlex.quote(url))
-        done, refused = self._on("monitor", command, budget)
-        if refused is not None or done is None:
-            return None, refused or failed("no answer", "")
+        done = self._on("monitor", CURL.format(seconds=max(1, int(budget.left()) - 1), url=shlex.quote(url)), budget)
+        if isinstance(done, Outcome):
+            return done
         if done.returncode != 0:
-            return None, _command_failed(
+            return _command_failed(
                 done,
                 f"{service} does not answer on {self.site.monitor_name}'s {ports.MONITOR_LOCAL_ADDRESS}:{port}",
                 f"on {self.site.monitor_name}: `systemctl status {service}`, `journalctl -u {service}`",
             )
-        return verdicts.parse_curl(done.stdout), None
+        return verdicts.parse_curl(done.stdout)
 
     def prometheus_targets(self, budget: Budget) -> Outcome:
-        answer, outcome = self._monitor_http("prometheus", "/api/v1/targets?state=active", budget)
-        if answer is None:
-            return outcome or failed("no answer", "")
+        answer = self._monitor_http("prometheus", "/api/v1/targets?state=active", budget)
+        if isinstance(answer, Outcome):
+            return answer
         return verdicts.prometheus_targets(answer.body, self.site.targets, self.skip_targets)
 
     def alertmanager(self, budget: Budget) -> Outcome:
-        answer, outcome = self._monitor_http("alertmanager", "/-/healthy", budget)
-        return verdicts.alertmanager_healthy(answer) if answer else (outcome or failed("no answer", ""))
+        answer = self._monitor_http("alertmanager", "/-/healthy", budget)
+        return answer if isinstance(answer, Outcome) else verdicts.alertmanager_healthy(answer)
 
     def agent(self, budget: Budget) -> Outcome:
-        answer, outcome = self._monitor_http("agent", "/health", budget)
-        return verdicts.agent_health(answer) if answer else (outcome or failed("no answer", ""))
+        answer = self._monitor_http("agent", "/health", budget)
+        return answer if isinstance(answer, Outcome) else verdicts.agent_health(answer)
 
     def lan_internet(self, budget: Budget) -> Outcome:
+        """From the monitoring VM, which sits on the LAN: a TCP connection to an internet address the stack names
+        (bash's /dev/tcp: nothing to install on the VM)."""
         address, port = self.site.internet
         seconds = max(1, int(budget.left()) - 2)
         probe = shlex.quote(f"exec 3<>/dev/tcp/{address}/{port}")
-        done, refused = self._on("monitor", f"timeout {seconds} bash -c {probe}", budget)
-        if refused is not None or done is None:
-            return refused or failed("no answer", "")
+        done = self._on("monitor", f"timeout {seconds} bash -c {probe}", budget)
+        if isinstance(done, Outcome):
+            return done
         where = f"the LAN ({self.site.monitor_name}) to {address}:{port} (the first DNS upstream)"
         advice = "is the WAN up and NAT loaded? on the router: `nft list ruleset`, `ip route show default`"
         if done.returncode == 124:
@@ -282,36 +288,36 @@ class Verifier:
     def _each_node(self, path: str, verdict: Callable[[str, str], Outcome], budget: Budget) -> Outcome:
         outcomes = []
         for node in self.site.nodes:
-            body, outcome = self._proxmox_get(node, path.format(node=node.node), budget)
-            outcomes.append(outcome if body is None or outcome is not None else verdict(node.node, body))
-        return _together([outcome for outcome in outcomes if outcome is not None])
+            body = self._proxmox_get(node, path.format(node=node.node), budget)
+            outcomes.append(body if isinstance(body, Outcome) else verdict(node.node, body))
+        return _together(outcomes)
 
-    def _usable(self, node: ProxmoxNode) -> tuple[Credential | None, Outcome | None]:
+    def _usable(self, node: ProxmoxNode) -> Credential | Outcome:
         """The node's credential, once it is sure the API's certificate is checked; else why not."""
         if node.verify == "insecure":
-            return None, skipped(
+            return skipped(
                 f"{node.node}'s API certificate is not verified (tls.verify: insecure): no credential is sent to it",
                 "set hosts[].proxmox.tls.verify: node_ca",
             )
         if node.verify == "node_ca" and node.anchor is None:
-            return None, failed(
+            return failed(
                 f"no trust anchor for {node.node}'s API (not in the trust output, no {node.node}.pem in .orion/trust)",
                 "run `orion trust` after `pulumi up`",
             )
         credential, why_not = self.credentials(node.node)
         if credential is None:
-            return None, skipped(
+            return skipped(
                 f"no credential for {node.node}'s API: {why_not}",
                 "export ORION_PROXMOX_TOKEN=USER@REALM!NAME=SECRET (a token with PVEAuditor on /)",
             )
-        return credential, None
+        return credential
 
-    def _proxmox_get(self, node: ProxmoxNode, path: str, budget: Budget) -> tuple[str | None, Outcome | None]:
+    def _proxmox_get(self, node: ProxmoxNode, path: str, budget: Budget) -> str | Outcome:
         """GET the API's `path` with the node's credential, once its certificate verified; nothing is sent to an
         API whose certificate is not checked."""
-        credential, unusable = self._usable(node)
-        if credential is None:
-            return None, unusable
+        credential = self._usable(node)
+        if isinstance(credential, Outcome):
+            return credential
         base = node.api.rstrip("/") + "/api2/json"
         with tempfile.TemporaryDirectory(prefix="orion-verify-") as scratch, requests.Session() as session:
             # Given with each request: a session's own `verify` loses to REQUESTS_CA_BUNDLE (requests' merging).
@@ -332,23 +338,23 @@ class Verifier:
                         verify=verify,
                     )
                     if ticket.status_code != 200:
-                        return None, _refused(node, ticket.status_code)
+                        return _refused(node, ticket.status_code)
                     session.cookies.set("PVEAuthCookie", ticket.json()["data"]["ticket"])
                 response = session.get(f"{base}{path}", timeout=budget.left(), allow_redirects=False, verify=verify)
             except requests.exceptions.SSLError as error:
-                return None, failed(
+                return failed(
                     f"{node.node}'s API certificate does not verify against "
                     f"{node.anchor_source or 'the system CAs'} ({_tls_reason(error)}): nothing was sent",
                     "if the node was reinstalled, `pulumi up` records its new anchor; otherwise find out who answers",
                 )
             except (requests.RequestException, ValueError, KeyError) as error:
-                return None, failed(
+                return failed(
                     f"{node.node}'s API at {node.api} does not answer: {one_line(str(error), 160)}",
                     f"on {node.node}: `systemctl status pveproxy`; is this machine on the management network?",
                 )
         if response.status_code != 200:
-            return None, _refused(node, response.status_code)
-        return response.text, None
+            return _refused(node, response.status_code)
+        return response.text
 
 
 def _system_anchors() -> str | bool:
@@ -363,7 +369,7 @@ def _tls_reason(error: requests.exceptions.SSLError) -> str:
     text = str(error)
     for words in ("certificate verify failed", "hostname mismatch", "wrong version number"):
         if words in text:
-            return one_line(text[text.index(words) :].split(" (_ssl")[0].rstrip("')\""), 120)
+            return one_line(text[text.index(words) :].split(" (_ssl", maxsplit=1)[0].rstrip("')\""), 120)
     return one_line(text, 120)
 
 

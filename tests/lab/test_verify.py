@@ -43,12 +43,17 @@ class Operator:
     outputs: Path
 
 
-def scraped(twin: Twin) -> None:
-    """Every target scraped once: Prometheus hands its targets to its scrapers a few seconds after it starts."""
+def healthy(twin: Twin) -> None:
+    """The twin settled (the tests before may have left it recovering): every session back with the primary
+    routing, every target scraped (Prometheus hands targets to its scrapers seconds after it starts), the agent ok."""
+    twin.wait_for_primary()
     netns.wait_until(
         lambda: (health := twin.targets()) and "unknown" not in health.values(),
         timeout=30,
         failure="not every target scraped",
+    )
+    netns.wait_until(
+        lambda: (twin.agent("health") or {}).get("status") == "ok", timeout=30, failure="the agent is not ok"
     )
 
 
@@ -70,7 +75,6 @@ def operator(twin: Twin) -> Iterator[Operator]:
     }
     outputs = twin.root / "verify-outputs.json"
     outputs.write_text(json.dumps({"endpoints": endpoints(twin.stack), "trust": trust}))
-    scraped(twin)
     try:
         yield Operator(namespace, outputs)
     finally:
@@ -116,6 +120,7 @@ def test_the_stack_file_verify_reads_describes_the_twin(twin: Twin, operator: Op
 
 
 def test_verify_is_green_on_a_healthy_twin(twin: Twin, operator: Operator) -> None:
+    healthy(twin)
     returncode, report = verify(twin, operator)
     print(f"verify on a healthy twin: {report['seconds']} s")
     expected = {name: "SKIP" if name in NOT_IN_THE_TWIN else "PASS" for name in statuses(report)}
@@ -132,6 +137,7 @@ def test_verify_is_green_on_a_healthy_twin(twin: Twin, operator: Operator) -> No
 
 
 def test_a_crashed_upstream_turns_bgp_red_naming_it(twin: Twin, operator: Operator) -> None:
+    healthy(twin)
     primary = twin.stack.bgp.peers[0]
     protocol = twin.protocol(primary)
     twin.stop_peer(primary)
@@ -146,11 +152,12 @@ def test_a_crashed_upstream_turns_bgp_red_naming_it(twin: Twin, operator: Operat
     assert report["passed"] is False
     assert failing(report) == {"bgp"}
     assert reasons(report)["bgp"].startswith(f"1 of 3 BGP sessions not Established: {primary.name} ({protocol}): ")
-    twin.wait_for_primary()
+    healthy(twin)
     assert verify(twin, operator)[0] == 0
 
 
 def test_a_killed_prometheus_turns_prometheus_targets_red(twin: Twin, operator: Operator) -> None:
+    healthy(twin)
     twin.stop_prometheus()
     try:
         returncode, report = verify(twin, operator)

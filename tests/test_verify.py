@@ -24,7 +24,7 @@ from orion_infra.model import load_stack, read_stack_file
 from orion_infra.model.stack import OrionStack
 from orion_infra.render.host_keys import SEED_BYTES, host_key, known_hosts_line
 from orion_infra.verify import verdicts
-from orion_infra.verify.checks import ApiToken, Budget, Credential, RootPassword, Ssh, Verifier
+from orion_infra.verify.checks import ApiToken, Budget, Credential, RootPassword, Ssh, Verifier, run
 from orion_infra.verify.site import ProxmoxNode, Site, SiteError, site
 from orion_infra.verify.verdicts import HttpAnswer, Status
 from tests.fake_pulumi import fake_pulumi
@@ -638,3 +638,18 @@ def test_a_pulumi_cli_that_cannot_read_the_secret_gives_its_reason(project: Path
         credential, why = credential_source(None, StackCli(project))("orion-pve")
     assert credential is None
     assert why == f"the Pulumi CLI could not read the stack's output credentials: {reason}"
+
+
+def test_one_checks_fault_does_not_hide_the_others(ssh: FakeSsh, stack: OrionStack, tmp_path: Path) -> None:
+    def broken(_node: str) -> tuple[Credential | None, str]:
+        raise RuntimeError("credential store exploded")
+
+    node = ProxmoxNode("orion-pve", "https://127.0.0.1:9/", "system", None, "", VMS)
+    where = dataclasses.replace(site(stack, TRUST, tmp_path), nodes=[node])
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text(where.known_hosts)
+    results = run(Verifier(where, Ssh("orion", known_hosts, None), broken), ["proxmox-api", "router-ssh"], {}, 2)
+    assert [(result.name, result.status, result.reason) for result in results] == [
+        ("proxmox-api", Status.FAIL, "the check itself failed: RuntimeError: credential store exploded"),
+        ("router-ssh", Status.PASS, "orion-router answers SSH at 192.168.1.1 with the host key the deploy made"),
+    ]

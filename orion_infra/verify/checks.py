@@ -40,6 +40,8 @@ CHECKS = (
 
 # curl on the monitoring VM: the body, then the status code on a line of its own (000 when nothing answered).
 CURL = "curl -sS --max-time {seconds} -w '\\n%{{http_code}}' {url}"
+# The systemd unit of each monitoring service on the VM (nix/modules), for the advice.
+UNIT = {"prometheus": "prometheus", "alertmanager": "alertmanager", "agent": "orion-agent"}
 # Between the two dig answers of the DNS check, which share one SSH connection.
 DIG_SEPARATOR = "--- orion verify ---"
 
@@ -226,7 +228,7 @@ class Verifier:
             return _command_failed(
                 done,
                 f"{service} does not answer on {self.site.monitor_name}'s {ports.MONITOR_LOCAL_ADDRESS}:{port}",
-                f"on {self.site.monitor_name}: `systemctl status {service}`, `journalctl -u {service}`",
+                f"on {self.site.monitor_name}: `systemctl status {UNIT[service]}`, `journalctl -u {UNIT[service]}`",
             )
         return verdicts.parse_curl(done.stdout)
 
@@ -404,9 +406,12 @@ def run(verifier: Verifier, names: Iterable[str], skip: dict[str, str], timeout:
             outcome = failed(f"no answer within {timeout:g} s", "is the VM running (vm-states)? is its network up?")
         except OSError as error:  # ssh itself missing or not runnable
             outcome = failed(f"could not run the check: {error}", "install OpenSSH's client (ssh)")
+        except Exception as error:  # noqa: BLE001 - one check's fault must not hide the other checks' results
+            outcome = failed(f"the check itself failed: {type(error).__name__}: {one_line(str(error))}", "report it")
         return Result(name, outcome.status, outcome.reason, outcome.advice, round(time.monotonic() - started, 2))
 
-    wanted = [name for name in CHECKS if name in set(names)]
+    asked = set(names)
+    wanted = [name for name in CHECKS if name in asked]
     to_run = [name for name in wanted if name not in skip]
     with ThreadPoolExecutor(max_workers=max(1, len(to_run))) as pool:
         running = {name: pool.submit(timed, name) for name in to_run}

@@ -115,7 +115,7 @@ def parse_dig(output: str) -> DigAnswer | None:
 def dns_answers(local_output: str, root_output: str, name: str, server: str) -> Outcome:
     """The router's resolver gives the local `name` an address, and the root's SOA validated (DNSSEC: the `ad`
     flag), which it can only have fetched through its upstreams."""
-    advice = "on the router: `systemctl status unbound`, `journalctl -u unbound`; `unbound-control flush_infra all`"
+    advice = "on the router: `systemctl status orion-unbound`, `journalctl -u orion-unbound`"
     local = parse_dig(local_output)
     if local is None:
         return failed(f"no answer from {server} for {name}: {one_line(local_output) or 'nothing'}", advice)
@@ -130,7 +130,7 @@ def dns_answers(local_output: str, root_output: str, name: str, server: str) -> 
     if "ad" not in root.flags:
         return failed(
             f"{server} answers the root's SOA unvalidated (flags: {' '.join(sorted(root.flags))})",
-            "the resolver must validate (dns.dnssec): check its trust anchor, `journalctl -u unbound`",
+            "the resolver must validate (dns.dnssec): check its trust anchor, `journalctl -u orion-unbound`",
         )
     return passed(f"{server} resolves {name} ({', '.join(addresses)}) and validates the root's SOA (DNSSEC)")
 

@@ -96,12 +96,13 @@ class Ssh:
 
     def run(self, address: str, command: str, budget: Budget) -> subprocess.CompletedProcess[str]:
         seconds = budget.left()
+        # SSH gives up a second before the check does, so a hung host is named by SSH's own words.
         identity = ["-i", str(self.identity), "-o", "IdentitiesOnly=yes"] if self.identity else []
         argv = [
             "ssh", *identity,
             "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
             "-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "GlobalKnownHostsFile=/dev/null",
-            "-o", f"ConnectTimeout={max(1, int(seconds))}", "-o", "LogLevel=ERROR",
+            "-o", f"ConnectTimeout={max(1, int(seconds) - 1)}", "-o", "LogLevel=ERROR",
             f"{self.user}@{address}", command,
         ]  # fmt: skip
         return subprocess.run(

@@ -187,3 +187,30 @@ def test_a_host_key_other_than_the_deploys_is_refused_before_logging_in(twin: Tw
     for name in ("router-ssh", "bgp", "dns"):
         assert reasons(report)[name] == "SSH to orion-router (192.168.1.1): Host key verification failed."
     assert time.monotonic() - started < 10
+
+
+def test_a_hung_vm_costs_the_timeout_once(twin: Twin, operator: Operator) -> None:
+    """The monitoring VM's sshd frozen (SIGSTOP: connections accepted by the kernel, never answered): its five checks
+    fail within the timeout, together; the router's pass meanwhile."""
+    healthy(twin)
+    frozen = netns.pids(twin.monitor_ns, lambda pid: netns.command_name(pid) == "sshd")
+    assert frozen
+    for pid in frozen:
+        netns.run(["kill", "-STOP", pid])
+    try:
+        started = time.monotonic()
+        returncode, report = verify(twin, operator, "--timeout=3")
+        elapsed = time.monotonic() - started
+    finally:
+        for pid in frozen:
+            netns.run(["kill", "-CONT", pid], check=False)
+    on_the_monitor = {"monitor-ssh", "prometheus-targets", "alertmanager", "agent", "lan-internet"}
+    assert returncode == 1
+    assert failing(report) == on_the_monitor
+    for name in on_the_monitor:
+        assert (
+            reasons(report)[name]
+            == "SSH to orion-monitor (192.168.100.20): Connection timed out during banner exchange"
+        )
+    print(f"verify with the monitoring VM hung, --timeout 3: {elapsed:.1f} s")
+    assert elapsed < 6

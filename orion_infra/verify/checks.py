@@ -96,8 +96,8 @@ class Ssh:
 
     def run(self, address: str, command: str, budget: Budget) -> subprocess.CompletedProcess[str]:
         seconds = budget.left()
-        # SSH gives up a second before the check does, so a hung host is named by SSH's own words.
         identity = ["-i", str(self.identity), "-o", "IdentitiesOnly=yes"] if self.identity else []
+        # ConnectTimeout a second short of the check's time: a hung host is then named in SSH's own words.
         argv = [
             "ssh", *identity,
             "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",

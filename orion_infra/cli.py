@@ -37,6 +37,10 @@ COMMANDS = {
         "The ORION twin: the rendered configuration running with the real daemons in network namespaces.",
     ),
     "doctor": LazyCommand("orion_infra.cli_doctor:doctor", "Check this machine and the site before `pulumi up`."),
+    "verify": LazyCommand(
+        "orion_infra.cli_verify:verify",
+        "Check the deployed site after `pulumi up`, as the seed's verification step does.",
+    ),
     # The agent's own CLI (`orion-agent` on the monitoring VM), here too: `orion agent score IN.csv OUT.csv`, ...
     "agent": LazyCommand("orion_agent.cli:main", "ORION's autonomous agent on the monitoring VM."),
 }

@@ -28,7 +28,7 @@ from pulumi.dynamic import (
 )
 
 from orion_infra.redfish import operations
-from orion_infra.redfish.client import Credentials, RedfishClient, RetryPolicy, Timeouts
+from orion_infra.redfish.client import SYSTEM_CLOCK, Clock, Credentials, RedfishClient, RetryPolicy, Timeouts
 from orion_infra.redfish.errors import RedfishError, RedfishUnavailableError
 from orion_infra.redfish.tls import (
     PINNED,
@@ -65,11 +65,13 @@ class IdracProvider(ResourceProvider):
         waits: operations.Waits = operations.Waits(),
         retry: RetryPolicy = RetryPolicy(),
         timeouts: Timeouts = Timeouts(),
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         super().__init__()
         self.waits = waits
         self.retry = retry
         self.timeouts = timeouts
+        self.clock = clock
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = check_connection(news) + self.check_inputs(news)
@@ -109,7 +111,9 @@ class IdracProvider(ResourceProvider):
             renewal=renewal(props),
         )
         credentials = Credentials(str(props["username"]), str(password if password is not None else props["password"]))
-        return RedfishClient(str(props["endpoint"]), credentials, tls, retry=self.retry, timeouts=self.timeouts)
+        return RedfishClient(
+            str(props["endpoint"]), credentials, tls, retry=self.retry, timeouts=self.timeouts, clock=self.clock
+        )
 
 
 def renewal(props: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ from pulumi.dynamic.dynamic import PROVIDER_KEY, serialize_provider
 from pulumi.runtime import proto, rpc
 from pulumi.runtime.proto import provider_pb2_grpc
 
-from orion_infra.redfish.client import Credentials, RedfishClient, RetryPolicy, Timeouts
+from orion_infra.redfish.client import Credentials, RedfishClient, Timeouts
 from orion_infra.redfish.errors import RedfishCertificateError
 from orion_infra.redfish.providers import (
     UNKNOWN,
@@ -29,7 +29,7 @@ from orion_infra.redfish.providers import (
     VirtualMediaProvider,
 )
 from orion_infra.redfish.tls import TlsSettings
-from tests.redfish.conftest import FAST_RETRY, FAST_WAITS, struct
+from tests.redfish.conftest import FAST_RETRY, FAST_WAITS, FakeClock, struct
 from tests.redfish.emulator import HttpsIdrac, openssl_sha256, self_signed_certificate
 
 TIMEOUTS = Timeouts(connect=1.0, read=5.0)
@@ -132,7 +132,7 @@ def refusals(
 
 
 def test_every_resource_is_pinned_to_the_recorded_certificate_and_refuses_another_before_sending_anything(
-    https_idrac_service: HttpsIdrac, tmp_path: Path, image_server: str
+    clock: FakeClock, https_idrac_service: HttpsIdrac, tmp_path: Path, image_server: str
 ) -> None:
     service = https_idrac_service
     image = f"{image_server}/proxmox-ve.iso"
@@ -147,7 +147,8 @@ def test_every_resource_is_pinned_to_the_recorded_certificate_and_refuses_anothe
     assert outs(VirtualMediaProvider(**SETTINGS).create({**rotated, "image_url": image}))["inserted"] is True
     boot = outs(BootOnceProvider(**SETTINGS).create({**rotated, "method": "standard", "trigger": image}))
     assert boot["boot_enabled"] == "Once"
-    assert outs(PowerStateProvider(**SETTINGS).create({**rotated, "desired": "On"}))["power_state"] == "On"
+    power = PowerStateProvider(timeouts=TIMEOUTS, clock=clock)
+    assert outs(power.create({**rotated, "desired": "On"}))["power_state"] == "On"
     assert any(seen.authorization for seen in service.layer.seen)  # the recording sees credentials when sent
 
     # The iDRAC's address now answers with another certificate.
@@ -195,12 +196,12 @@ def test_a_session_login_is_never_attempted_against_another_certificate(
     recorded = outs(first_contact(service))["sha256_fingerprint"]
     service.start(*self_signed_certificate(tmp_path, "replacement"))
     tls = TlsSettings("first_use", sha256_fingerprint=recorded)
-    # The default retry policy: a refusal that were retried would take tens of seconds.
-    client = RedfishClient(service.url, Credentials("root", "calvin"), tls, use_session=True, retry=RetryPolicy())
-    started = time.monotonic()
+    # The default retry policy, on a clock that records any wait: a refusal is final, so none.
+    clock = FakeClock()
+    client = RedfishClient(service.url, Credentials("root", "calvin"), tls, use_session=True, clock=clock)
     with pytest.raises(RedfishCertificateError, match="Nothing was sent"), client:
         pass
-    assert time.monotonic() - started < 2.0
+    assert clock.slept == []
     assert service.layer.seen == []
     assert service.layer.sessions == {}
 

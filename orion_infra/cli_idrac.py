@@ -268,11 +268,15 @@ def _stack_tls_for(stack_host: _StackHost, endpoint: str | None) -> TlsSettings 
 # -- credentials and trust, read when a command runs --------------------------------------------------------
 
 
-def current_password(key: str | None, host_name: str | None, cli: StackCli) -> str:
+def current_password(key: str | None, host_name: str | None, stack_file: Path) -> str:
     """The password the iDRAC has now: ORION_IDRAC_PASSWORD, else the one `pulumi up` rotated it to (the stack's
-    `credentials` output), else, before any rotation, the stack's secret (its factory password)."""
+    `credentials` output), else, before any rotation, the stack's secret (its factory password); both read with
+    the Pulumi CLI for the stack `stack_file` belongs to."""
     if PASSWORD_VARIABLE in os.environ:
         return os.environ[PASSWORD_VARIABLE]
+    from orion_infra.cli_common import StackCli  # noqa: PLC0415 - imports the model: only when it is needed
+
+    cli = StackCli(stack_file)
     if host_name:
         credentials = cli.output("credentials", show_secrets=True)
         rotated = credentials.get("idrac_root", {}).get(host_name) if isinstance(credentials, dict) else None
@@ -295,11 +299,11 @@ def recorded_fingerprint(host_name: str, cli: StackCli) -> str | None:
 
 
 def _tls(target: Target) -> TlsSettings:
-    from orion_infra.outputs import OUTPUT_IDRAC  # noqa: PLC0415
-    from orion_infra.redfish.tls import TlsSettings, renewal_advice  # noqa: PLC0415
-
     if target.tls is not None:
         return target.tls
+    from orion_infra.outputs import OUTPUT_IDRAC  # noqa: PLC0415 - imports the model: only for first_use
+    from orion_infra.redfish.tls import TlsSettings, renewal_advice  # noqa: PLC0415
+
     host = target.host_name or "?"
     # Never a silent fallback to trusting whatever answers: nothing is sent.
     instead = (
@@ -340,7 +344,7 @@ def _run(target: Target, action: Callable[[RedfishClient, Callable[[str], None]]
 
     tls = _tls(target)
     try:
-        password = current_password(target.password_key, target.host_name, target.cli)
+        password = current_password(target.password_key, target.host_name, target.stack_file)
     except click.UsageError as error:  # the Pulumi CLI's, raised by cli_common
         raise _usage(error.message) from None
     retry = RetryPolicy(attempts=target.retry_attempts, deadline_seconds=target.retry_seconds)
@@ -438,20 +442,36 @@ def status(target: Target) -> None:
     _run(target, read)
 
 
-@_command("power-on")
-def power_on(target: Target) -> None:
-    """Power the host on and wait until it is."""
+_NO_WAIT = click.option(
+    "--no-wait", is_flag=True, help="send the request and return: print the state read first and the reset sent"
+)
+
+
+def _power(target: Target, desired: operations.PowerTarget, *, no_wait: bool) -> None:
     from orion_infra.redfish import operations  # noqa: PLC0415
 
-    _run(target, lambda client, progress: {"power_state": operations.set_power(client, "On", target.waits, progress)})
+    if no_wait:
+        _run(target, lambda client, _: operations.request_power(client, desired))
+    else:
+        _run(
+            target,
+            lambda client, progress: {"power_state": operations.set_power(client, desired, target.waits, progress)},
+        )
+
+
+@_command("power-on")
+@_NO_WAIT
+def power_on(target: Target, *, no_wait: bool) -> None:
+    """Power the host on and wait until it is (--no-wait: only ask)."""
+    _power(target, "On", no_wait=no_wait)
 
 
 @_command("power-off")
-def power_off(target: Target) -> None:
-    """Shut the host down gracefully; force it off if the OS does not stop in time."""
-    from orion_infra.redfish import operations  # noqa: PLC0415
-
-    _run(target, lambda client, progress: {"power_state": operations.set_power(client, "Off", target.waits, progress)})
+@_NO_WAIT
+def power_off(target: Target, *, no_wait: bool) -> None:
+    """Shut the host down gracefully; force it off if the OS does not stop in time (--no-wait: only ask, gracefully
+    where the firmware can)."""
+    _power(target, "Off", no_wait=no_wait)
 
 
 @_command("reboot")

@@ -68,18 +68,37 @@ def _wait_for_power(client: RedfishClient, desired: str, seconds: float, waits: 
         client.clock.sleep(waits.poll_seconds)
 
 
+def _first_reset(allowed: list[str], desired: PowerTarget) -> str:
+    """The reset that asks for `desired`: On (else the power button), or a graceful shutdown (else ForceOff)."""
+    if desired == "On":
+        return "On" if "On" in allowed or not allowed else "PushPowerButton"
+    return "GracefulShutdown" if "GracefulShutdown" in allowed or not allowed else "ForceOff"
+
+
+def request_power(client: RedfishClient, desired: PowerTarget) -> dict[str, str]:
+    """Ask for On or Off without waiting for it: the state read first and the reset sent (none if already there).
+    An Off asked this way is graceful where the firmware offers it, with no forced fallback: nobody waits for it."""
+    system = client.system()
+    state = str(system.get("PowerState", "Unknown"))
+    if state == desired:
+        return {"power_state": state}
+    reset = _first_reset(reset_types(system), desired)
+    _reset(client, system, reset)
+    return {"power_state": state, "requested": reset}
+
+
 def set_power(client: RedfishClient, desired: PowerTarget, waits: Waits = Waits(), progress: Progress = _quiet) -> str:
     """Power the system on or off and wait until it is; off is graceful first, forced after a timeout."""
     system = client.system()  # one read decides: the state, the resets offered, where to send them
     if system.get("PowerState") == desired:
         return desired
-    allowed = reset_types(system)
+    first = _first_reset(reset_types(system), desired)
     if desired == "On":
-        _reset(client, system, "On" if "On" in allowed or not allowed else "PushPowerButton")
+        _reset(client, system, first)
         if not _wait_for_power(client, "On", waits.force_seconds, waits, progress):
             raise RedfishError("POST", client.system_path(), 200, [f"still {power_state(client)} after power on"])
         return "On"
-    if "GracefulShutdown" in allowed or not allowed:
+    if first == "GracefulShutdown":
         _reset(client, system, "GracefulShutdown")
         if _wait_for_power(client, "Off", waits.graceful_seconds, waits, progress):
             return "Off"

@@ -17,7 +17,6 @@ import pytest
 from click.testing import CliRunner
 
 from orion_infra.cli import main
-from orion_infra.cli_common import StackCli
 from orion_infra.cli_idrac import current_password
 from tests.fake_pulumi import fake_pulumi
 from tests.redfish.conftest import FakeClock
@@ -177,10 +176,9 @@ def test_the_password_comes_from_the_rotation_once_there_was_one(
         tmp_path, stack_file, outputs={"credentials": rotated}, secret_outputs=["credentials"], config=FACTORY
     )
     monkeypatch.setenv("PATH", pulumi.path)
-    cli = StackCli(stack_file)
-    assert current_password("idracPassword", "orion-pve", cli) == "Rotated-Pw1"
+    assert current_password("idracPassword", "orion-pve", stack_file) == "Rotated-Pw1"
     # Before the first `pulumi up` there is no output yet: the stack's secret is the password in force.
-    assert current_password("idracPassword", "orion-pve2", cli) == "calvin"
+    assert current_password("idracPassword", "orion-pve2", stack_file) == "calvin"
     where = ["--cwd", str(stack_file.parent), "--stack", "orion"]
     assert pulumi.calls() == [
         ["stack", "output", "credentials", "--json", "--show-secrets", *where],
@@ -193,7 +191,7 @@ def test_before_the_first_up_the_password_is_the_stack_secret(tmp_path: Path, mo
     monkeypatch.delenv("ORION_IDRAC_PASSWORD", raising=False)
     stack_file = tmp_path / "Pulumi.orion.yaml"
     monkeypatch.setenv("PATH", fake_pulumi(tmp_path, stack_file, config=FACTORY).path)
-    assert current_password("idracPassword", "orion-pve", StackCli(stack_file)) == "calvin"
+    assert current_password("idracPassword", "orion-pve", stack_file) == "calvin"
 
 
 @pytest.mark.parametrize("cli", ["missing", "failing"])
@@ -210,7 +208,7 @@ def test_a_cli_that_cannot_answer_is_named_not_taken_for_no_rotation(
     else:
         monkeypatch.setenv("PATH", fake_pulumi(tmp_path, stack_file, config=FACTORY, error=reason).path)
     with pytest.raises(click.UsageError) as refused:
-        current_password("idracPassword", "orion-pve", StackCli(stack_file))
+        current_password("idracPassword", "orion-pve", stack_file)
     if cli == "missing":
         assert refused.value.message == (
             "the stack's output credentials needs the Pulumi CLI (`pulumi`), which is not installed (not on PATH)"

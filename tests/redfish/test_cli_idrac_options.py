@@ -5,6 +5,9 @@ can reported and bounded, and an --endpoint override that does not inherit `tls:
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -212,3 +215,52 @@ def test_the_stacks_own_address_keeps_its_policy_and_an_override_keeps_a_pin(
     assert override.endpoint == "https://127.0.0.1:8443"
     assert override.tls is not None
     assert (override.tls.verify, override.tls.sha256_fingerprint) == ("fingerprint", fingerprint)
+
+
+def test_power_on_without_waiting_sends_what_redfishtool_sends_and_returns(
+    clock: FakeClock, idrac: RunningService
+) -> None:
+    """`--no-wait`: the service root, the systems, the system (its state and resets), the reset; no read-back."""
+    assert idrac.layer is not None
+    target = ["--endpoint", idrac.url, "--username", "root", "--json"]
+    asked = run(*target, "power-on", "--no-wait")
+    assert asked.exit_code == 0, asked.stderr
+    assert json.loads(asked.stdout) == {"power_state": "Off", "requested": "On"}
+    system = idrac.layer.system
+    assert [(seen.method, seen.path) for seen in idrac.layer.seen] == [
+        ("GET", "/redfish/v1"),
+        ("GET", "/redfish/v1/Systems"),
+        ("GET", system),
+        ("POST", f"{system}/Actions/ComputerSystem.Reset"),
+    ]
+    assert clock.slept == []
+    clock.sleep(12)  # past sushy's 1-11 s
+    again = run(*target, "power-on", "--no-wait")
+    assert json.loads(again.stdout) == {"power_state": "On"}
+    assert [seen.method for seen in idrac.layer.seen[4:]] == ["GET", "GET", "GET"]
+
+
+LOADED = """
+import json, sys
+from orion_infra.cli_idrac import idrac
+try:
+    idrac(sys.argv[1:], prog_name="orion idrac")
+except SystemExit as done:
+    code = done.code
+heavy = ("pydantic", "orion_infra.model", "orion_infra.cli_common", "cryptography", "pulumi", "yaml")
+print(json.dumps({"code": code, "loaded": sorted(name for name in heavy if name in sys.modules)}))
+"""
+
+
+def test_a_command_given_the_endpoint_and_user_loads_no_stack_model_and_no_pulumi(idrac: RunningService) -> None:
+    """What `orion idrac power-on` costs to start: the CLI's lazy group imports cli_idrac only, and cli_idrac
+    imports the stack model (pydantic), cryptography or Pulumi only when a command needs them."""
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED, "--endpoint", idrac.url, "--username", "root", "power-on", "--no-wait"],
+        env={**os.environ, "ORION_IDRAC_PASSWORD": "calvin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(done.stdout.splitlines()[-1]) == {"code": 0, "loaded": []}, done.stderr

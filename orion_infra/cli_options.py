@@ -15,7 +15,7 @@ otherwise lose `-h` under `orion` too."""
 STACK_FILE_HELP = "the Pulumi stack file"
 
 
-def _given_to_orion() -> Path:
+def stack_file_default() -> Path:
     """`orion --stack-file F validate` as well as `orion validate --stack-file F`: the command's own option falls
     back on the one given before the command, then on the default."""
     given = click.get_current_context().find_root().params.get("stack_file")
@@ -25,7 +25,7 @@ def _given_to_orion() -> Path:
 stack_file_option = click.option(
     "--stack-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=_given_to_orion,
+    default=stack_file_default,
     # click would print a computed default as "(dynamic)"; this is what it comes to.
     help=f"{STACK_FILE_HELP}  [default: orion's own --stack-file, else {DEFAULT_STACK_FILE}]",
 )

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 from urllib.parse import urljoin
 
 import requests
@@ -26,11 +27,43 @@ from orion_infra.redfish.tls import TlsSettings
 
 log = logging.getLogger(__name__)
 
-# Statuses worth another try: the service is busy, restarting, or out of sessions (iDRAC 8: 503 RAC0218).
+# Answers worth another try: the service is busy or restarting (502, 504), or turned the request away unprocessed
+# (503: iDRAC 8 out of sessions, RAC0218). A 500 is retried only where repeating is harmless (not for a POST: an
+# action that failed, a media image the iDRAC cannot fetch, fails the same way again).
 RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+_UNPROCESSED_STATUSES = frozenset({502, 503, 504})
 # A POST that may have reached the service is not repeated blindly: callers re-read state and decide.
 _NOT_SENT = (requests.exceptions.ConnectTimeout, requests.exceptions.ProxyError)
 _TRANSPORT_ERRORS = (requests.exceptions.ConnectionError, requests.exceptions.Timeout)
+# What the OS said (`[Errno 111] Connection refused`), inside the layers of requests' and urllib3's wrappers.
+_OS_REASON = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
+# A name that does not resolve stays unresolved while we wait: a typo, not an iDRAC rebooting.
+_UNRESOLVED = ("NameResolutionError", "Name or service not known", "nodename nor servname", "getaddrinfo failed")
+
+Progress = Callable[[str], None]
+
+
+class Clock(Protocol):
+    """Where waits get the time and pass it: the system's, or a test's own that moves only when slept on."""
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+SYSTEM_CLOCK = SystemClock()
+
+
+def _log_progress(line: str) -> None:
+    log.info("%s", line)
 
 
 @dataclass(frozen=True)
@@ -41,11 +74,19 @@ class Credentials:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff with jitter; iDRAC 8 can vanish for minutes, so the defaults wait about two."""
+    """Exponential backoff with jitter, bounded by a number of attempts and, if given, by `deadline_seconds` of
+    retrying in all. iDRAC 8 can vanish for minutes after a reset, so the defaults wait about one."""
 
     attempts: int = 6
     base_delay: float = 2.0
     max_delay: float = 60.0
+    deadline_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError(f"retry attempts: expected 1 or more, got {self.attempts}")
+        if self.deadline_seconds is not None and self.deadline_seconds < 0:
+            raise ValueError(f"retry deadline: expected 0 s or more, got {self.deadline_seconds:g}")
 
     def delay(self, attempt: int) -> float:
         backoff: float = min(self.max_delay, self.base_delay * 2**attempt)
@@ -60,6 +101,23 @@ class Timeouts:
     read: float = 60.0
 
 
+def transport_reason(error: BaseException, timeouts: Timeouts) -> str:
+    """A transport failure in a few words (`connection refused`), not requests' nested reprs."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return f"no connection within {timeouts.connect:g} s"
+    if isinstance(error, requests.exceptions.ReadTimeout):
+        return f"no answer within {timeouts.read:g} s"
+    text = str(error)
+    if any(marker in text for marker in _UNRESOLVED):
+        return "the name does not resolve"
+    found = _OS_REASON.search(text)
+    if found:
+        return found.group(1).strip().rstrip(".").lower()
+    if "RemoteDisconnected" in text or "Connection aborted" in text:
+        return "the connection was closed without an answer"
+    return text
+
+
 class RedfishClient:
     """Use as a context manager: a session token, if one is taken, is deleted on the way out."""
 
@@ -72,7 +130,8 @@ class RedfishClient:
         use_session: bool = False,
         timeouts: Timeouts = Timeouts(),
         retry: RetryPolicy = RetryPolicy(),
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = SYSTEM_CLOCK,
+        progress: Progress = _log_progress,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.credentials = credentials
@@ -80,7 +139,10 @@ class RedfishClient:
         self.use_session = use_session
         self.timeouts = timeouts
         self.retry = retry
-        self.sleep = sleep
+        self.clock = clock
+        """What every wait of this client and of the operations on it reads and sleeps on."""
+        self.progress = progress
+        """Where each retry is reported (the attempt, the reason, the next wait): the CLI's stderr, a log."""
         self._http: requests.Session | None = None
         self._session_location: str | None = None
         self._links: dict[str, str] = {}
@@ -108,41 +170,65 @@ class RedfishClient:
     # -- requests --------------------------------------------------------------------------------------------
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> requests.Response:
-        """One request with bounded retries; raises RedfishError for an error answer."""
-        last_problem = "no attempt made"
-        for attempt in range(self.retry.attempts):
-            if attempt:
-                self.sleep(self.retry.delay(attempt - 1))
+        """One request, retried while the failure is one that passes (no connection yet, a dropped one, a busy
+        service) within the retry policy's attempts and deadline, each retry reported to `progress`. A refused
+        certificate, an error answer (4xx) and a POST that may have been acted on fail at once."""
+        started = self.clock.monotonic()
+        relogged = False
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 response = self._send(method, path, body)
             except _TRANSPORT_ERRORS as error:
-                refusal = self.tls.refusal(self.endpoint, error)
-                if refusal is not None:
-                    # The certificate was checked right after the handshake: no request, no credential went out.
-                    raise RedfishCertificateError(f"{method} {path}: {refusal}") from error
-                if method == "POST" and not isinstance(error, _NOT_SENT):
-                    raise RedfishUnavailableError(
-                        f"POST {path}: the connection failed after sending: {error}"
-                    ) from error
-                last_problem = f"{type(error).__name__}: {error}"
-                log.info("%s %s: %s; retrying", method, path, last_problem)
-                continue
-            if response.status_code == 401 and self._session_location is not None and attempt == 0:
-                # The session died (a password change ends them): take a new one once.
-                self._session_location = None
-                self._log_in()
-                continue
-            if response.status_code in RETRYABLE_STATUSES:
-                last_problem = str(RedfishError(method, path, response.status_code, self._messages(response)))
-                log.info("%s; retrying", last_problem)
-                continue
-            if response.status_code >= 400:
-                raise RedfishError(method, path, response.status_code, self._messages(response))
-            return response
-        raise RedfishUnavailableError(
-            f"{method} {path}: no usable answer from {self.endpoint} after {self.retry.attempts} attempts "
-            f"(last: {last_problem})"
-        )
+                problem = self._transport_problem(method, path, error)
+            else:
+                if response.status_code == 401 and self._session_location is not None and not relogged:
+                    # The session died (a password change ends them): take a new one, once.
+                    relogged = True
+                    self._session_location = None
+                    self._log_in()
+                    attempt -= 1
+                    continue
+                retryable = RETRYABLE_STATUSES if method != "POST" else _UNPROCESSED_STATUSES
+                if response.status_code < 400:
+                    return response
+                refused = RedfishError(method, path, response.status_code, self._messages(response))
+                if response.status_code not in retryable:
+                    raise refused
+                problem = f"HTTP {response.status_code}: {'; '.join(refused.messages) or 'no details given'}"
+            self._wait_before_retry(method, path, attempt, problem, started)
+
+    def _transport_problem(self, method: str, path: str, error: BaseException) -> str:
+        """The failure in a few words if another attempt may help; raises if it cannot."""
+        refusal = self.tls.refusal(self.endpoint, error)
+        if refusal is not None:
+            # The certificate was checked right after the handshake: no request, no credential went out.
+            raise RedfishCertificateError(f"{method} {path}: {refusal}") from error
+        reason = transport_reason(error, self.timeouts)
+        if reason == "the name does not resolve":
+            raise RedfishUnavailableError(f"{method} {path}: {self.endpoint}: {reason}") from error
+        if method == "POST" and not isinstance(error, _NOT_SENT):
+            raise RedfishUnavailableError(
+                f"POST {path}: the connection failed after sending ({reason}); not repeated, as the iDRAC may "
+                "have acted on it"
+            ) from error
+        return reason
+
+    def _wait_before_retry(self, method: str, path: str, attempt: int, problem: str, started: float) -> None:
+        """Sleep before the next attempt, or raise when the attempts or the deadline are spent."""
+        what = f"{method} {path} at {self.endpoint}"
+        if attempt >= self.retry.attempts:
+            raise RedfishUnavailableError(f"{what}: no usable answer after {attempt} attempts (last: {problem})")
+        delay = self.retry.delay(attempt - 1)
+        deadline = self.retry.deadline_seconds
+        if deadline is not None and self.clock.monotonic() + delay - started > deadline:
+            raise RedfishUnavailableError(
+                f"{what}: no usable answer within the {deadline:g} s allowed for retries, after {attempt} "
+                f"attempts (last: {problem})"
+            )
+        self.progress(f"{what}: {problem} (attempt {attempt} of {self.retry.attempts}); next in {delay:.1f} s")
+        self.clock.sleep(delay)
 
     def _send(self, method: str, path: str, body: dict[str, Any] | None) -> requests.Response:
         if self._http is None:

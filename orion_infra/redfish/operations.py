@@ -3,16 +3,13 @@ acts, and reports only what it read back."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from orion_infra.redfish.client import RedfishClient
+from orion_infra.redfish.client import Progress, RedfishClient
 from orion_infra.redfish.errors import RedfishError, RedfishUnsupportedError
 
 PowerTarget = Literal["On", "Off"]
-Progress = Callable[[str], None]
 
 
 def _quiet(_: str) -> None:
@@ -21,11 +18,18 @@ def _quiet(_: str) -> None:
 
 @dataclass(frozen=True)
 class Waits:
-    """How long power changes may take. iDRAC 8 needs minutes; tests shorten these."""
+    """How long power changes may take, read on the client's clock. iDRAC 8 needs minutes."""
 
     graceful_seconds: float = 300.0
     force_seconds: float = 120.0
     poll_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        for name, seconds in (("graceful", self.graceful_seconds), ("force", self.force_seconds)):
+            if seconds < 0:
+                raise ValueError(f"{name} wait: expected 0 s or more, got {seconds:g}")
+        if self.poll_seconds <= 0:
+            raise ValueError(f"poll interval: expected more than 0 s, got {self.poll_seconds:g}")
 
 
 # -- power --------------------------------------------------------------------------------------------------
@@ -53,15 +57,34 @@ def _reset(client: RedfishClient, system: dict[str, Any], reset_type: str) -> No
 
 
 def _wait_for_power(client: RedfishClient, desired: str, seconds: float, waits: Waits, progress: Progress) -> bool:
-    deadline = time.monotonic() + seconds
+    deadline = client.clock.monotonic() + seconds
     while True:
         state = power_state(client)
         if state == desired:
             return True
-        if time.monotonic() >= deadline:
+        if client.clock.monotonic() >= deadline:
             return False
         progress(f"power is {state}, waiting for {desired}")
-        client.sleep(waits.poll_seconds)
+        client.clock.sleep(waits.poll_seconds)
+
+
+def _first_reset(allowed: list[str], desired: PowerTarget) -> str:
+    """The reset that asks for `desired`: On (else the power button), or a graceful shutdown (else ForceOff)."""
+    if desired == "On":
+        return "On" if "On" in allowed or not allowed else "PushPowerButton"
+    return "GracefulShutdown" if "GracefulShutdown" in allowed or not allowed else "ForceOff"
+
+
+def request_power(client: RedfishClient, desired: PowerTarget) -> dict[str, str]:
+    """Ask for On or Off without waiting for it: the state read first and the reset sent (none if already there).
+    An Off asked this way is graceful where the firmware offers it, with no forced fallback: nobody waits for it."""
+    system = client.system()
+    state = str(system.get("PowerState", "Unknown"))
+    if state == desired:
+        return {"power_state": state}
+    reset = _first_reset(reset_types(system), desired)
+    _reset(client, system, reset)
+    return {"power_state": state, "requested": reset}
 
 
 def set_power(client: RedfishClient, desired: PowerTarget, waits: Waits = Waits(), progress: Progress = _quiet) -> str:
@@ -69,13 +92,13 @@ def set_power(client: RedfishClient, desired: PowerTarget, waits: Waits = Waits(
     system = client.system()  # one read decides: the state, the resets offered, where to send them
     if system.get("PowerState") == desired:
         return desired
-    allowed = reset_types(system)
+    first = _first_reset(reset_types(system), desired)
     if desired == "On":
-        _reset(client, system, "On" if "On" in allowed or not allowed else "PushPowerButton")
+        _reset(client, system, first)
         if not _wait_for_power(client, "On", waits.force_seconds, waits, progress):
             raise RedfishError("POST", client.system_path(), 200, [f"still {power_state(client)} after power on"])
         return "On"
-    if "GracefulShutdown" in allowed or not allowed:
+    if first == "GracefulShutdown":
         _reset(client, system, "GracefulShutdown")
         if _wait_for_power(client, "Off", waits.graceful_seconds, waits, progress):
             return "Off"
@@ -155,7 +178,7 @@ def _import_scp(client: RedfishClient, profile: str, progress: Progress, timeout
     job = response.headers.get("Location")
     if not job:
         raise RedfishError("POST", str(action["target"]), response.status_code, ["no job Location in the answer"])
-    deadline = time.monotonic() + timeout
+    deadline = client.clock.monotonic() + timeout
     while True:
         state = client.get(job)
         status = str(state.get("JobState", state.get("TaskState", "")))
@@ -163,10 +186,10 @@ def _import_scp(client: RedfishClient, profile: str, progress: Progress, timeout
             if status != "Completed":
                 raise RedfishError("GET", job, 200, [f"configuration job ended {status}: {state.get('Message', '')}"])
             return
-        if time.monotonic() >= deadline:
+        if client.clock.monotonic() >= deadline:
             raise RedfishError("GET", job, 200, [f"configuration job still {status} after {timeout:g} s"])
         progress(f"configuration job {status}")
-        client.sleep(5.0)
+        client.clock.sleep(5.0)
 
 
 # -- virtual media --------------------------------------------------------------------------------------------

@@ -9,8 +9,9 @@ server (a one-time boot re-armed, say).
 
 from __future__ import annotations
 
+import logging
 import re
-import time
+import ssl
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -28,7 +29,7 @@ from pulumi.dynamic import (
 )
 
 from orion_infra.redfish import operations
-from orion_infra.redfish.client import Credentials, RedfishClient, RetryPolicy, Timeouts
+from orion_infra.redfish.client import SYSTEM_CLOCK, Clock, Credentials, RedfishClient, RetryPolicy, Timeouts
 from orion_infra.redfish.errors import RedfishError, RedfishUnavailableError
 from orion_infra.redfish.tls import (
     PINNED,
@@ -39,6 +40,8 @@ from orion_infra.redfish.tls import (
     renewal_advice,
     tls_modes_text,
 )
+
+log = logging.getLogger(__name__)
 
 # What a value looks like before it is known (during a preview).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -65,11 +68,13 @@ class IdracProvider(ResourceProvider):
         waits: operations.Waits = operations.Waits(),
         retry: RetryPolicy = RetryPolicy(),
         timeouts: Timeouts = Timeouts(),
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         super().__init__()
         self.waits = waits
         self.retry = retry
         self.timeouts = timeouts
+        self.clock = clock
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = check_connection(news) + self.check_inputs(news)
@@ -109,7 +114,9 @@ class IdracProvider(ResourceProvider):
             renewal=renewal(props),
         )
         credentials = Credentials(str(props["username"]), str(password if password is not None else props["password"]))
-        return RedfishClient(str(props["endpoint"]), credentials, tls, retry=self.retry, timeouts=self.timeouts)
+        return RedfishClient(
+            str(props["endpoint"]), credentials, tls, retry=self.retry, timeouts=self.timeouts, clock=self.clock
+        )
 
 
 def renewal(props: dict[str, Any]) -> str:
@@ -157,10 +164,13 @@ class TlsIdentityProvider(ResourceProvider):
     `pulumi up --replace`, records another: a refresh never contacts the iDRAC, so it cannot accept a new
     certificate behind the operator's back."""
 
-    def __init__(self, retry: RetryPolicy = RetryPolicy(), timeouts: Timeouts = Timeouts()) -> None:
+    def __init__(
+        self, retry: RetryPolicy = RetryPolicy(), timeouts: Timeouts = Timeouts(), clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         super().__init__()
         self.retry = retry
         self.timeouts = timeouts
+        self.clock = clock
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         endpoint = news.get("endpoint")
@@ -182,13 +192,25 @@ class TlsIdentityProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         endpoint = str(props["endpoint"])
         last_problem = "no attempt made"
-        for attempt in range(self.retry.attempts):
-            if attempt:
-                time.sleep(self.retry.delay(attempt - 1))
+        for attempt in range(1, self.retry.attempts + 1):
             try:
                 certificate = presented_certificate(endpoint, self.timeouts.connect)
-            except OSError as error:  # refused, timed out, reset, or a handshake that failed
+            except ssl.SSLError as error:
+                # Something answers and the handshake fails (not TLS, no common protocol): it fails the same again.
+                raise RedfishUnavailableError(f"{endpoint}: the TLS handshake failed: {error}") from error
+            except OSError as error:  # refused, timed out, reset: an iDRAC restarting
                 last_problem = f"{type(error).__name__}: {error}"
+                if attempt < self.retry.attempts:
+                    delay = self.retry.delay(attempt - 1)
+                    log.info(
+                        "%s: %s (attempt %d of %d); next in %.1f s",
+                        endpoint,
+                        last_problem,
+                        attempt,
+                        self.retry.attempts,
+                        delay,
+                    )
+                    self.clock.sleep(delay)
                 continue
             return CreateResult(f"{endpoint}#tls", {"endpoint": endpoint, **certificate.as_dict()})
         raise RedfishUnavailableError(

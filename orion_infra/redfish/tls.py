@@ -13,7 +13,6 @@ from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 import requests
-from cryptography import x509
 from requests.adapters import HTTPAdapter
 
 log = logging.getLogger(__name__)
@@ -174,6 +173,9 @@ def presented_certificate(endpoint: str, timeout: float) -> PresentedCertificate
 
 
 def describe_certificate(der: bytes) -> PresentedCertificate:
+    # Only first contact parses a certificate: `orion idrac` commands need not load cryptography to start.
+    from cryptography import x509  # noqa: PLC0415
+
     fingerprint = format_fingerprint(hashlib.sha256(der).hexdigest())
     try:
         certificate = x509.load_der_x509_certificate(der)

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,29 @@ from tests.redfish.emulator import (
 from tests.render.checkers import require
 
 FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05)
+"""For clients on the system clock (providers in Pulumi's host process, TLS tests); on a FakeClock the default
+policy takes no time."""
 FAST_WAITS = Waits(graceful_seconds=4.0, force_seconds=20.0, poll_seconds=0.2)
+
+
+class FakeClock:
+    """Time that passes only when slept on. The client's and the operations' waits read it, and so does sushy's
+    fake driver, which applies a power change once its clock reaches the moment it set (1-11 s after the request):
+    minutes of waiting and backing off take no time, with events in the same order."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
 
 
 @pytest.fixture(autouse=True)
@@ -37,6 +61,21 @@ def quick_power_changes(monkeypatch: pytest.MonkeyPatch) -> None:
     from sushy_tools.emulator.resources.systems import fakedriver  # noqa: PLC0415
 
     monkeypatch.setattr(fakedriver.random, "randint", lambda low, high: 1)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """A FakeClock for the emulator's power changes, for `connect`'s clients and for `orion idrac` run in-process;
+    sushy's 1-11 s delay is kept (it costs nothing on this clock)."""
+    from sushy_tools.emulator.resources.systems import fakedriver  # noqa: PLC0415
+
+    from orion_infra import cli_idrac  # noqa: PLC0415
+
+    fake = FakeClock()
+    monkeypatch.setattr(fakedriver, "time", fake)
+    monkeypatch.setattr(fakedriver.random, "randint", random.randint)
+    monkeypatch.setattr(cli_idrac, "clock", fake)
+    return fake
 
 
 @pytest.fixture
@@ -80,14 +119,22 @@ def image_server(tmp_path: Path) -> Iterator[str]:
     server.server_close()
 
 
-def connect(service: RunningService, password: str = "calvin", *, use_session: bool = False) -> RedfishClient:
+def connect(
+    service: RunningService,
+    clock: FakeClock,
+    password: str = "calvin",
+    *,
+    use_session: bool = False,
+    read_timeout: float = 2.0,
+) -> RedfishClient:
+    """A client of `service` with the default retry policy, on `clock`."""
     return RedfishClient(
         service.url,
         Credentials("root", password),
         TlsSettings(verify="insecure"),
         use_session=use_session,
-        timeouts=Timeouts(connect=1.0, read=2.0),
-        retry=FAST_RETRY,
+        timeouts=Timeouts(connect=1.0, read=read_timeout),
+        clock=clock,
     )
 
 

@@ -29,6 +29,8 @@ Wsgi = Callable[[Environ, StartResponse], Iterable[bytes]]
 SYSTEM_UUID = "4c4c4544-0051-3510-8051-c3c04f514d32"
 IDRAC8_RESETS = ["On", "ForceOff", "ForceRestart", "GracefulShutdown", "PushPowerButton", "Nmi"]
 IDRAC8_FIRMWARE = "2.86.86.86"
+# How often a server's loop looks for shutdown(): socketserver's default, 0.5 s, is what each test's teardown waited.
+POLL_SECONDS = 0.02
 
 
 def error_body(message_id: str, message: str) -> dict[str, Any]:
@@ -436,7 +438,7 @@ class HttpsIdrac:
         self.stop()
         self.server = make_server("127.0.0.1", self.port, self.layer, threaded=True, ssl_context=(str(cert), str(key)))
         self.port = self.server.server_port
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(POLL_SECONDS,), daemon=True).start()
 
     def stop(self) -> None:
         if self.server is not None:
@@ -447,7 +449,7 @@ class HttpsIdrac:
 
 def serve(app: Wsgi) -> tuple[BaseWSGIServer, threading.Thread]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(POLL_SECONDS,), daemon=True)
     thread.start()
     return server, thread
 
@@ -456,7 +458,7 @@ def serve_files(directory: Path) -> http.server.ThreadingHTTPServer:
     """A loopback HTTP server for installer images (the emulator, like the iDRAC, fetches them itself)."""
     handler = functools.partial(_QuietFiles, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(POLL_SECONDS,), daemon=True).start()
     return server
 
 

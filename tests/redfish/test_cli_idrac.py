@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from orion_infra.cli import main
-from orion_infra.cli_common import StackCli
 from orion_infra.cli_idrac import current_password
 from tests.fake_pulumi import fake_pulumi
+from tests.redfish.conftest import FakeClock
 from tests.redfish.emulator import RunningService
 
 # The console script the project installs, as an operator runs it.
@@ -32,15 +32,25 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# `sushy-emulator --fake` as its console script runs it, with sushy's fake power delay (1-11 s, at random) fixed at
+# 1 s: a process has no clock to share with the test.
+EMULATOR = (
+    "import sys; "
+    "from sushy_tools.emulator.resources.systems import fakedriver; "
+    "fakedriver.random.randint = lambda low, high: 1; "
+    "from sushy_tools.emulator.main import main; "
+    "sys.exit(main())"
+)
+
+
 @pytest.fixture
 def sushy_emulator_process(tmp_path: Path) -> Iterator[str]:
-    """`sushy-emulator --fake` exactly as its command line starts it, with a fresh state directory."""
+    """`sushy-emulator --fake` with its own command line, a fresh state directory, in a process of its own."""
     port = free_port()
     config = tmp_path / "emulator.conf"
     config.write_text(f"SUSHY_EMULATOR_STATE_DIR = {str(tmp_path / 'state')!r}\n")
-    emulator = Path(sys.executable).parent / "sushy-emulator"
     process = subprocess.Popen(
-        [str(emulator), "--fake", "--config", str(config), "-i", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-c", EMULATOR, "--fake", "--config", str(config), "-i", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -50,7 +60,7 @@ def sushy_emulator_process(tmp_path: Path) -> Iterator[str]:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
             break
         except OSError:
-            time.sleep(0.1)
+            time.sleep(0.05)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -64,7 +74,7 @@ def orion(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_status_json_and_power_on_against_the_plain_emulator(sushy_emulator_process: str) -> None:
-    target = ["idrac", "--endpoint", sushy_emulator_process, "--username", "root", "--json", "--poll-interval", "0.5"]
+    target = ["idrac", "--endpoint", sushy_emulator_process, "--username", "root", "--json", "--poll-interval", "0.2"]
     status = orion(*target, "status")
     assert status.returncode == 0, status.stderr
     facts = json.loads(status.stdout)
@@ -79,22 +89,54 @@ def test_status_json_and_power_on_against_the_plain_emulator(sushy_emulator_proc
 
 
 def cli(idrac: RunningService, *args: str, password: str = "calvin") -> tuple[int, str, str]:
+    """`orion idrac` in-process, on the test's clock (the `clock` fixture)."""
     result = CliRunner(env={"ORION_IDRAC_PASSWORD": password}).invoke(
-        main, ["idrac", "--endpoint", idrac.url, "--username", "root", "--poll-interval", "0.2", *args]
+        main, ["idrac", "--endpoint", idrac.url, "--username", "root", *args]
     )
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_media_and_power_through_the_cli(idrac: RunningService, image_server: str) -> None:
+def test_media_and_power_through_the_cli(clock: FakeClock, idrac: RunningService, image_server: str) -> None:
     image = f"{image_server}/proxmox-ve.iso"
-    assert cli(idrac, "insert-media", image)[:2] == (0, f"image: {image}\ninserted: True\n")
-    assert cli(idrac, "eject-media")[:2] == (0, "image: None\ninserted: False\n")
-    assert cli(idrac, "power-on")[:2] == (0, "power_state: On\n")
-    assert cli(idrac, "reboot")[:2] == (0, "power_state: On\n")
-    assert cli(idrac, "power-off")[:2] == (0, "power_state: Off\n")
+    assert cli(idrac, "insert-media", image)[:2] == (0, f"image: {image}\ninserted: yes\n")
+    assert cli(idrac, "eject-media")[:2] == (0, "image: none\ninserted: no\n")
+    assert cli(idrac, "power-on")[:2] == (0, "power state: On\n")
+    assert cli(idrac, "reboot")[:2] == (0, "power state: On\n")
+    assert cli(idrac, "power-off")[:2] == (0, "power state: Off\n")
+    # Minutes of waiting at the default 5 s poll interval, on the test's clock.
+    assert clock.slept
+    assert set(clock.slept) == {5.0}
 
 
-def test_a_failure_exits_1_with_the_reason(idrac: RunningService) -> None:
+def test_status_reads_as_text_and_as_json(clock: FakeClock, idrac: RunningService) -> None:
+    """Not Python reprs (`[{'name': 'PS1', ...}]`): one line per fact, one indented line per supply and sensor."""
+    code, out, err = cli(idrac, "status")
+    assert code == 0, err
+    assert "{" not in out
+    assert "'" not in out
+    lines = out.splitlines()
+    assert lines[:6] == [
+        "model: PowerEdge R730",
+        "service tag: CQ5QBM2",
+        "bios version: 2.17.0",
+        "idrac firmware: 2.86.86.86",
+        "power state: Off",
+        "health: OK",
+    ]
+    assert "power supplies:" in lines
+    assert "  PS1: health OK, state Enabled, capacity watts 750" in lines
+    assert "virtual cd: image none, inserted no" in lines
+    code, out, _ = cli(idrac, "status", "--json")
+    assert code == 0
+    assert json.loads(out)["power_supplies"][0] == {
+        "name": "PS1",
+        "health": "OK",
+        "state": "Enabled",
+        "capacity_watts": 750,
+    }
+
+
+def test_a_failure_exits_1_with_the_reason(clock: FakeClock, idrac: RunningService) -> None:
     code, _, err = cli(idrac, "status", password="wrong")
     assert code == 1
     assert "HTTP 401: Authentication failed. (RAC0178)" in err
@@ -134,10 +176,9 @@ def test_the_password_comes_from_the_rotation_once_there_was_one(
         tmp_path, stack_file, outputs={"credentials": rotated}, secret_outputs=["credentials"], config=FACTORY
     )
     monkeypatch.setenv("PATH", pulumi.path)
-    cli = StackCli(stack_file)
-    assert current_password("idracPassword", "orion-pve", cli) == "Rotated-Pw1"
+    assert current_password("idracPassword", "orion-pve", stack_file) == "Rotated-Pw1"
     # Before the first `pulumi up` there is no output yet: the stack's secret is the password in force.
-    assert current_password("idracPassword", "orion-pve2", cli) == "calvin"
+    assert current_password("idracPassword", "orion-pve2", stack_file) == "calvin"
     where = ["--cwd", str(stack_file.parent), "--stack", "orion"]
     assert pulumi.calls() == [
         ["stack", "output", "credentials", "--json", "--show-secrets", *where],
@@ -150,7 +191,7 @@ def test_before_the_first_up_the_password_is_the_stack_secret(tmp_path: Path, mo
     monkeypatch.delenv("ORION_IDRAC_PASSWORD", raising=False)
     stack_file = tmp_path / "Pulumi.orion.yaml"
     monkeypatch.setenv("PATH", fake_pulumi(tmp_path, stack_file, config=FACTORY).path)
-    assert current_password("idracPassword", "orion-pve", StackCli(stack_file)) == "calvin"
+    assert current_password("idracPassword", "orion-pve", stack_file) == "calvin"
 
 
 @pytest.mark.parametrize("cli", ["missing", "failing"])
@@ -167,7 +208,7 @@ def test_a_cli_that_cannot_answer_is_named_not_taken_for_no_rotation(
     else:
         monkeypatch.setenv("PATH", fake_pulumi(tmp_path, stack_file, config=FACTORY, error=reason).path)
     with pytest.raises(click.UsageError) as refused:
-        current_password("idracPassword", "orion-pve", StackCli(stack_file))
+        current_password("idracPassword", "orion-pve", stack_file)
     if cli == "missing":
         assert refused.value.message == (
             "the stack's output credentials needs the Pulumi CLI (`pulumi`), which is not installed (not on PATH)"

@@ -21,7 +21,7 @@ from orion_infra.redfish.providers import (
     SystemInfoProvider,
     VirtualMediaProvider,
 )
-from tests.redfish.conftest import FAST_RETRY, FAST_WAITS, connect, struct
+from tests.redfish.conftest import FAST_RETRY, FAST_WAITS, FakeClock, connect, struct
 from tests.redfish.emulator import RunningService
 
 SETTINGS: dict[str, Any] = {"waits": FAST_WAITS, "retry": FAST_RETRY, "timeouts": Timeouts(connect=1.0, read=2.0)}
@@ -144,8 +144,8 @@ def test_diff_keeps_a_new_password_without_replacing_and_names_what_replaces() -
 # -- create, read, update, delete against the emulator ---------------------------------------------------------
 
 
-def test_power_state_lifecycle(idrac: RunningService) -> None:
-    provider = PowerStateProvider(**SETTINGS)
+def test_power_state_lifecycle(clock: FakeClock, idrac: RunningService) -> None:
+    provider = PowerStateProvider(timeouts=Timeouts(connect=1.0, read=2.0), clock=clock)
     props = {**connection(idrac), "desired": "On"}
     created = provider.create(props)
     assert outs(created)["power_state"] == "On"
@@ -153,7 +153,7 @@ def test_power_state_lifecycle(idrac: RunningService) -> None:
     updated = provider.update(created.id, outs(created), {**props, "desired": "Off"})
     assert outs(updated)["power_state"] == "Off"
     provider.delete(created.id, outs(updated))
-    with connect(idrac) as client:
+    with connect(idrac, clock) as client:
         assert client.system()["PowerState"] == "Off"
     assert idrac.session_count() == 0
 
@@ -186,11 +186,11 @@ def test_a_new_password_is_stored_without_acting_on_the_server(idrac: RunningSer
     boot = BootOnceProvider(**SETTINGS)
     created = boot.create({**connection(idrac), "method": "standard", "trigger": "a.iso"})
     boot.delete(created.id, outs(created))
-    with connect(idrac) as client:
+    with connect(idrac, FakeClock()) as client:
         before = client.system()["Boot"]["BootSourceOverrideEnabled"]
     updated = boot.update(created.id, outs(created), {**outs(created), "password": "Second-Rotation2"})
     assert outs(updated)["password"] == "Second-Rotation2"
-    with connect(idrac) as client:
+    with connect(idrac, FakeClock()) as client:
         assert client.system()["Boot"]["BootSourceOverrideEnabled"] == before == "Disabled"
 
 
@@ -254,7 +254,7 @@ def test_a_resource_through_the_real_servicer(
     read = stub.Read(proto.ReadRequest(id=created.id, urn=urn, properties=created.properties))
     assert rpc.deserialize_properties(read.properties)["image_url"] == image
     stub.Delete(proto.DeleteRequest(id=created.id, urn=urn, properties=created.properties))
-    with connect(idrac) as client:
+    with connect(idrac, FakeClock()) as client:
         assert client.get(client.virtual_media_path() + "/Cd")["Inserted"] is False
     assert idrac.session_count() == 0
 

@@ -10,7 +10,7 @@ from orion_infra.redfish import operations
 from orion_infra.redfish.client import Credentials, RedfishClient, Timeouts
 from orion_infra.redfish.errors import RedfishCertificateError, RedfishUnavailableError
 from orion_infra.redfish.tls import TlsSettings, TlsVerify
-from tests.redfish.conftest import FAST_RETRY, FAST_WAITS, connect
+from tests.redfish.conftest import FAST_RETRY, FakeClock, connect
 from tests.redfish.emulator import Fault, HttpsIdrac, RunningService, openssl_sha256, self_signed_certificate
 
 
@@ -53,8 +53,8 @@ def test_a_certificate_no_ca_vouches_for_is_refused_at_once_before_anything_is_s
     refused as untrusted, final (the default retry policy would wait about a minute), no request written."""
     other, _ = self_signed_certificate(tmp_path, "another-ca")
     tls = TlsSettings(verify, ca_bundle=str(other) if verify == "ca_bundle" else None)
-    slept: list[float] = []
-    client = RedfishClient(https_idrac_service.url, Credentials("root", "calvin"), tls, sleep=slept.append)
+    clock = FakeClock()
+    client = RedfishClient(https_idrac_service.url, Credentials("root", "calvin"), tls, clock=clock)
     with pytest.raises(RedfishCertificateError) as refused, client:
         operations.power_state(client)
     message = str(refused.value)
@@ -62,7 +62,7 @@ def test_a_certificate_no_ca_vouches_for_is_refused_at_once_before_anything_is_s
         message
     )
     assert "CERTIFICATE_VERIFY_FAILED" in message
-    assert slept == []
+    assert clock.slept == []
     assert https_idrac_service.layer.seen == []
 
 
@@ -72,33 +72,37 @@ def test_insecure_works_and_says_so(https_idrac: tuple[str, Path, str], caplog: 
     assert "TLS verification is off" in caplog.text
 
 
-def test_power_on_converges_through_a_service_that_stops_answering_for_a_while(idrac: RunningService) -> None:
+def test_power_on_converges_through_a_service_that_stops_answering_for_a_while(
+    clock: FakeClock, idrac: RunningService
+) -> None:
     assert idrac.layer is not None
-    with connect(idrac, use_session=True) as client:
+    with connect(idrac, clock, use_session=True, read_timeout=0.5) as client:
         operations.power_state(client)
         # Mid-operation, within the retry budget (4 attempts here): no answer, a dropped connection, a 500.
         idrac.layer.faults.extend(
-            [Fault("hang", seconds=2.5, method="GET"), Fault("reset", method="GET"), Fault("status", 500, method="GET")]
+            [Fault("hang", seconds=1.0, method="GET"), Fault("reset", method="GET"), Fault("status", 500, method="GET")]
         )
-        assert operations.set_power(client, "On", FAST_WAITS) == "On"
+        assert operations.set_power(client, "On") == "On"
         assert operations.power_state(client) == "On"
     assert idrac.session_count() == 0
 
 
-def test_a_service_that_never_comes_back_fails_clearly_and_leaves_no_session(idrac: RunningService) -> None:
+def test_a_service_that_never_comes_back_fails_clearly_and_leaves_no_session(
+    clock: FakeClock, idrac: RunningService
+) -> None:
     assert idrac.layer is not None
-    with connect(idrac, use_session=True) as client:
+    with connect(idrac, clock, use_session=True) as client:
         operations.power_state(client)
         idrac.layer.faults.extend(Fault("status", 503, method="GET") for _ in range(20))
         with pytest.raises(RedfishUnavailableError, match="no usable answer"):
-            operations.set_power(client, "On", FAST_WAITS)
+            operations.set_power(client, "On")
         idrac.layer.faults.clear()
     assert idrac.session_count() == 0
 
 
-def test_a_conflict_is_resolved_by_reading_again(idrac: RunningService) -> None:
+def test_a_conflict_is_resolved_by_reading_again(clock: FakeClock, idrac: RunningService) -> None:
     """Someone else powered the server on between our read and our request: 409, then we read On."""
-    with connect(idrac) as client:
-        operations.set_power(client, "On", FAST_WAITS)
+    with connect(idrac, clock) as client:
+        operations.set_power(client, "On")
         operations._reset(client, client.system(), "On")  # answered 409 by the iDRAC, taken as "re-read"
-        assert operations.set_power(client, "On", FAST_WAITS) == "On"
+        assert operations.set_power(client, "On") == "On"

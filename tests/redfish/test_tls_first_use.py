@@ -5,7 +5,7 @@ is sent, by every resource and by a refresh."""
 from __future__ import annotations
 
 import datetime
-import time
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,8 @@ from pulumi.dynamic.dynamic import PROVIDER_KEY, serialize_provider
 from pulumi.runtime import proto, rpc
 from pulumi.runtime.proto import provider_pb2_grpc
 
-from orion_infra.redfish.client import Credentials, RedfishClient, RetryPolicy, Timeouts
-from orion_infra.redfish.errors import RedfishCertificateError
+from orion_infra.redfish.client import Credentials, RedfishClient, Timeouts
+from orion_infra.redfish.errors import RedfishCertificateError, RedfishUnavailableError
 from orion_infra.redfish.providers import (
     UNKNOWN,
     BootOnceProvider,
@@ -29,8 +29,8 @@ from orion_infra.redfish.providers import (
     VirtualMediaProvider,
 )
 from orion_infra.redfish.tls import TlsSettings
-from tests.redfish.conftest import FAST_RETRY, FAST_WAITS, struct
-from tests.redfish.emulator import HttpsIdrac, openssl_sha256, self_signed_certificate
+from tests.redfish.conftest import FAST_RETRY, FAST_WAITS, FakeClock, struct
+from tests.redfish.emulator import HttpsIdrac, RunningService, openssl_sha256, self_signed_certificate
 
 TIMEOUTS = Timeouts(connect=1.0, read=5.0)
 SETTINGS: dict[str, Any] = {"waits": FAST_WAITS, "retry": FAST_RETRY, "timeouts": TIMEOUTS}
@@ -98,17 +98,18 @@ def test_only_a_new_endpoint_records_another_certificate() -> None:
 
 
 def refusals(
-    service: HttpsIdrac, fingerprint: str, image: str
+    service: HttpsIdrac, fingerprint: str, image: str, clock: FakeClock
 ) -> dict[str, Callable[[], CreateResult | ReadResult | UpdateResult | None]]:
     """Every call a `pulumi up`, `refresh` or `destroy` makes to the iDRAC, with the connection pinned to
-    `fingerprint` and the password in force."""
+    `fingerprint` and the password in force; the providers' default retry policy and waits, on `clock`."""
     rotated = pinned(service, fingerprint, ROTATED)
-    rotation = RootPasswordProvider(**SETTINGS)
+    settings: dict[str, Any] = {"timeouts": TIMEOUTS, "clock": clock}
+    rotation = RootPasswordProvider(**settings)
     info, media, boot, power = (
-        SystemInfoProvider(**SETTINGS),
-        VirtualMediaProvider(**SETTINGS),
-        BootOnceProvider(**SETTINGS),
-        PowerStateProvider(**SETTINGS),
+        SystemInfoProvider(**settings),
+        VirtualMediaProvider(**settings),
+        BootOnceProvider(**settings),
+        PowerStateProvider(**settings),
     )
     media_props = {**rotated, "image_url": image, "inserted": True}
     boot_props = {**rotated, "method": "standard", "trigger": image, "boot_target": "Cd", "boot_enabled": "Once"}
@@ -132,7 +133,7 @@ def refusals(
 
 
 def test_every_resource_is_pinned_to_the_recorded_certificate_and_refuses_another_before_sending_anything(
-    https_idrac_service: HttpsIdrac, tmp_path: Path, image_server: str
+    clock: FakeClock, https_idrac_service: HttpsIdrac, tmp_path: Path, image_server: str
 ) -> None:
     service = https_idrac_service
     image = f"{image_server}/proxmox-ve.iso"
@@ -147,7 +148,8 @@ def test_every_resource_is_pinned_to_the_recorded_certificate_and_refuses_anothe
     assert outs(VirtualMediaProvider(**SETTINGS).create({**rotated, "image_url": image}))["inserted"] is True
     boot = outs(BootOnceProvider(**SETTINGS).create({**rotated, "method": "standard", "trigger": image}))
     assert boot["boot_enabled"] == "Once"
-    assert outs(PowerStateProvider(**SETTINGS).create({**rotated, "desired": "On"}))["power_state"] == "On"
+    power = PowerStateProvider(timeouts=TIMEOUTS, clock=clock)
+    assert outs(power.create({**rotated, "desired": "On"}))["power_state"] == "On"
     assert any(seen.authorization for seen in service.layer.seen)  # the recording sees credentials when sent
 
     # The iDRAC's address now answers with another certificate.
@@ -155,8 +157,8 @@ def test_every_resource_is_pinned_to_the_recorded_certificate_and_refuses_anothe
     service.start(*certificate)
     presented = openssl_sha256(replacement)
     before = len(service.layer.seen)
-    for name, call in refusals(service, recorded, image).items():
-        started = time.monotonic()
+    waited = len(clock.slept)
+    for name, call in refusals(service, recorded, image, clock).items():
         with pytest.raises(RedfishCertificateError) as refused:
             call()
         message = str(refused.value)
@@ -165,7 +167,7 @@ def test_every_resource_is_pinned_to_the_recorded_certificate_and_refuses_anothe
         assert "Nothing was sent to it (no request, no password)" in message, name
         assert f"record it with `pulumi up --replace '{IDENTITY_URN}'`" in message, name
         # Refused at once, not retried: the same certificate would be refused again.
-        assert time.monotonic() - started < 1.0, name
+        assert clock.slept[waited:] == [], name
     assert service.layer.seen[before:] == []
     assert service.layer.passwords["root"] == ROTATED
 
@@ -195,12 +197,12 @@ def test_a_session_login_is_never_attempted_against_another_certificate(
     recorded = outs(first_contact(service))["sha256_fingerprint"]
     service.start(*self_signed_certificate(tmp_path, "replacement"))
     tls = TlsSettings("first_use", sha256_fingerprint=recorded)
-    # The default retry policy: a refusal that were retried would take tens of seconds.
-    client = RedfishClient(service.url, Credentials("root", "calvin"), tls, use_session=True, retry=RetryPolicy())
-    started = time.monotonic()
+    # The default retry policy, on a clock that records any wait: a refusal is final, so none.
+    clock = FakeClock()
+    client = RedfishClient(service.url, Credentials("root", "calvin"), tls, use_session=True, clock=clock)
     with pytest.raises(RedfishCertificateError, match="Nothing was sent"), client:
         pass
-    assert time.monotonic() - started < 2.0
+    assert clock.slept == []
     assert service.layer.seen == []
     assert service.layer.sessions == {}
 
@@ -248,3 +250,25 @@ def test_every_idrac_provider_pins_with_first_use() -> None:
     assert (tls.verify, tls.sha256_fingerprint, tls.pinned) == ("first_use", fingerprint, True)
     assert tls.renewal is not None
     assert IDENTITY_URN in tls.renewal
+
+
+def test_first_contact_with_a_service_that_does_not_speak_tls_fails_at_once(idrac: RunningService) -> None:
+    """A handshake that fails (plain HTTP on the port, say) fails the same way again: not retried."""
+    clock = FakeClock()
+    provider = TlsIdentityProvider(timeouts=TIMEOUTS, clock=clock)
+    https = idrac.url.replace("http://", "https://")
+    with pytest.raises(RedfishUnavailableError, match=r"the TLS handshake failed"):
+        provider.create({"endpoint": https})
+    assert clock.slept == []
+
+
+def test_first_contact_with_an_idrac_that_refuses_is_retried_within_the_attempts() -> None:
+    """An iDRAC restarting refuses connections for a while: retried, on the provider's clock."""
+    clock = FakeClock()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    provider = TlsIdentityProvider(timeouts=TIMEOUTS, clock=clock)
+    with pytest.raises(RedfishUnavailableError, match=r"no TLS handshake after 6 attempts \(last: ConnectionRefused"):
+        provider.create({"endpoint": f"https://127.0.0.1:{port}"})
+    assert len(clock.slept) == 5

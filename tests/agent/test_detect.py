@@ -105,7 +105,8 @@ def test_the_agent_flags_a_level_shift_once() -> None:
     alarms = [i for i in range(EVENT, len(found)) if found[i] >= AgentDetector().settings.rest_level]
     assert alarms
     assert alarms[0] < EVENT + 5
-    assert all(later - alarms[0] > AgentDetector().settings.rest_points for later in alarms[1:])
+    rest_points = AgentDetector().settings.rest / timedelta(minutes=5)
+    assert all(later - alarms[0] > rest_points for later in alarms[1:])
 
 
 def test_the_agent_flags_a_missing_daily_peak() -> None:

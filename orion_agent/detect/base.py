@@ -133,7 +133,12 @@ class WindowStats:
         return math.sqrt(max(self._sum_squares / self._count - centred * centred, 0.0))
 
     def snapshot(self) -> dict[str, Any]:
-        return {"origin": self._origin, "buckets": [list(bucket) for bucket in self._buckets]}
+        # The running sums too, not only the buckets: a restored window then continues bit for bit.
+        return {
+            "origin": self._origin,
+            "buckets": [list(bucket) for bucket in self._buckets],
+            "sums": [self._sum, self._sum_squares, self._pushes_since_resum],
+        }
 
     def restore(self, state: Any, what: str) -> None:
         require(isinstance(state, dict), f"{what}: expected a table")
@@ -150,9 +155,11 @@ class WindowStats:
             self._buckets.append([index, count, as_float(bucket[2], where), as_float(bucket[3], where)])
         require(not self._buckets or self._origin is not None, f"{what}: buckets without an origin")
         self._count = sum(int(bucket[1]) for bucket in self._buckets)
-        self._sum = math.fsum(bucket[2] for bucket in self._buckets)
-        self._sum_squares = math.fsum(bucket[3] for bucket in self._buckets)
-        self._pushes_since_resum = 0
+        sums = state.get("sums")
+        require(isinstance(sums, list) and len(sums) == 3, f"{what}.sums: expected [sum, squares, pushes]")
+        self._sum = as_float(sums[0], f"{what}.sums")
+        self._sum_squares = as_float(sums[1], f"{what}.sums")
+        self._pushes_since_resum = as_int(sums[2], f"{what}.sums")
 
 
 class RecentMean:
@@ -181,18 +188,25 @@ class RecentMean:
     def mean(self) -> float:
         return self._sum / len(self._values) if self._values else 0.0
 
-    def snapshot(self) -> list[list[float]]:
-        return [[seconds, value] for seconds, value in self._values]
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "values": [[seconds, value] for seconds, value in self._values],
+            "sum": [self._sum, self._pushes_since_resum],
+        }
 
     def restore(self, state: Any, what: str) -> None:
-        require(isinstance(state, list), f"{what}: expected a list")
+        require(isinstance(state, dict), f"{what}: expected a table")
+        values = state.get("values")
+        require(isinstance(values, list), f"{what}.values: expected a list")
         self._values.clear()
-        for position, pair in enumerate(state):
-            where = f"{what}[{position}]"
+        for position, pair in enumerate(values):
+            where = f"{what}.values[{position}]"
             require(isinstance(pair, list) and len(pair) == 2, f"{where}: expected [seconds, value]")
             self._values.append((as_float(pair[0], where), as_float(pair[1], where)))
-        self._sum = math.fsum(value for _, value in self._values)
-        self._pushes_since_resum = 0
+        running = state.get("sum")
+        require(isinstance(running, list) and len(running) == 2, f"{what}.sum: expected [sum, pushes]")
+        self._sum = as_float(running[0], f"{what}.sum")
+        self._pushes_since_resum = as_int(running[1], f"{what}.sum")
 
 
 class WindowMax:

@@ -42,8 +42,13 @@ class AgentSettings:
     resolution: timedelta = timedelta(minutes=5)
     # The daily pattern: the mean per time-of-day bucket, trusted once the bucket was seen on this many days.
     pattern_min_days: int = 2
-    # Floor of each bucket's learning rate, per day: the pattern adapts over about two weeks.
+    # Floor of each bucket's learning rate, per day (per week for the weekly offsets): the daily pattern adapts over
+    # about two weeks.
     pattern_learning_rate: float = 1.0 / 12.0
+    # The weekly pattern: per hour of the week, how far the value lies from the daily pattern (a quiet weekend), learnt
+    # in hours because the daily pattern already carries the shape within the hour; trusted after this many weeks.
+    weekly_resolution: timedelta = timedelta(hours=1)
+    pattern_min_weeks: int = 2
     # After a score this high, stay silent this long: one anomaly, one alarm.
     rest_level: float = 0.55
     rest: timedelta = timedelta(minutes=500)
@@ -59,6 +64,7 @@ class AgentSettings:
 
 
 DAY_SECONDS = 86400.0
+WEEK_SECONDS = 7 * DAY_SECONDS
 
 
 class _SeasonalPattern:
@@ -172,6 +178,11 @@ class AgentDetector:
         self._residuals = WindowStats(settings.long_window.total_seconds(), resolution)
         self._recent_residuals = RecentMean(settings.short_window.total_seconds())
         self._pattern = _SeasonalPattern(DAY_SECONDS, resolution, settings.pattern_learning_rate)
+        self._weekly = _SeasonalPattern(
+            WEEK_SECONDS, settings.weekly_resolution.total_seconds(), settings.pattern_learning_rate
+        )
+        self._weekly_residuals = WindowStats(settings.long_window.total_seconds(), resolution)
+        self._recent_weekly_residuals = RecentMean(settings.short_window.total_seconds())
         memory = settings.memory.total_seconds()
         settling = settings.short_window.total_seconds()
         self._seasonal_novelty = _Novelty(memory, settling, resolution)
@@ -196,6 +207,7 @@ class AgentDetector:
         self._short.push(seconds, value)
         self._long.expire(seconds)
         self._residuals.expire(seconds)
+        self._weekly_residuals.expire(seconds)
         scale_floor = settings.relative_scale_floor * abs(self._long.mean) + 1e-12
         warm = len(self._long) >= settings.warm_up_points and elapsed >= settings.warm_up.total_seconds()
         level_deviation: float | None = None
@@ -211,6 +223,11 @@ class AgentDetector:
                 spread = max(self._residuals.std, scale_floor)
                 seasonal_deviation = abs(self._recent_residuals.mean) / spread
             self._residuals.push(seconds, value - expected)
+            weekly_deviation = self._weekly_deviation(seconds, value - expected, scale_floor)
+            # Once trusted, the weekly pattern is the more specific one: a weekday as quiet as a Sunday is news to it,
+            # not to a daily pattern that has learnt the average of both.
+            if weekly_deviation is not None and seasonal_deviation is not None:
+                seasonal_deviation = weekly_deviation
         self._pattern.learn(seconds, bucket, value)
 
         if level_deviation is None:
@@ -231,6 +248,20 @@ class AgentDetector:
             self._last_alarm = seconds
         return score
 
+    def _weekly_deviation(self, seconds: float, daily_residual: float, scale_floor: float) -> float | None:
+        """How far the recent daily residuals lie from this hour of the week's usual offset, in spreads."""
+        settings = self.settings
+        bucket, offset, weeks = self._weekly.visit(seconds)
+        deviation = None
+        if offset is not None:
+            self._recent_weekly_residuals.push(seconds, daily_residual - offset)
+            if weeks >= settings.pattern_min_weeks and len(self._weekly_residuals) >= settings.warm_up_points:
+                spread = max(self._weekly_residuals.std, scale_floor)
+                deviation = abs(self._recent_weekly_residuals.mean) / spread
+            self._weekly_residuals.push(seconds, daily_residual - offset)
+        self._weekly.learn(seconds, bucket, daily_residual)
+        return deviation
+
     # Saving and restoring
 
     def snapshot(self) -> dict[str, Any]:
@@ -246,6 +277,9 @@ class AgentDetector:
             "residuals": self._residuals.snapshot(),
             "recent_residuals": self._recent_residuals.snapshot(),
             "pattern": self._pattern.snapshot(),
+            "weekly": self._weekly.snapshot(),
+            "weekly_residuals": self._weekly_residuals.snapshot(),
+            "recent_weekly_residuals": self._recent_weekly_residuals.snapshot(),
             "seasonal_novelty": self._seasonal_novelty.snapshot(),
             "unexplained_novelty": self._unexplained_novelty.snapshot(),
         }
@@ -270,6 +304,9 @@ class AgentDetector:
             ("residuals", detector._residuals),
             ("recent_residuals", detector._recent_residuals),
             ("pattern", detector._pattern),
+            ("weekly", detector._weekly),
+            ("weekly_residuals", detector._weekly_residuals),
+            ("recent_weekly_residuals", detector._recent_weekly_residuals),
             ("seasonal_novelty", detector._seasonal_novelty),
             ("unexplained_novelty", detector._unexplained_novelty),
         ]

@@ -118,3 +118,31 @@ def test_windows_forget_by_time_across_a_gap() -> None:
     later = START + timedelta(days=9)
     found = [detector.update(later + i * timedelta(minutes=5), 500.0 + math.sin(i / 1.4)) for i in range(3 * 288)]
     assert max(found[2 * 288 :]) < LEVEL
+
+
+def weekly_series(quiet_weekday: int | None) -> list[tuple[datetime, float]]:
+    """Five weeks at 5 minutes: a daily sine, 25 lower on Saturdays and Sundays (and on day `quiet_weekday`)."""
+    noise = random.Random(13)  # noqa: S311 -- reproducible test noise, nothing secret
+
+    def value(at: timedelta) -> float:
+        day = int(at / timedelta(days=1))
+        weekend = (START + at).weekday() >= 5 or day == quiet_weekday
+        daily = 60.0 + 20.0 * math.sin(2 * math.pi * (at / timedelta(days=1)))
+        return daily - (25.0 if weekend else 0.0) + noise.gauss(0.0, 1.0)
+
+    return sampled(timedelta(minutes=5), value, days=35)
+
+
+QUIET_WEDNESDAY = 4 * 7 + 2  # 2024-01-01 is a Monday: the fifth week's Wednesday
+
+
+def test_weekends_become_usual_once_the_weekly_pattern_is_learnt() -> None:
+    raised = alarms(weekly_series(None))
+    assert [when for when, _ in raised if when >= START + timedelta(days=19)] == []
+
+
+def test_a_weekday_as_quiet_as_a_sunday_is_flagged() -> None:
+    raised = alarms(weekly_series(QUIET_WEDNESDAY))
+    wednesday = START + timedelta(days=QUIET_WEDNESDAY)
+    assert [when for when, _ in raised if when >= START + timedelta(days=19)]
+    assert wednesday <= raised[-1][0] <= wednesday + timedelta(hours=1)

@@ -32,7 +32,7 @@ class AgentSettings:
     # What is judged is the mean of the last few minutes, so a single noisy sample is not an event.
     short_window: timedelta = timedelta(minutes=15)
     # A deviation is news when it beats every deviation of this long before it.
-    memory: timedelta = timedelta(hours=50)
+    memory: timedelta = timedelta(days=4)
     warm_up: timedelta = timedelta(minutes=500)
     warm_up_points: int = 100
     novelty_warm_up: timedelta = timedelta(minutes=500)
@@ -49,9 +49,14 @@ class AgentSettings:
     # in hours because the daily pattern already carries the shape within the hour; trusted after this many weeks.
     weekly_resolution: timedelta = timedelta(hours=1)
     pattern_min_weeks: int = 2
-    # After a score this high, stay silent this long: one anomaly, one alarm.
+    # After a score this high, an episode: silent for at least `quiet`, until the deviations fall back under the
+    # record (the event passed) or for at most `rest` (it lasted, and is the new normal). A passed event's deviations
+    # join the record at `passed_weight` of their size: a second event within the memory is news when it beats that
+    # fraction of the first (at full size, a smaller second event could never be news).
     rest_level: float = 0.55
+    quiet: timedelta = timedelta(hours=4)
     rest: timedelta = timedelta(minutes=500)
+    passed_weight: float = 0.5
     # Spreads below this fraction of the series' magnitude are noise, not a scale (a flat line's last-digit wiggle).
     relative_scale_floor: float = 1e-3
 
@@ -126,38 +131,60 @@ class _SeasonalPattern:
 class _Novelty:
     """How a deviation compares with the largest of the recent past: above 1/2 when it beats them all. The past ends
     where the short window begins: otherwise an event would be compared with its own first minutes, and the more
-    often a series is scraped, the smaller each step of the same event would look."""
+    often a series is scraped, the smaller each step of the same event would look. While an alarm's episode lasts,
+    its deviations are held out of the record; whether they join it is decided when the episode ends."""
 
-    def __init__(self, memory: float, settling: float, resolution: float) -> None:
+    def __init__(self, memory: float, settling: float, resolution: float, passed_weight: float) -> None:
         self._recent = WindowMax(memory, resolution)
+        self._passed_weight = passed_weight
         self._settling = settling
         self._pending: deque[tuple[float, float]] = deque()
+        self._held: list[tuple[float, float]] = []
+        self.beats_record = False
 
-    def score(self, seconds: float, deviation: float, judge: bool) -> float:
+    def score(self, seconds: float, deviation: float, judge: bool, hold: bool) -> float:
         while self._pending and self._pending[0][0] <= seconds - self._settling:
             self._recent.push(*self._pending.popleft())
         self._recent.expire(seconds)
         record = max(self._recent.value, 0.0)
-        self._pending.append((seconds, deviation))
+        (self._held if hold else self._pending).append((seconds, deviation))
+        self.beats_record = deviation > record
         if not judge:
             return 0.0
         ratio = deviation / max(record, 1e-9)
         # The tail factor keeps tiny deviations quiet even when the recent past was perfectly flat.
         return ratio / (1.0 + ratio) * (1.0 - two_sided_tail(deviation))
 
+    def hold(self) -> None:
+        """An alarm: the deviations not yet in the record (the event's first minutes) are held with the episode's."""
+        self._held.extend(self._pending)
+        self._pending.clear()
+
+    def release(self, keep: bool) -> None:
+        """The episode is over: its deviations join the record (it lasted: the new normal) or are forgotten (it
+        passed: a later event is judged against the normal before it, not against this one)."""
+        weight = 1.0 if keep else self._passed_weight
+        self._pending.extend((seconds, deviation * weight) for seconds, deviation in self._held)
+        self._held.clear()
+
     def snapshot(self) -> dict[str, Any]:
-        return {"record": self._recent.snapshot(), "pending": [list(pair) for pair in self._pending]}
+        return {
+            "record": self._recent.snapshot(),
+            "pending": [list(pair) for pair in self._pending],
+            "held": [list(pair) for pair in self._held],
+        }
 
     def restore(self, state: Any, what: str) -> None:
         require(isinstance(state, dict), f"{what}: expected a table")
         self._recent.restore(state.get("record"), f"{what}.record")
-        pending = state.get("pending")
-        require(isinstance(pending, list), f"{what}.pending: expected a list")
-        self._pending.clear()
-        for position, pair in enumerate(pending):
-            where = f"{what}.pending[{position}]"
-            require(isinstance(pair, list) and len(pair) == 2, f"{where}: expected [seconds, deviation]")
-            self._pending.append((as_float(pair[0], where), as_float(pair[1], where)))
+        for name, into in (("pending", self._pending), ("held", self._held)):
+            pairs = state.get(name)
+            require(isinstance(pairs, list), f"{what}.{name}: expected a list")
+            into.clear()
+            for position, pair in enumerate(pairs):
+                where = f"{what}.{name}[{position}]"
+                require(isinstance(pair, list) and len(pair) == 2, f"{where}: expected [seconds, deviation]")
+                into.append((as_float(pair[0], where), as_float(pair[1], where)))
 
 
 class AgentDetector:
@@ -185,12 +212,13 @@ class AgentDetector:
         self._recent_weekly_residuals = RecentMean(settings.short_window.total_seconds())
         memory = settings.memory.total_seconds()
         settling = settings.short_window.total_seconds()
-        self._seasonal_novelty = _Novelty(memory, settling, resolution)
-        self._unexplained_novelty = _Novelty(memory, settling, resolution)
+        self._seasonal_novelty = _Novelty(memory, settling, resolution, settings.passed_weight)
+        self._unexplained_novelty = _Novelty(memory, settling, resolution, settings.passed_weight)
         self._seen = 0
         self._first: float | None = None
         self._last: float | None = None
         self._last_alarm: float | None = None
+        self._in_episode = False
 
     def update(self, timestamp: datetime, value: float) -> float:
         settings = self.settings
@@ -215,21 +243,7 @@ class AgentDetector:
             level_deviation = abs(self._short.mean - self._long.mean) / max(self._long.std, scale_floor)
         self._long.push(seconds, value)
 
-        bucket, expected, days = self._pattern.visit(seconds)
-        seasonal_deviation: float | None = None
-        if expected is not None:
-            self._recent_residuals.push(seconds, value - expected)
-            if days >= settings.pattern_min_days and len(self._residuals) >= settings.warm_up_points:
-                spread = max(self._residuals.std, scale_floor)
-                seasonal_deviation = abs(self._recent_residuals.mean) / spread
-            self._residuals.push(seconds, value - expected)
-            weekly_deviation = self._weekly_deviation(seconds, value - expected, scale_floor)
-            # Once trusted, the weekly pattern is the more specific one: a weekday as quiet as a Sunday is news to it,
-            # not to a daily pattern that has learnt the average of both.
-            if weekly_deviation is not None and seasonal_deviation is not None:
-                seasonal_deviation = weekly_deviation
-        self._pattern.learn(seconds, bucket, value)
-
+        seasonal_deviation = self._seasonal_deviation(seconds, value, scale_floor)
         if level_deviation is None:
             return 0.0
         if seasonal_deviation is None:
@@ -239,14 +253,52 @@ class AgentDetector:
             and elapsed >= (settings.warm_up + settings.novelty_warm_up).total_seconds()
         )
         score = max(
-            self._seasonal_novelty.score(seconds, seasonal_deviation, judge),
-            self._unexplained_novelty.score(seconds, min(level_deviation, seasonal_deviation), judge),
+            self._seasonal_novelty.score(seconds, seasonal_deviation, judge, self._in_episode),
+            self._unexplained_novelty.score(seconds, min(level_deviation, seasonal_deviation), judge, self._in_episode),
         )
-        if self._last_alarm is not None and seconds - self._last_alarm <= settings.rest.total_seconds():
+        return self._alarm(seconds, score)
+
+    def _seasonal_deviation(self, seconds: float, value: float, scale_floor: float) -> float | None:
+        """How far the recent values lie from the daily (or, once trusted, weekly) pattern, in spreads."""
+        settings = self.settings
+        bucket, expected, days = self._pattern.visit(seconds)
+        deviation: float | None = None
+        if expected is not None:
+            self._recent_residuals.push(seconds, value - expected)
+            if days >= settings.pattern_min_days and len(self._residuals) >= settings.warm_up_points:
+                spread = max(self._residuals.std, scale_floor)
+                deviation = abs(self._recent_residuals.mean) / spread
+            self._residuals.push(seconds, value - expected)
+            weekly_deviation = self._weekly_deviation(seconds, value - expected, scale_floor)
+            # Once trusted, the weekly pattern is the more specific one: a weekday as quiet as a Sunday is news to it,
+            # not to a daily pattern that has learnt the average of both.
+            if weekly_deviation is not None and deviation is not None:
+                deviation = weekly_deviation
+        self._pattern.learn(seconds, bucket, value)
+        return deviation
+
+    def _alarm(self, seconds: float, score: float) -> float:
+        """The score as reported: silent during an alarm's episode, which a high score opens."""
+        settings = self.settings
+        novelties = (self._seasonal_novelty, self._unexplained_novelty)
+        if self._in_episode and self._last_alarm is not None:
+            since = seconds - self._last_alarm
+            if since > settings.rest.total_seconds():
+                self._end_episode(keep=True)
+            elif since > settings.quiet.total_seconds() and not any(n.beats_record for n in novelties):
+                self._end_episode(keep=False)
             return 0.0
         if score >= settings.rest_level:
             self._last_alarm = seconds
+            self._in_episode = True
+            for novelty in novelties:
+                novelty.hold()
         return score
+
+    def _end_episode(self, keep: bool) -> None:
+        self._in_episode = False
+        self._seasonal_novelty.release(keep)
+        self._unexplained_novelty.release(keep)
 
     def _weekly_deviation(self, seconds: float, daily_residual: float, scale_floor: float) -> float | None:
         """How far the recent daily residuals lie from this hour of the week's usual offset, in spreads."""
@@ -272,6 +324,7 @@ class AgentDetector:
             "first": self._first,
             "last": self._last,
             "last_alarm": self._last_alarm,
+            "in_episode": self._in_episode,
             "long": self._long.snapshot(),
             "short": self._short.snapshot(),
             "residuals": self._residuals.snapshot(),
@@ -298,6 +351,9 @@ class AgentDetector:
         detector._first = _optional_float(state.get("first"), "first")
         detector._last = _optional_float(state.get("last"), "last")
         detector._last_alarm = _optional_float(state.get("last_alarm"), "last_alarm")
+        in_episode = state.get("in_episode")
+        require(isinstance(in_episode, bool), "in_episode: expected true or false")
+        detector._in_episode = in_episode
         parts: list[tuple[str, Restorable]] = [
             ("long", detector._long),
             ("short", detector._short),

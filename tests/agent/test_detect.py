@@ -113,7 +113,7 @@ def test_the_agent_flags_a_missing_daily_peak() -> None:
     # The value stays at the day's mean where the daily peak should be: normal for the level, not for the hour.
     missing = range(3 * DAY + DAY // 8, 3 * DAY + 3 * DAY // 8)
     points = make_series(5, lambda i: 50.0 + NOISE[i] if i in missing else noisy_sine(i))
-    assert flags_event(scores(AgentDetector, points), missing.start)
+    assert flags_event(scores(AgentDetector, points), missing.start, level=AgentDetector().settings.rest_level)
     assert not flags_event(scores(WindowedGaussianDetector, points), missing.start)
 
 

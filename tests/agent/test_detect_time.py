@@ -146,3 +146,18 @@ def test_a_weekday_as_quiet_as_a_sunday_is_flagged() -> None:
     wednesday = START + timedelta(days=QUIET_WEDNESDAY)
     assert [when for when, _ in raised if when >= START + timedelta(days=19)]
     assert wednesday <= raised[-1][0] <= wednesday + timedelta(hours=1)
+
+
+def test_a_second_smaller_event_within_the_memory_is_flagged() -> None:
+    noise = random.Random(17)  # noqa: S311 -- reproducible test noise, nothing secret
+    first, second = timedelta(days=4, hours=2), timedelta(days=5, hours=2)
+
+    def value(at: timedelta) -> float:
+        bump = 30.0 if first <= at < first + timedelta(minutes=30) else 0.0
+        bump += 20.0 if second <= at < second + timedelta(minutes=30) else 0.0
+        return 50.0 + 20.0 * math.sin(2 * math.pi * (at / timedelta(days=1))) + noise.gauss(0.0, 1.0) + bump
+
+    raised = [when - START for when, _ in alarms(sampled(timedelta(minutes=5), value))]
+    assert len(raised) == 2, raised
+    assert first <= raised[0] <= first + timedelta(minutes=15)
+    assert second <= raised[1] <= second + timedelta(minutes=15)

@@ -210,6 +210,11 @@ class AgentDetector:
         )
         self._weekly_residuals = WindowStats(settings.long_window.total_seconds(), resolution)
         self._recent_weekly_residuals = RecentMean(settings.short_window.total_seconds())
+        # The durations compared on every point, in seconds once and for all.
+        self._warm_up = settings.warm_up.total_seconds()
+        self._judge_after = (settings.warm_up + settings.novelty_warm_up).total_seconds()
+        self._quiet = settings.quiet.total_seconds()
+        self._rest = settings.rest.total_seconds()
         memory = settings.memory.total_seconds()
         settling = settings.short_window.total_seconds()
         self._seasonal_novelty = _Novelty(memory, settling, resolution, settings.passed_weight)
@@ -237,7 +242,7 @@ class AgentDetector:
         self._residuals.expire(seconds)
         self._weekly_residuals.expire(seconds)
         scale_floor = settings.relative_scale_floor * abs(self._long.mean) + 1e-12
-        warm = len(self._long) >= settings.warm_up_points and elapsed >= settings.warm_up.total_seconds()
+        warm = len(self._long) >= settings.warm_up_points and elapsed >= self._warm_up
         level_deviation: float | None = None
         if warm:
             level_deviation = abs(self._short.mean - self._long.mean) / max(self._long.std, scale_floor)
@@ -248,10 +253,7 @@ class AgentDetector:
             return 0.0
         if seasonal_deviation is None:
             seasonal_deviation = level_deviation
-        judge = (
-            self._seen >= settings.warm_up_points + settings.novelty_warm_up_points
-            and elapsed >= (settings.warm_up + settings.novelty_warm_up).total_seconds()
-        )
+        judge = self._seen >= settings.warm_up_points + settings.novelty_warm_up_points and elapsed >= self._judge_after
         score = max(
             self._seasonal_novelty.score(seconds, seasonal_deviation, judge, self._in_episode),
             self._unexplained_novelty.score(seconds, min(level_deviation, seasonal_deviation), judge, self._in_episode),
@@ -283,9 +285,9 @@ class AgentDetector:
         novelties = (self._seasonal_novelty, self._unexplained_novelty)
         if self._in_episode and self._last_alarm is not None:
             since = seconds - self._last_alarm
-            if since > settings.rest.total_seconds():
+            if since > self._rest:
                 self._end_episode(keep=True)
-            elif since > settings.quiet.total_seconds() and not any(n.beats_record for n in novelties):
+            elif since > self._quiet and not (novelties[0].beats_record or novelties[1].beats_record):
                 self._end_episode(keep=False)
             return 0.0
         if score >= settings.rest_level:

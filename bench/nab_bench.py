@@ -37,6 +37,7 @@ AGENT_GRID: dict[str, AgentSettings] = {
     "memory 2 days": replace(_SHIPPED, memory=timedelta(days=2)),
     "memory 7 days": replace(_SHIPPED, memory=timedelta(days=7)),
     "passed events forgotten": replace(_SHIPPED, passed_weight=0.0),
+    "passed events at half size": replace(_SHIPPED, passed_weight=0.5),
 }
 
 

@@ -1,4 +1,4 @@
-"""The monitoring agent's detector: novelty of the deviation from the recent level and from the daily pattern."""
+"""The monitoring agent's detector: novelty of the deviation from the daily or weekly pattern or the recent level."""
 
 from __future__ import annotations
 
@@ -42,12 +42,12 @@ class AgentSettings:
     resolution: timedelta = timedelta(minutes=5)
     # The daily pattern: the mean per time-of-day bucket, trusted once the bucket was seen on this many days.
     pattern_min_days: int = 2
-    # Floor of each bucket's learning rate, per day (per week for the weekly offsets): the daily pattern adapts over
-    # about two weeks.
+    # Floor of each bucket's learning rate, per day: the daily pattern adapts over about two weeks.
     pattern_learning_rate: float = 1.0 / 12.0
-    # The weekly pattern: per hour of the week, how far the value lies from the daily pattern (a quiet weekend), learnt
-    # in hours because the daily pattern already carries the shape within the hour; trusted after this many weeks.
-    weekly_resolution: timedelta = timedelta(hours=1)
+    # The weekly pattern: the mean per bucket of the week (a quiet weekend), trusted after this many weeks, adapting
+    # over about a month; coarser buckets than the daily pattern's keep its state small (672 numbers, not 2016).
+    weekly_resolution: timedelta = timedelta(minutes=15)
+    weekly_learning_rate: float = 1.0 / 4.0
     pattern_min_weeks: int = 2
     # After a score this high, an episode: silent for at least `quiet`, until the deviations fall back under the
     # record (the event passed) or for at most `rest` (it lasted, and is the new normal). A passed event's deviations
@@ -56,7 +56,7 @@ class AgentSettings:
     rest_level: float = 0.55
     quiet: timedelta = timedelta(hours=4)
     rest: timedelta = timedelta(minutes=500)
-    passed_weight: float = 0.5
+    passed_weight: float = 0.25
     # Spreads below this fraction of the series' magnitude are noise, not a scale (a flat line's last-digit wiggle).
     relative_scale_floor: float = 1e-3
 
@@ -128,6 +128,50 @@ class _SeasonalPattern:
             ]
 
 
+class _PatternResiduals:
+    """A seasonal pattern with the spread of the values around it (over the long window) and the mean of the recent
+    residuals: how far the last minutes lie from what this time of the day (or week) usually holds."""
+
+    def __init__(self, pattern: _SeasonalPattern, settings: AgentSettings) -> None:
+        self.pattern = pattern
+        self.residuals = WindowStats(settings.long_window.total_seconds(), settings.resolution.total_seconds())
+        self.recent = RecentMean(settings.short_window.total_seconds())
+
+    def judge(
+        self, seconds: float, value: float, min_periods: int, min_points: int, scale_floor: float
+    ) -> tuple[float, float] | None:
+        """(deviation in spreads, spread) once the pattern is trusted, else None; then learns `value`."""
+        bucket, expected, periods = self.pattern.visit(seconds)
+        self.residuals.expire(seconds)
+        judged = None
+        if expected is not None:
+            self.recent.push(seconds, value - expected)
+            if periods >= min_periods and len(self.residuals) >= min_points:
+                spread = self.residuals.std
+                judged = (abs(self.recent.mean) / max(spread, scale_floor), spread)
+            self.residuals.push(seconds, value - expected)
+        self.pattern.learn(seconds, bucket, value)
+        return judged
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "pattern": self.pattern.snapshot(),
+            "residuals": self.residuals.snapshot(),
+            "recent": self.recent.snapshot(),
+        }
+
+    def restore(self, state: Any, what: str) -> None:
+        require(isinstance(state, dict), f"{what}: expected a table")
+        parts: list[tuple[str, Restorable]] = [
+            ("pattern", self.pattern),
+            ("residuals", self.residuals),
+            ("recent", self.recent),
+        ]
+        for name, part in parts:
+            require(name in state, f"{what}.{name}: missing")
+            part.restore(state[name], f"{what}.{name}")
+
+
 class _Novelty:
     """How a deviation compares with the largest of the recent past: above 1/2 when it beats them all. The past ends
     where the short window begins: otherwise an event would be compared with its own first minutes, and the more
@@ -188,13 +232,13 @@ class _Novelty:
 
 
 class AgentDetector:
-    """Scores how much the latest values beat the recent past's surprises, judged against the daily pattern
-    (seasonal residual) and against whichever of daily pattern or recent level explains them better.
+    """Scores how much the latest values' deviation beats the largest of the recent past, the deviation measured
+    from whichever explains the values best: the daily pattern, the weekly pattern, or the recent level.
 
-    O(1) amortised per point; state: two windows of `long_window / resolution` sums, a short window of points, a
-    monotonic queue of at most `memory / resolution` entries and one mean per bucket of the day, whatever the
-    scrape rate. A timestamp earlier than the last one seen is taken as the last one (clamped): a clock stepped
-    back must not crash the agent or unlearn its windows.
+    O(1) amortised per point; state: three windows of `long_window / resolution` sums, short windows of points, a
+    monotonic queue of at most `memory / resolution` entries and one mean per bucket of the day and of the week,
+    whatever the scrape rate. A timestamp earlier than the last one seen is taken as the last one (clamped): a clock
+    stepped back must not crash the agent or unlearn its windows.
     """
 
     def __init__(self, settings: AgentSettings | None = None) -> None:
@@ -202,14 +246,13 @@ class AgentDetector:
         resolution = settings.resolution.total_seconds()
         self._long = WindowStats(settings.long_window.total_seconds(), resolution)
         self._short = RecentMean(settings.short_window.total_seconds())
-        self._residuals = WindowStats(settings.long_window.total_seconds(), resolution)
-        self._recent_residuals = RecentMean(settings.short_window.total_seconds())
-        self._pattern = _SeasonalPattern(DAY_SECONDS, resolution, settings.pattern_learning_rate)
-        self._weekly = _SeasonalPattern(
-            WEEK_SECONDS, settings.weekly_resolution.total_seconds(), settings.pattern_learning_rate
+        self._daily = _PatternResiduals(
+            _SeasonalPattern(DAY_SECONDS, resolution, settings.pattern_learning_rate), settings
         )
-        self._weekly_residuals = WindowStats(settings.long_window.total_seconds(), resolution)
-        self._recent_weekly_residuals = RecentMean(settings.short_window.total_seconds())
+        self._weekly = _PatternResiduals(
+            _SeasonalPattern(WEEK_SECONDS, settings.weekly_resolution.total_seconds(), settings.weekly_learning_rate),
+            settings,
+        )
         # The durations compared on every point, in seconds once and for all.
         self._warm_up = settings.warm_up.total_seconds()
         self._judge_after = (settings.warm_up + settings.novelty_warm_up).total_seconds()
@@ -217,8 +260,7 @@ class AgentDetector:
         self._rest = settings.rest.total_seconds()
         memory = settings.memory.total_seconds()
         settling = settings.short_window.total_seconds()
-        self._seasonal_novelty = _Novelty(memory, settling, resolution, settings.passed_weight)
-        self._unexplained_novelty = _Novelty(memory, settling, resolution, settings.passed_weight)
+        self._novelty = _Novelty(memory, settling, resolution, settings.passed_weight)
         self._seen = 0
         self._first: float | None = None
         self._last: float | None = None
@@ -239,8 +281,6 @@ class AgentDetector:
         self._seen += 1
         self._short.push(seconds, value)
         self._long.expire(seconds)
-        self._residuals.expire(seconds)
-        self._weekly_residuals.expire(seconds)
         scale_floor = settings.relative_scale_floor * abs(self._long.mean) + 1e-12
         warm = len(self._long) >= settings.warm_up_points and elapsed >= self._warm_up
         level_deviation: float | None = None
@@ -251,70 +291,44 @@ class AgentDetector:
         seasonal_deviation = self._seasonal_deviation(seconds, value, scale_floor)
         if level_deviation is None:
             return 0.0
-        if seasonal_deviation is None:
-            seasonal_deviation = level_deviation
+        # The pattern that explains the values best judges them: the daily or weekly one once trusted, else the level.
+        deviation = level_deviation if seasonal_deviation is None else seasonal_deviation
         judge = self._seen >= settings.warm_up_points + settings.novelty_warm_up_points and elapsed >= self._judge_after
-        score = max(
-            self._seasonal_novelty.score(seconds, seasonal_deviation, judge, self._in_episode),
-            self._unexplained_novelty.score(seconds, min(level_deviation, seasonal_deviation), judge, self._in_episode),
-        )
-        return self._alarm(seconds, score)
+        return self._alarm(seconds, self._novelty.score(seconds, deviation, judge, self._in_episode))
 
     def _seasonal_deviation(self, seconds: float, value: float, scale_floor: float) -> float | None:
-        """How far the recent values lie from the daily (or, once trusted, weekly) pattern, in spreads."""
+        """How far the recent values lie from the daily or weekly pattern, whichever explains the values more (the
+        smaller spread around it), in spreads; None while neither is trusted or explains anything."""
         settings = self.settings
-        bucket, expected, days = self._pattern.visit(seconds)
-        deviation: float | None = None
-        if expected is not None:
-            self._recent_residuals.push(seconds, value - expected)
-            if days >= settings.pattern_min_days and len(self._residuals) >= settings.warm_up_points:
-                spread = max(self._residuals.std, scale_floor)
-                deviation = abs(self._recent_residuals.mean) / spread
-            self._residuals.push(seconds, value - expected)
-            weekly_deviation = self._weekly_deviation(seconds, value - expected, scale_floor)
-            # Once trusted, the weekly pattern is the more specific one: a weekday as quiet as a Sunday is news to it,
-            # not to a daily pattern that has learnt the average of both.
-            if weekly_deviation is not None and deviation is not None:
-                deviation = weekly_deviation
-        self._pattern.learn(seconds, bucket, value)
-        return deviation
+        min_points = settings.warm_up_points
+        judged = [
+            self._daily.judge(seconds, value, settings.pattern_min_days, min_points, scale_floor),
+            self._weekly.judge(seconds, value, settings.pattern_min_weeks, min_points, scale_floor),
+        ]
+        # A pattern whose residuals spread as wide as the values themselves (no rhythm) would judge the same noise
+        # as the level does a second time, with noise of its own added; a weekly pattern explains a quiet weekend
+        # that the daily one, having learnt the average of all days, cannot.
+        explaining = [found for found in judged if found is not None and found[1] < self._long.std]
+        if not explaining:
+            return None
+        return min(explaining, key=lambda found: found[1])[0]
 
     def _alarm(self, seconds: float, score: float) -> float:
         """The score as reported: silent during an alarm's episode, which a high score opens."""
-        settings = self.settings
-        novelties = (self._seasonal_novelty, self._unexplained_novelty)
         if self._in_episode and self._last_alarm is not None:
             since = seconds - self._last_alarm
             if since > self._rest:
-                self._end_episode(keep=True)
-            elif since > self._quiet and not (novelties[0].beats_record or novelties[1].beats_record):
-                self._end_episode(keep=False)
+                self._in_episode = False
+                self._novelty.release(keep=True)
+            elif since > self._quiet and not self._novelty.beats_record:
+                self._in_episode = False
+                self._novelty.release(keep=False)
             return 0.0
-        if score >= settings.rest_level:
+        if score >= self.settings.rest_level:
             self._last_alarm = seconds
             self._in_episode = True
-            for novelty in novelties:
-                novelty.hold()
+            self._novelty.hold()
         return score
-
-    def _end_episode(self, keep: bool) -> None:
-        self._in_episode = False
-        self._seasonal_novelty.release(keep)
-        self._unexplained_novelty.release(keep)
-
-    def _weekly_deviation(self, seconds: float, daily_residual: float, scale_floor: float) -> float | None:
-        """How far the recent daily residuals lie from this hour of the week's usual offset, in spreads."""
-        settings = self.settings
-        bucket, offset, weeks = self._weekly.visit(seconds)
-        deviation = None
-        if offset is not None:
-            self._recent_weekly_residuals.push(seconds, daily_residual - offset)
-            if weeks >= settings.pattern_min_weeks and len(self._weekly_residuals) >= settings.warm_up_points:
-                spread = max(self._weekly_residuals.std, scale_floor)
-                deviation = abs(self._recent_weekly_residuals.mean) / spread
-            self._weekly_residuals.push(seconds, daily_residual - offset)
-        self._weekly.learn(seconds, bucket, daily_residual)
-        return deviation
 
     # Saving and restoring
 
@@ -329,14 +343,9 @@ class AgentDetector:
             "in_episode": self._in_episode,
             "long": self._long.snapshot(),
             "short": self._short.snapshot(),
-            "residuals": self._residuals.snapshot(),
-            "recent_residuals": self._recent_residuals.snapshot(),
-            "pattern": self._pattern.snapshot(),
+            "daily": self._daily.snapshot(),
             "weekly": self._weekly.snapshot(),
-            "weekly_residuals": self._weekly_residuals.snapshot(),
-            "recent_weekly_residuals": self._recent_weekly_residuals.snapshot(),
-            "seasonal_novelty": self._seasonal_novelty.snapshot(),
-            "unexplained_novelty": self._unexplained_novelty.snapshot(),
+            "novelty": self._novelty.snapshot(),
         }
 
     @classmethod
@@ -359,14 +368,9 @@ class AgentDetector:
         parts: list[tuple[str, Restorable]] = [
             ("long", detector._long),
             ("short", detector._short),
-            ("residuals", detector._residuals),
-            ("recent_residuals", detector._recent_residuals),
-            ("pattern", detector._pattern),
+            ("daily", detector._daily),
             ("weekly", detector._weekly),
-            ("weekly_residuals", detector._weekly_residuals),
-            ("recent_weekly_residuals", detector._recent_weekly_residuals),
-            ("seasonal_novelty", detector._seasonal_novelty),
-            ("unexplained_novelty", detector._unexplained_novelty),
+            ("novelty", detector._novelty),
         ]
         for name, part in parts:
             require(name in state, f"{name}: missing")

@@ -120,14 +120,14 @@ def test_windows_forget_by_time_across_a_gap() -> None:
     assert max(found[2 * 288 :]) < LEVEL
 
 
-def weekly_series(quiet_weekday: int | None) -> list[tuple[datetime, float]]:
+def weekly_series(quiet_weekday: int | None, daily_amplitude: float) -> list[tuple[datetime, float]]:
     """Five weeks at 5 minutes: a daily sine, 25 lower on Saturdays and Sundays (and on day `quiet_weekday`)."""
     noise = random.Random(13)  # noqa: S311 -- reproducible test noise, nothing secret
 
     def value(at: timedelta) -> float:
         day = int(at / timedelta(days=1))
         weekend = (START + at).weekday() >= 5 or day == quiet_weekday
-        daily = 60.0 + 20.0 * math.sin(2 * math.pi * (at / timedelta(days=1)))
+        daily = 60.0 + daily_amplitude * math.sin(2 * math.pi * (at / timedelta(days=1)))
         return daily - (25.0 if weekend else 0.0) + noise.gauss(0.0, 1.0)
 
     return sampled(timedelta(minutes=5), value, days=35)
@@ -136,13 +136,19 @@ def weekly_series(quiet_weekday: int | None) -> list[tuple[datetime, float]]:
 QUIET_WEDNESDAY = 4 * 7 + 2  # 2024-01-01 is a Monday: the fifth week's Wednesday
 
 
-def test_weekends_become_usual_once_the_weekly_pattern_is_learnt() -> None:
-    raised = alarms(weekly_series(None))
+# With a daily rhythm, and without one: then the daily pattern explains nothing and is not used, the weekly one is.
+AMPLITUDES = pytest.mark.parametrize("daily_amplitude", [20.0, 0.0])
+
+
+@AMPLITUDES
+def test_weekends_become_usual_once_the_weekly_pattern_is_learnt(daily_amplitude: float) -> None:
+    raised = alarms(weekly_series(None, daily_amplitude))
     assert [when for when, _ in raised if when >= START + timedelta(days=19)] == []
 
 
-def test_a_weekday_as_quiet_as_a_sunday_is_flagged() -> None:
-    raised = alarms(weekly_series(QUIET_WEDNESDAY))
+@AMPLITUDES
+def test_a_weekday_as_quiet_as_a_sunday_is_flagged(daily_amplitude: float) -> None:
+    raised = alarms(weekly_series(QUIET_WEDNESDAY, daily_amplitude))
     wednesday = START + timedelta(days=QUIET_WEDNESDAY)
     assert [when for when, _ in raised if when >= START + timedelta(days=19)]
     assert wednesday <= raised[-1][0] <= wednesday + timedelta(hours=1)
@@ -150,7 +156,8 @@ def test_a_weekday_as_quiet_as_a_sunday_is_flagged() -> None:
 
 def test_a_second_smaller_event_within_the_memory_is_flagged() -> None:
     noise = random.Random(17)  # noqa: S311 -- reproducible test noise, nothing secret
-    first, second = timedelta(days=4, hours=2), timedelta(days=5, hours=2)
+    # At another hour than the first: at the same one the daily pattern would have learnt part of the first bump.
+    first, second = timedelta(days=4, hours=2), timedelta(days=5, hours=9)
 
     def value(at: timedelta) -> float:
         bump = 30.0 if first <= at < first + timedelta(minutes=30) else 0.0

@@ -182,6 +182,34 @@ def best_threshold(rows: Iterable[ScoredRow], profile: CostMatrix = STANDARD_PRO
     return best
 
 
+def score_at_threshold(
+    rows: Iterable[ScoredRow], threshold: float, profile: CostMatrix = STANDARD_PROFILE
+) -> ThresholdScore:
+    """The rows at a threshold chosen elsewhere (on other data, in cross-validation): rows scoring at least
+    `threshold` are detections, as in the sweep."""
+    best_in_window: dict[str, float] = {}
+    detected: set[str] = set()
+    fp_total = 0.0
+    fp_rows = 0
+    for row in rows:
+        if row.window is not None:
+            best_in_window.setdefault(row.window, -profile.fn)
+            if row.anomaly_score >= threshold:
+                detected.add(row.window)
+                best_in_window[row.window] = max(best_in_window[row.window], row.sweep_score)
+        elif row.anomaly_score >= threshold:
+            fp_rows += 1
+            fp_total += row.sweep_score
+    total = math.fsum(best_in_window.values()) + fp_total
+    return ThresholdScore(threshold, total, len(detected), fp_rows, len(best_in_window) - len(detected))
+
+
+def normalised(raw: float, windows: int, profile: CostMatrix = STANDARD_PROFILE) -> float:
+    """A raw score over `windows` scored windows on NAB's scale: the null detector 0, the perfect one 100."""
+    null, perfect = -profile.fn * windows, profile.tp * windows
+    return 100.0 * (raw - null) / (perfect - null)
+
+
 def perfect_scores(series: LabelledSeries) -> list[float]:
     """1.0 on the first scored row of every window, 0.0 elsewhere: the best any detector can do."""
     scores = [0.0] * len(series.timestamps)

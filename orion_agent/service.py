@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 INPUTS = ("bird_exporter", "prometheus", "alertmanager")
 # A schedule that has not run for this many of its intervals means the loop is stuck, not merely degraded.
 STALL_INTERVALS = 5
+DETECTOR_STATE_FILE = "detectors.json"
 
 
 class PrometheusApi(Protocol):
@@ -76,7 +77,8 @@ class Agent:
         self.findings: dict[str, list[Finding]] = {}
         self.forecasts: list[Forecast] = []
         self.last_run: dict[str, float] = {}
-        self.anomalies = AnomalyWatch(settings.thresholds.anomaly_score)
+        self.anomalies = AnomalyWatch(settings.thresholds.anomaly_score, settings.state_dir / DETECTOR_STATE_FILE)
+        self.anomalies.load(self.started)
         self.alerts = AlertBook(post_alerts, clock)
         self.inbox = WebhookInbox(clock)
         self.audit = AuditLog(settings.audit_log, clock)
@@ -207,6 +209,11 @@ class Agent:
                 self.findings["forecast"] = findings
             self.last_run["forecast"] = now
 
+    def save_detector_state(self) -> None:
+        self.anomalies.save(self._clock())
+        with self._lock:
+            self.last_run["detector_state"] = self._clock()
+
     def write_hourly_report(self) -> None:
         report = self.report()
         path = write_report(report, self.settings.state_dir / "reports", self._clock())
@@ -335,6 +342,7 @@ class Agent:
             ("check", settings.check_interval_seconds, self.check),
             ("forecast", settings.forecast_interval_seconds, self.forecast),
             ("report", settings.report_interval_seconds, self.write_hourly_report),
+            ("detector_state", settings.detector_state_interval_seconds, self.save_detector_state),
         ]
 
     def run(self, stop: threading.Event, wait: Callable[[float], bool] | None = None) -> None:
@@ -342,8 +350,10 @@ class Agent:
         wait = wait or stop.wait
         schedules = self.schedules()
         now = self._clock()
-        # The report waits a full interval: at start there is nothing to report yet.
-        due = {name: now + (interval if name == "report" else 0.0) for name, interval, _ in schedules}
+        # The report and the state wait a full interval: at start there is nothing new to report or save yet.
+        due = {
+            name: now + (interval if name in ("report", "detector_state") else 0.0) for name, interval, _ in schedules
+        }
         while not stop.is_set():
             for name, interval, task in schedules:
                 if self._clock() >= due[name]:
@@ -351,6 +361,8 @@ class Agent:
                     # Due times step from the schedule, not from when the round ended, so rounds do not drift.
                     due[name] = max(due[name] + interval, self._clock())
             wait(max(min(due.values()) - self._clock(), 0.0))
+        # What was learnt since the last periodic save survives the stop (SIGTERM at shutdown or upgrade).
+        _run_guarded("detector_state", self.save_detector_state)
 
 
 def _run_guarded(name: str, task: Callable[[], None]) -> None:

@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     prometheus_timeout_seconds: Seconds = 5.0
     forecast_interval_seconds: Annotated[float, Field(ge=1)] = 300.0
     report_interval_seconds: Annotated[float, Field(ge=60)] = 3600.0
+    # The anomaly detectors' state is saved this often (and at stop) so a crash loses at most this much learning.
+    detector_state_interval_seconds: Annotated[float, Field(ge=10)] = 300.0
     router: Router
     thresholds: Thresholds = Field(default_factory=Thresholds)
     remediation: Remediation = Field(default_factory=Remediation)

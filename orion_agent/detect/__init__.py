@@ -1,7 +1,7 @@
 """Online, causal anomaly detectors for the agent's series, and scoring CSV files with them."""
 
 from orion_agent.detect.agent import AgentDetector, AgentSettings
-from orion_agent.detect.base import Detector
+from orion_agent.detect.base import Detector, StateError
 from orion_agent.detect.baselines import StaticThresholdDetector, WindowedGaussianDetector
 from orion_agent.detect.csv_scoring import CsvFormatError, score_csv
 
@@ -10,6 +10,7 @@ __all__ = [
     "AgentSettings",
     "CsvFormatError",
     "Detector",
+    "StateError",
     "StaticThresholdDetector",
     "WindowedGaussianDetector",
     "score_csv",

@@ -1,23 +1,30 @@
-"""Two simple detectors the agent's detector is measured against."""
+"""Two simple detectors the agent's detector is measured against (windows in time, like the agent's: NAB's point
+counts times its 5-minute spacing)."""
 
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from orion_agent.detect.base import RollingStats, two_sided_tail
+from orion_agent.detect.base import RecentMean, WindowStats, seconds_of, two_sided_tail
+
+NAB_STEP = timedelta(minutes=5)
 
 
 class WindowedGaussianDetector:
     """How unlikely the mean of the last few values is under a Gaussian fitted to a long window before them."""
 
-    def __init__(self, long_size: int = 2000, short_size: int = 10, warm_up: int = 100) -> None:
-        self._long = RollingStats(long_size)
-        self._short = RollingStats(short_size)
+    def __init__(
+        self, long_window: timedelta = 2000 * NAB_STEP, short_window: timedelta = 10 * NAB_STEP, warm_up: int = 100
+    ) -> None:
+        self._long = WindowStats(long_window.total_seconds(), NAB_STEP.total_seconds())
+        self._short = RecentMean(short_window.total_seconds())
         self._warm_up = warm_up
 
     def update(self, timestamp: datetime, value: float) -> float:
-        self._short.push(value)
+        seconds = seconds_of(timestamp)
+        self._short.push(seconds, value)
+        self._long.expire(seconds)
         score = 0.0
         if len(self._long) >= self._warm_up:
             spread = self._long.std
@@ -28,7 +35,7 @@ class WindowedGaussianDetector:
                 score = surprise / (surprise + 1.0)
             elif distance > 0.0:
                 score = 1.0
-        self._long.push(value)
+        self._long.push(seconds, value)
         return score
 
 

@@ -105,14 +105,15 @@ def test_the_agent_flags_a_level_shift_once() -> None:
     alarms = [i for i in range(EVENT, len(found)) if found[i] >= AgentDetector().settings.rest_level]
     assert alarms
     assert alarms[0] < EVENT + 5
-    assert all(later - alarms[0] > AgentDetector().settings.rest_points for later in alarms[1:])
+    rest_points = AgentDetector().settings.rest / timedelta(minutes=5)
+    assert all(later - alarms[0] > rest_points for later in alarms[1:])
 
 
 def test_the_agent_flags_a_missing_daily_peak() -> None:
     # The value stays at the day's mean where the daily peak should be: normal for the level, not for the hour.
     missing = range(3 * DAY + DAY // 8, 3 * DAY + 3 * DAY // 8)
     points = make_series(5, lambda i: 50.0 + NOISE[i] if i in missing else noisy_sine(i))
-    assert flags_event(scores(AgentDetector, points), missing.start)
+    assert flags_event(scores(AgentDetector, points), missing.start, level=AgentDetector().settings.rest_level)
     assert not flags_event(scores(WindowedGaussianDetector, points), missing.start)
 
 

@@ -120,3 +120,23 @@ def test_windows_must_lie_on_rows_and_scores_match_rows() -> None:
         nab.sweep_rows(shifted, [0.0] * 100)
     with pytest.raises(ValueError, match="99 scores for 100 rows"):
         nab.sweep_rows(ONE_WINDOW, [0.0] * 99)
+
+
+def test_scoring_at_a_given_threshold_matches_the_sweep_at_that_threshold() -> None:
+    scores = [0.0] * 100
+    scores[20], scores[45], scores[58] = 0.7, 0.5, 0.9
+    rows = nab.sweep_rows(ONE_WINDOW, scores)
+    by_threshold = {result.threshold: result for result in nab.scores_by_threshold(rows)}
+    for threshold in (0.9, 0.7, 0.5):
+        found, swept = nab.score_at_threshold(rows, threshold), by_threshold[threshold]
+        assert (found.tp, found.fp, found.fn) == (swept.tp, swept.fp, swept.fn)
+        assert found.score == pytest.approx(swept.score)
+    # Between swept thresholds, and above them all: what the swept threshold just above detects, or nothing.
+    assert nab.score_at_threshold(rows, 0.6).score == pytest.approx(by_threshold[0.7].score)
+    assert nab.score_at_threshold(rows, 0.95) == nab.ThresholdScore(0.95, -1.0, 0, 0, 1)
+
+
+def test_normalised_puts_null_at_0_and_perfect_at_100() -> None:
+    assert nab.normalised(-3.0, 3) == 0.0
+    assert nab.normalised(3.0, 3) == 100.0
+    assert nab.normalised(0.0, 3) == 50.0

@@ -32,8 +32,8 @@ typecheck: install  ## mypy --strict with the pydantic plugin
 test: install system-packages engine  ## pytest, warnings as errors (the checks need root for network namespaces)
 	$(RUN) pytest
 
-test-fast: install  ## the tests that need no root, namespaces or engine (pre-commit's tier; CI runs them all)
-	$(RUN) pytest -q -m "not realtime" --ignore=tests/lab --ignore=tests/deploy --ignore=tests/engine
+test-fast: install  ## in-process tests only: no root, no other program, no real waiting (pre-commit; CI runs them all)
+	ORION_TEST_TIER=fast $(RUN) pytest -q -m "not realtime and not root and not programs" --ignore=tests/lab --ignore=tests/deploy --ignore=tests/engine
 
 check: lint typecheck test  ## everything CI checks
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import datetime
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,16 @@ import pytest
 from orion_infra.model import RawConfig, read_stack_file
 from tests.fixtures.invalid_cases import DEFAULT_STACK, TODAY
 from tests.pulumi_harness import PulumiUp, name_trust_anchors, up_under_mocks
+from tests.tiers import fast_tier_limits
+
+FAST_TIER = os.environ.get("ORION_TEST_TIER") == "fast"
+
+
+@pytest.fixture(autouse=FAST_TIER)
+def fast_tier_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """In the fast tier (`make test-fast`), each test is held to its limits (tests/tiers.py)."""
+    with fast_tier_limits(monkeypatch):
+        yield
 
 
 @pytest.fixture

@@ -225,6 +225,7 @@ def a_stack_file(directory: Path) -> Path:
     return stack_file
 
 
+@pytest.mark.programs
 def test_trust_writes_the_recorded_api_anchors_and_known_hosts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     stack_file = a_stack_file(tmp_path)
     pulumi = fake_pulumi(tmp_path, stack_file, outputs={"trust": RECORDED})
@@ -238,6 +239,7 @@ def test_trust_writes_the_recorded_api_anchors_and_known_hosts(tmp_path: Path, m
     assert pulumi.calls() == [["stack", "output", "trust", "--json", "--cwd", str(tmp_path), "--stack", "orion"]]
 
 
+@pytest.mark.programs
 def test_trust_writes_beside_the_stack_file_whatever_the_current_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -258,6 +260,7 @@ def test_trust_writes_beside_the_stack_file_whatever_the_current_directory(
     ]
 
 
+@pytest.mark.programs
 def test_trust_without_a_recorded_output_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", fake_pulumi(tmp_path, a_stack_file(tmp_path)).path)
     monkeypatch.chdir(tmp_path)
@@ -268,6 +271,7 @@ def test_trust_without_a_recorded_output_says_so(tmp_path: Path, monkeypatch: py
 
 
 @pytest.mark.parametrize("cli", ["missing", "failing"])
+@pytest.mark.programs
 def test_trust_gives_the_reason_when_the_cli_cannot_answer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: str
 ) -> None:
@@ -347,6 +351,7 @@ def imported_after(*arguments: str) -> set[str]:
     return set(done.stderr.splitlines())
 
 
+@pytest.mark.programs
 def test_help_imports_no_command() -> None:
     """`orion --help` took 0.9 s: every command's imports (Pulumi, requests, the agent) were loaded to list them."""
     modules = imported_after("--help")
@@ -357,11 +362,13 @@ def test_help_imports_no_command() -> None:
     }
 
 
+@pytest.mark.programs
 def test_validate_imports_neither_pulumi_nor_requests_nor_jinja(default_stack_file: Path) -> None:
     modules = imported_after("validate", "--stack-file", str(default_stack_file))
     assert not {"pulumi", "requests", "jinja2", "orion_agent", "grafana_foundation_sdk", "cryptography"} & modules
 
 
+@pytest.mark.programs
 def test_python_m_orion_infra_cli_runs_the_cli(default_stack_file: Path) -> None:
     """Exited 0 doing nothing."""
     done = subprocess.run(
@@ -403,6 +410,7 @@ def complete(words: str) -> list[str]:
     return [line.partition(",")[2] for line in done.stdout.splitlines()]
 
 
+@pytest.mark.programs
 def test_shell_completion_offers_commands_and_their_options() -> None:
     assert complete("orion va") == ["validate"]
     assert complete("orion validate --j") == ["--json"]

@@ -145,6 +145,7 @@ def test_the_installer_tool_is_not_needed_where_no_node_is_installed(site: Site)
         ("Lix, like Nix", Verdict.WARN),
     ],
 )
+@pytest.mark.programs
 def test_nix_is_judged_by_its_version(tmp_path: Path, said: str, verdict: Verdict) -> None:
     tool_stub(tmp_path, "nix", said)
     finding = tools.nix_finding(str(tmp_path / "nix"))
@@ -452,6 +453,7 @@ def test_a_broken_stack_file_fails_and_nothing_goes_to_the_network(
     assert not any(name.startswith(("idrac", "proxmox", "serve", "management")) for name in checks)
 
 
+@pytest.mark.programs
 def test_the_doctor_loads_no_pulumi() -> None:
     code = "import sys, orion_infra.cli_doctor; print(sorted(m for m in sys.modules if m.startswith('pulumi')))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -491,6 +493,7 @@ def tls_on_loopback(tmp_path: Path) -> Iterator[tuple[int, str]]:
     thread.join(timeout=5)
 
 
+@pytest.mark.programs
 def test_a_handshake_reads_the_certificate_and_a_closed_port_is_named(tls_on_loopback: tuple[int, str]) -> None:
     port, fingerprint = tls_on_loopback
     found = network.handshake("127.0.0.1", port, 2)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
+
 import pulumi
 import pulumi_random as random
+import pytest
 
 from tests.pulumi_harness import run_program
+from tests.tiers import fast_tier_limits
 
 
 def small_program() -> None:
@@ -64,3 +69,13 @@ def test_a_failing_program_is_reported_not_raised() -> None:
 
     run = run_program(failing, {}, set())
     assert isinstance(run.error, pulumi.RunError)
+
+
+@pytest.mark.realtime  # it sleeps for real, more than the fast tier allows
+def test_the_fast_tier_refuses_a_program_and_real_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    with fast_tier_limits(monkeypatch), pytest.raises(AssertionError, match="runs no program"):
+        subprocess.run(["true"], check=False)
+    with pytest.raises(AssertionError, match=r"0\.30 s slept"), fast_tier_limits(monkeypatch):
+        time.sleep(0.3)
+    with fast_tier_limits(monkeypatch):
+        time.sleep(0.05)

@@ -80,6 +80,7 @@ def served(image: Path) -> Iterator[MediaServer]:
         serving.join(timeout=10)
 
 
+@pytest.mark.programs
 def test_the_idrac_gets_the_image_over_https_in_ranges(served: MediaServer) -> None:
     assert served.url.startswith("https://127.0.0.1:")
     status, body, _ = fetch(served.url)
@@ -91,6 +92,7 @@ def test_the_idrac_gets_the_image_over_https_in_ranges(served: MediaServer) -> N
     assert fetch(served.url, headers={"Range": f"bytes={len(IMAGE)}-"})[0] == 416
 
 
+@pytest.mark.programs
 def test_nobody_else_gets_it_nor_a_path_without_the_token(served: MediaServer) -> None:
     assert fetch(served.url, source=SOMEONE_ELSE)[:2] == (403, b"")
     assert fetch(served.url.replace(served.token, "guess"))[0] == 404

@@ -332,6 +332,7 @@ def checks_of(output: str) -> dict[str, str]:
     return {check["name"]: check["status"] for check in json.loads(output)["checks"]}
 
 
+@pytest.mark.programs
 def test_green_exits_0_and_every_ssh_call_pins_the_deploys_host_keys(ssh: FakeSsh, outputs: Path) -> None:
     code, output = run_verify(outputs, *OFF_THE_MACHINE, f"--skip-target={NOT_SCRAPED}", "--json")
     assert code == 0, output
@@ -346,6 +347,7 @@ def test_green_exits_0_and_every_ssh_call_pins_the_deploys_host_keys(ssh: FakeSs
         assert call["args"][-2] in ("orion@192.168.1.1", "orion@192.168.100.20")  # type: ignore[index]
 
 
+@pytest.mark.programs
 def test_a_failure_exits_1_naming_the_check_with_what_to_do(ssh: FakeSsh, outputs: Path) -> None:
     ssh.set({"orion@192.168.1.1": "peer-down"})
     code, output = run_verify(outputs, *OFF_THE_MACHINE, f"--skip-target={NOT_SCRAPED}")
@@ -360,6 +362,7 @@ def test_a_failure_exits_1_naming_the_check_with_what_to_do(ssh: FakeSsh, output
     assert "SKIP  grafana             skipped on request (--skip grafana)" in lines
 
 
+@pytest.mark.programs
 def test_a_killed_prometheus_fails_its_check_with_curls_reason(ssh: FakeSsh, outputs: Path) -> None:
     ssh.set({"orion@192.168.100.20": "prometheus-down"})
     code, output = run_verify(outputs, *OFF_THE_MACHINE, f"--skip-target={NOT_SCRAPED}", "--json")
@@ -372,6 +375,7 @@ def test_a_killed_prometheus_fails_its_check_with_curls_reason(ssh: FakeSsh, out
     assert check["advice"] == "on orion-monitor: `systemctl status prometheus`, `journalctl -u prometheus`"
 
 
+@pytest.mark.programs
 def test_a_silent_host_costs_the_timeout_once_not_per_check(ssh: FakeSsh, outputs: Path) -> None:
     ssh.set({"*": "silent"})
     started = time.monotonic()
@@ -396,6 +400,7 @@ def test_a_silent_host_costs_the_timeout_once_not_per_check(ssh: FakeSsh, output
         ),
     ],
 )
+@pytest.mark.programs
 def test_ssh_refusals_fail_every_check_on_that_host(
     ssh: FakeSsh, outputs: Path, mode: str, reason: str, advice: str
 ) -> None:
@@ -421,6 +426,7 @@ def test_no_pinned_key_fails_without_connecting(ssh: FakeSsh, tmp_path: Path) ->
     assert ssh.calls() == []
 
 
+@pytest.mark.programs
 def test_proxmox_without_an_anchor_fails_before_any_connection(ssh: FakeSsh, outputs: Path) -> None:
     code, output = run_verify(outputs, "--skip=grafana", f"--skip-target={NOT_SCRAPED}", "--json")
     assert code == 1
@@ -468,6 +474,7 @@ def test_a_malformed_token_is_a_usage_error_that_never_shows_it(
     assert "hunter2" not in output
 
 
+@pytest.mark.programs
 def test_it_runs_as_a_process_and_reaches_nothing_it_is_not_meant_to(ssh: FakeSsh, outputs: Path) -> None:
     """`python -c 'from orion_infra.cli_verify import verify; verify()'` in an empty network namespace (unshare
     -rn): Grafana, not skipped, finds no route; everything else answers through the fake ssh."""
@@ -584,6 +591,7 @@ def project(tmp_path: Path) -> Path:
     return stack_file
 
 
+@pytest.mark.programs
 def test_without_outputs_the_trust_output_comes_through_the_pulumi_cli(
     ssh: FakeSsh, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -598,6 +606,7 @@ def test_without_outputs_the_trust_output_comes_through_the_pulumi_cli(
     assert len(ssh.calls()) == 8
 
 
+@pytest.mark.programs
 def test_before_the_first_pulumi_up_it_says_so(
     ssh: FakeSsh, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -608,6 +617,7 @@ def test_before_the_first_pulumi_up_it_says_so(
     assert ssh.calls() == []
 
 
+@pytest.mark.programs
 def test_the_api_credential_is_the_token_else_roots_password_read_once(project: Path, tmp_path: Path) -> None:
     credentials = {"proxmox_root": {"orion-pve": "generated-root"}, "idrac_root": {}, "grafana_admin": "g"}
     pulumi = fake_pulumi(tmp_path, project, outputs={"credentials": credentials}, secret_outputs=["credentials"])
@@ -630,6 +640,7 @@ def test_the_api_credential_is_the_token_else_roots_password_read_once(project: 
         )
 
 
+@pytest.mark.programs
 def test_a_pulumi_cli_that_cannot_read_the_secret_gives_its_reason(project: Path, tmp_path: Path) -> None:
     reason = "error: getting stack configuration: passphrase must be set with PULUMI_CONFIG_PASSPHRASE"
     pulumi = fake_pulumi(tmp_path, project, error=reason)
@@ -640,6 +651,7 @@ def test_a_pulumi_cli_that_cannot_read_the_secret_gives_its_reason(project: Path
     assert why == f"the Pulumi CLI could not read the stack's output credentials: {reason}"
 
 
+@pytest.mark.programs
 def test_one_checks_fault_does_not_hide_the_others(ssh: FakeSsh, stack: OrionStack, tmp_path: Path) -> None:
     def broken(_node: str) -> tuple[Credential | None, str]:
         raise RuntimeError("credential store exploded")

@@ -300,6 +300,7 @@ RULES: dict[str, Callable[[Workflows], list[str]]] = {
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=[path.name for path in WORKFLOWS])
+@pytest.mark.programs
 def test_workflow_passes_actionlint(workflow: Path, actionlint_config: Path) -> None:
     result = actionlint(workflow, actionlint_config)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -432,6 +433,7 @@ def test_the_readme_says_how_to_set_up_the_runner_and_environments() -> None:
         assert f"`{word}`" in readme, word
 
 
+@pytest.mark.programs
 def test_actionlint_rejects_a_broken_workflow(tmp_path: Path, actionlint_config: Path) -> None:
     broken = tmp_path / "broken.yml"
     broken.write_text(

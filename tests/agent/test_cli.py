@@ -201,6 +201,7 @@ def test_score_names_the_destination_it_cannot_write(tmp_path: Path) -> None:
     assert result.stderr == "Error: cannot write /proc/out.csv: No such file or directory\n"
 
 
+@pytest.mark.programs
 def test_score_to_stdout_keeps_stdout_to_the_scored_rows(tmp_path: Path) -> None:
     (tmp_path / "in.csv").write_text(GOOD)
     finished = subprocess.run(

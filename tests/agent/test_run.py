@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from orion_agent.logs import JsonFormatter
@@ -29,6 +30,7 @@ def wait_for_health(url: str, deadline: float) -> dict[str, object]:
         time.sleep(0.05)
 
 
+@pytest.mark.programs
 def test_the_agent_runs_reports_degraded_inputs_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = unused_port()
     with http_server(lambda path, body: (200, EXPORTER_PAGE.encode())) as exporter:

@@ -188,6 +188,7 @@ def test_dry_run_never_runs_the_command_but_audits_what_it_would_have_done(tmp_p
     assert harness.audit.read()[0]["command"] == argv
 
 
+@pytest.mark.programs
 def test_the_real_runner_passes_the_argv_without_a_shell(tmp_path: Path) -> None:
     argv, record = recorder_script(tmp_path)
     result = SubprocessRunner().run(argv, timeout=10)
@@ -195,6 +196,7 @@ def test_the_real_runner_passes_the_argv_without_a_shell(tmp_path: Path) -> None
     assert record.read_text() == "router; rm -rf /\n"
 
 
+@pytest.mark.programs
 def test_the_real_runner_reports_a_missing_program_and_a_hang(tmp_path: Path) -> None:
     missing = SubprocessRunner().run([str(tmp_path / "absent")], timeout=1)
     assert missing.returncode is None

@@ -78,6 +78,7 @@ def test_the_probe_scrapes_over_http_and_fails_on_an_error_status() -> None:
         BirdExporterProbe(url + "/metrics", 1.0).scrape()
 
 
+@pytest.mark.realtime
 def test_the_probe_gives_up_after_its_timeout() -> None:
     with (
         http_server(lambda path, body: (200, EXPORTER_PAGE.encode()), delay=1.0) as url,
@@ -136,6 +137,7 @@ def test_prometheus_answering_garbage_is_a_source_error(status: int, body: bytes
     assert (error.value.source, error.value.problem) == ("prometheus", problem)
 
 
+@pytest.mark.realtime
 def test_prometheus_refusing_connections_or_too_slow_is_a_source_error() -> None:
     with pytest.raises(SourceError, match=r"unreachable \(ConnectionError\)"):
         PrometheusClient(f"http://127.0.0.1:{unused_port()}", 1.0).query("up")

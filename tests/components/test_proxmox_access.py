@@ -40,6 +40,7 @@ def state(environment: dict[str, str]) -> dict[str, object]:
     return json.loads(Path(environment["PVEUM_STATE"]).read_text())  # type: ignore[no-any-return]
 
 
+@pytest.mark.programs
 def test_the_token_is_made_with_the_role_and_nothing_but_the_token_on_stdout(node: dict[str, str]) -> None:
     made = make_token(node)
     assert made.returncode == 0, made.stderr
@@ -51,6 +52,7 @@ def test_the_token_is_made_with_the_role_and_nothing_but_the_token_on_stdout(nod
     assert pve["tokens"] == {API_ACCOUNT: {API_TOKEN: {"privsep": "0", "value": token.split("=", 1)[1]}}}
 
 
+@pytest.mark.programs
 def test_a_second_run_replaces_the_token_and_keeps_one_account(node: dict[str, str]) -> None:
     first = _api_token(make_token(node).stdout)
     again = make_token(node)
@@ -69,6 +71,7 @@ def test_the_role_holds_no_privilege_over_users_permissions_or_the_node_itself()
     assert not forbidden & set(API_PRIVILEGES)
 
 
+@pytest.mark.programs
 def test_a_privilege_proxmox_ve_9_does_not_know_fails_the_step(node: dict[str, str]) -> None:
     refused = make_token(node, ",".join([*API_PRIVILEGES, "VM.Monitor"]))
     assert refused.returncode != 0
@@ -76,6 +79,7 @@ def test_a_privilege_proxmox_ve_9_does_not_know_fails_the_step(node: dict[str, s
     assert not refused.stdout
 
 
+@pytest.mark.programs
 def test_on_a_node_that_has_the_role_a_bad_privilege_is_named_too(node: dict[str, str]) -> None:
     """A second run (the role exists) reports pveum's own reason, not a misleading one from a fallback."""
     assert make_token(node).returncode == 0
@@ -86,6 +90,7 @@ def test_on_a_node_that_has_the_role_a_bad_privilege_is_named_too(node: dict[str
     assert not refused.stdout
 
 
+@pytest.mark.programs
 def test_delete_removes_the_account_its_token_and_the_role(node: dict[str, str]) -> None:
     assert make_token(node).returncode == 0
     remove = shell_command("proxmox-api-token-remove.sh", ACCOUNT=API_ACCOUNT, ROLE=API_ROLE)
@@ -102,6 +107,7 @@ def test_delete_removes_the_account_its_token_and_the_role(node: dict[str, str])
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 
+@pytest.mark.programs
 def test_the_trust_anchor_is_written_whole_and_only_if_it_is_a_certificate(tmp_path: Path) -> None:
     trust_file = tmp_path / "trust" / "orion-pve.pem"
     environment = {"PATH": os.environ["PATH"], "TRUST_FILE": str(trust_file)}
@@ -118,6 +124,7 @@ def test_the_trust_anchor_is_written_whole_and_only_if_it_is_a_certificate(tmp_p
 
 
 @pytest.mark.parametrize(("custom", "expected"), [(False, "pve-root-ca"), (True, "pveproxy-ssl")])
+@pytest.mark.programs
 def test_the_node_sends_its_ca_or_the_certificate_installed_for_its_api(custom: bool, expected: str) -> None:
     """As root on a node whose /etc/pve holds Proxmox's files (a mount namespace of its own; the machine's /etc is
     never touched)."""

@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from orion_infra.model import OrionStack
@@ -115,6 +116,7 @@ def evaluate(flake: Path, release: str, store: Path) -> subprocess.CompletedProc
     )  # fmt: skip
 
 
+@pytest.mark.programs
 def test_flake_check_evaluates_every_example(tmp_path: Path) -> None:
     require("nix")
     done = evaluate(ROOT, "26.11", tmp_path / "store")
@@ -122,6 +124,7 @@ def test_flake_check_evaluates_every_example(tmp_path: Path) -> None:
     assert json.loads(done.stdout) == {f"example-{role}": 2 for role in ROLES}
 
 
+@pytest.mark.programs
 def test_a_systems_own_flake_offers_only_that_system(default_stack: OrionStack, tmp_path: Path) -> None:
     require("nix")
     files = render_all(default_stack)

@@ -11,6 +11,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from orion_infra.lab.shell_application import shell_application
 from tests.fakes import fake_program
 from tests.nix.nix_reader import module_values
@@ -90,6 +92,7 @@ def fingerprint(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+@pytest.mark.programs
 def test_an_existing_database_gets_the_credentials_password_from_stdin(tmp_path: Path) -> None:
     done = run(tmp_path, database=True, record=fingerprint(KEY))
     assert done.status == 0, done.output
@@ -108,6 +111,7 @@ def test_an_existing_database_gets_the_credentials_password_from_stdin(tmp_path:
     assert PASSWORD not in done.output
 
 
+@pytest.mark.programs
 def test_a_new_database_is_left_to_grafana_with_the_key_recorded(tmp_path: Path) -> None:
     """No database yet: Grafana creates it with admin_password (the credential) and the key; the CLI, which finds
     no admin to reset, is not run."""
@@ -116,11 +120,13 @@ def test_a_new_database_is_left_to_grafana_with_the_key_recorded(tmp_path: Path)
     assert KEY not in done.output
 
 
+@pytest.mark.programs
 def test_a_database_from_before_the_check_records_its_key_and_resets(tmp_path: Path) -> None:
     done = run(tmp_path, database=True)
     assert (done.status, done.record, done.stdin) == (0, fingerprint(KEY), PASSWORD), done.output
 
 
+@pytest.mark.programs
 def test_a_changed_secret_key_stops_grafana_before_it_starts(tmp_path: Path) -> None:
     done = run(tmp_path, database=True, record=fingerprint(KEY), key="another0key0made0by0a0replaced00")
     assert done.status != 0
@@ -128,6 +134,7 @@ def test_a_changed_secret_key_stops_grafana_before_it_starts(tmp_path: Path) -> 
     assert (done.args, done.record) == (None, fingerprint(KEY))
 
 
+@pytest.mark.programs
 def test_a_failing_reset_fails_the_start(tmp_path: Path) -> None:
     done = run(tmp_path, database=True, record=fingerprint(KEY), fail=True)
     assert done.status != 0

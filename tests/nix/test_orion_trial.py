@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from orion_infra.lab.shell_application import install
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +33,7 @@ def a_system(tmp_path: Path) -> Path:
     return system
 
 
+@pytest.mark.programs
 def test_after_a_failed_switch_back_nothing_starts_until_cleared(tmp_path: Path) -> None:
     system = a_system(tmp_path)
     (tmp_path / "state").mkdir()
@@ -43,6 +46,7 @@ def test_after_a_failed_switch_back_nothing_starts_until_cleared(tmp_path: Path)
     assert trial(tmp_path, "status").stdout.strip() == "idle"
 
 
+@pytest.mark.programs
 def test_what_is_not_a_system_or_a_number_is_refused(tmp_path: Path) -> None:
     system = a_system(tmp_path)
     assert "TIMEOUT must be a number" in trial(tmp_path, "start", "soon", str(system)).stderr
@@ -51,6 +55,7 @@ def test_what_is_not_a_system_or_a_number_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "switched").exists()
 
 
+@pytest.mark.programs
 def test_nothing_to_confirm_when_nothing_runs(tmp_path: Path) -> None:
     refused = trial(tmp_path, "confirm", "/nix/store/x-system")
     assert refused.returncode == 1

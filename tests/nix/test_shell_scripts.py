@@ -87,11 +87,13 @@ def test_every_nix_script_is_found() -> None:
 
 
 @pytest.mark.parametrize("application", shell_applications(), ids=lambda application: application.where)
+@pytest.mark.programs
 def test_each_shell_application_passes_shellcheck(application: ShellApplication, tmp_path: Path) -> None:
     checked = shellcheck(as_installed(application), "bash", tmp_path)
     assert checked.returncode == 0, checked.stdout
 
 
+@pytest.mark.programs
 def test_the_check_is_the_one_nixpkgs_runs(tmp_path: Path) -> None:
     """orion-trial's earlier watchdog (`setsid sh -c '...'`) is an info-level finding, SC2016, and failed the
     build of the router and the base image: the check here fails on it too."""
@@ -138,6 +140,7 @@ def shellcheck_findings(lines: dict[str, str], tmp_path: Path) -> dict[str, str]
     return findings
 
 
+@pytest.mark.programs
 def test_every_command_a_resource_runs_passes_shellcheck(
     pulumi_up: PulumiUp, default_raw: RawConfig, tmp_path: Path
 ) -> None:
@@ -158,10 +161,12 @@ def test_every_command_a_resource_runs_passes_shellcheck(
     assert shellcheck_findings(lines, tmp_path) == {}
 
 
+@pytest.mark.programs
 def test_a_command_with_a_finding_fails(tmp_path: Path) -> None:
     assert shellcheck("set -eu\nrm -rf $DIR/*\n", "sh", tmp_path).returncode != 0
 
 
+@pytest.mark.programs
 def test_a_broken_delete_or_update_line_is_caught(tmp_path: Path) -> None:
     """Not only what a resource runs when it is created: what it runs when it changes or goes is checked too."""
     command = Registration(
@@ -198,6 +203,7 @@ def shell_scripts() -> list[Path]:
 
 
 @pytest.mark.parametrize("path", shell_scripts(), ids=lambda path: str(path.relative_to(ROOT)))
+@pytest.mark.programs
 def test_every_shell_script_passes_shellcheck(path: Path, tmp_path: Path) -> None:
     shell = "bash" if "bash" in path.read_text().split("\n", 1)[0] else "sh"
     checked = shellcheck(path.read_text(), shell, tmp_path)

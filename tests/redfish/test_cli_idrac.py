@@ -73,6 +73,7 @@ def orion(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*ORION, *args], capture_output=True, text=True, env=env, timeout=120, check=False)
 
 
+@pytest.mark.programs
 def test_status_json_and_power_on_against_the_plain_emulator(sushy_emulator_process: str) -> None:
     target = ["idrac", "--endpoint", sushy_emulator_process, "--username", "root", "--json", "--poll-interval", "0.2"]
     status = orion(*target, "status")
@@ -164,6 +165,7 @@ def test_usage_errors_exit_2(idrac: RunningService, tmp_path: Path, default_stac
 FACTORY = {"idracPassword": "calvin"}
 
 
+@pytest.mark.programs
 def test_the_password_comes_from_the_rotation_once_there_was_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -187,6 +189,7 @@ def test_the_password_comes_from_the_rotation_once_there_was_one(
     ]
 
 
+@pytest.mark.programs
 def test_before_the_first_up_the_password_is_the_stack_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ORION_IDRAC_PASSWORD", raising=False)
     stack_file = tmp_path / "Pulumi.orion.yaml"
@@ -195,6 +198,7 @@ def test_before_the_first_up_the_password_is_the_stack_secret(tmp_path: Path, mo
 
 
 @pytest.mark.parametrize("cli", ["missing", "failing"])
+@pytest.mark.programs
 def test_a_cli_that_cannot_answer_is_named_not_taken_for_no_rotation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: str
 ) -> None:

@@ -44,6 +44,7 @@ def status(stack: Path, service: HttpsIdrac, path: str, *extra: str) -> tuple[in
     [None, {"other-host": {"tls_sha256": "AB:CD"}}],
     ids=["no-stack-output-yet", "no-output-for-this-host"],
 )
+@pytest.mark.programs
 def test_without_a_recorded_fingerprint_or_a_pin_nothing_is_sent(
     first_use_stack: Path, https_idrac_service: HttpsIdrac, tmp_path: Path, outputs: dict[str, object] | None
 ) -> None:
@@ -61,6 +62,7 @@ def test_without_a_recorded_fingerprint_or_a_pin_nothing_is_sent(
 
 
 @pytest.mark.parametrize("cli", ["no-pulumi-cli", "failing-pulumi-cli"])
+@pytest.mark.programs
 def test_when_the_recorded_fingerprint_cannot_be_read_the_reason_is_given_and_nothing_is_sent(
     first_use_stack: Path, https_idrac_service: HttpsIdrac, tmp_path: Path, cli: str
 ) -> None:
@@ -88,6 +90,7 @@ def test_when_the_recorded_fingerprint_cannot_be_read_the_reason_is_given_and_no
     assert https_idrac_service.layer.seen == []
 
 
+@pytest.mark.programs
 def test_the_fingerprint_recorded_by_pulumi_up_is_trusted(
     first_use_stack: Path, https_idrac_service: HttpsIdrac, tmp_path: Path
 ) -> None:
@@ -100,6 +103,7 @@ def test_the_fingerprint_recorded_by_pulumi_up_is_trusted(
     assert json.loads(out)["service_tag"] == "CQ5QBM2"
 
 
+@pytest.mark.programs
 def test_another_certificate_than_the_recorded_one_is_refused_before_the_password_is_sent(
     first_use_stack: Path, https_idrac_service: HttpsIdrac, tmp_path: Path
 ) -> None:

@@ -33,6 +33,7 @@ def fingerprint(https_idrac_service: HttpsIdrac, tmp_path: Path) -> str:
 
 @pytest.mark.parametrize("trust", ["--pin-sha256", "--ca-bundle", "--insecure"])
 @pytest.mark.parametrize("placement", ["before", "after"])
+@pytest.mark.programs
 def test_every_option_goes_before_or_after_the_subcommand(
     *, clock: FakeClock, https_idrac_service: HttpsIdrac, tmp_path: Path, fingerprint: str, trust: str, placement: str
 ) -> None:
@@ -60,6 +61,7 @@ def test_the_subcommands_value_wins_over_the_groups(clock: FakeClock, idrac: Run
 
 
 @pytest.mark.parametrize("form", ["127.0.0.1:{port}", "https://127.0.0.1:{port}", "https://127.0.0.1:{port}/"])
+@pytest.mark.programs
 def test_an_endpoint_without_a_scheme_is_https(
     clock: FakeClock, https_idrac_service: HttpsIdrac, fingerprint: str, form: str
 ) -> None:
@@ -139,6 +141,7 @@ def test_an_image_the_idrac_cannot_fetch_is_posted_once_and_the_reason_given(
     assert clock.slept == []
 
 
+@pytest.mark.programs
 def test_certificate_failures_are_not_retried_and_name_what_was_seen(
     clock: FakeClock, https_idrac_service: HttpsIdrac, fingerprint: str
 ) -> None:
@@ -164,6 +167,7 @@ def insecure_stack(default_stack_file: Path, tmp_path: Path) -> Path:
     return stack
 
 
+@pytest.mark.programs
 def test_the_stacks_insecure_is_not_applied_to_another_endpoint(
     clock: FakeClock, https_idrac_service: HttpsIdrac, insecure_stack: Path
 ) -> None:
@@ -252,6 +256,7 @@ print(json.dumps({"code": code, "loaded": sorted(name for name in heavy if name 
 """
 
 
+@pytest.mark.programs
 def test_a_command_given_the_endpoint_and_user_loads_no_stack_model_and_no_pulumi(idrac: RunningService) -> None:
     """What `orion idrac power-on` costs to start: the CLI's lazy group imports cli_idrac only, and cli_idrac
     imports the stack model (pydantic), cryptography or Pulumi only when a command needs them."""

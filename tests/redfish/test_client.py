@@ -73,6 +73,7 @@ def test_wrong_password_is_a_clear_401(clock: FakeClock, idrac: RunningService) 
     ],
     ids=["500", "503", "connection-reset", "timeout"],
 )
+@pytest.mark.realtime
 def test_transient_faults_on_reads_are_retried(clock: FakeClock, idrac: RunningService, fault: Fault) -> None:
     assert idrac.layer is not None
     with connect(idrac, clock, read_timeout=0.5) as client:

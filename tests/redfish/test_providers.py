@@ -231,6 +231,7 @@ def test_system_info_outputs(idrac: RunningService) -> None:
 # -- through Pulumi's dynamic-provider servicer ------------------------------------------------------------------
 
 
+@pytest.mark.programs
 def test_a_resource_through_the_real_servicer(
     idrac: RunningService, image_server: str, dynamic_provider_host: provider_pb2_grpc.ResourceProviderStub
 ) -> None:
@@ -259,6 +260,7 @@ def test_a_resource_through_the_real_servicer(
     assert idrac.session_count() == 0
 
 
+@pytest.mark.programs
 def test_a_bad_input_is_refused_by_the_servicer(dynamic_provider_host: provider_pb2_grpc.ResourceProviderStub) -> None:
     props = {
         "endpoint": "ftp://idrac",

@@ -27,17 +27,20 @@ def read_power(url: str, tls: TlsSettings) -> str:
         return operations.power_state(client)
 
 
+@pytest.mark.programs
 def test_a_pinned_fingerprint_is_trusted(https_idrac: tuple[str, Path, str]) -> None:
     url, _, fingerprint = https_idrac
     assert read_power(url, TlsSettings("fingerprint", sha256_fingerprint=fingerprint)) == "Off"
 
 
+@pytest.mark.programs
 def test_a_wrong_fingerprint_is_refused(https_idrac: tuple[str, Path, str]) -> None:
     url, _, _ = https_idrac
     with pytest.raises(RedfishUnavailableError, match=r"(?i)fingerprint"):
         read_power(url, TlsSettings("fingerprint", sha256_fingerprint="00" * 32))
 
 
+@pytest.mark.programs
 def test_a_ca_bundle_is_trusted_and_the_system_store_is_not(https_idrac: tuple[str, Path, str]) -> None:
     url, cert, _ = https_idrac
     assert read_power(url, TlsSettings("ca_bundle", ca_bundle=str(cert))) == "Off"
@@ -46,6 +49,7 @@ def test_a_ca_bundle_is_trusted_and_the_system_store_is_not(https_idrac: tuple[s
 
 
 @pytest.mark.parametrize("verify", ["system", "ca_bundle"])
+@pytest.mark.programs
 def test_a_certificate_no_ca_vouches_for_is_refused_at_once_before_anything_is_sent(
     https_idrac_service: HttpsIdrac, tmp_path: Path, verify: TlsVerify
 ) -> None:
@@ -66,12 +70,14 @@ def test_a_certificate_no_ca_vouches_for_is_refused_at_once_before_anything_is_s
     assert https_idrac_service.layer.seen == []
 
 
+@pytest.mark.programs
 def test_insecure_works_and_says_so(https_idrac: tuple[str, Path, str], caplog: pytest.LogCaptureFixture) -> None:
     url, _, _ = https_idrac
     assert read_power(url, TlsSettings("insecure")) == "Off"
     assert "TLS verification is off" in caplog.text
 
 
+@pytest.mark.realtime
 def test_power_on_converges_through_a_service_that_stops_answering_for_a_while(
     clock: FakeClock, idrac: RunningService
 ) -> None:

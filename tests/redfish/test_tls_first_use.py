@@ -62,6 +62,7 @@ def pinned(service: HttpsIdrac, fingerprint: str, password: str = "calvin") -> d
     }
 
 
+@pytest.mark.programs
 def test_first_contact_records_the_certificate_openssl_sees_from_a_handshake_alone(
     https_idrac_service: HttpsIdrac, tmp_path: Path
 ) -> None:
@@ -132,6 +133,7 @@ def refusals(
     }
 
 
+@pytest.mark.programs
 def test_every_resource_is_pinned_to_the_recorded_certificate_and_refuses_another_before_sending_anything(
     clock: FakeClock, https_idrac_service: HttpsIdrac, tmp_path: Path, image_server: str
 ) -> None:
@@ -190,6 +192,7 @@ def test_every_resource_is_pinned_to_the_recorded_certificate_and_refuses_anothe
     )
 
 
+@pytest.mark.programs
 def test_a_session_login_is_never_attempted_against_another_certificate(
     https_idrac_service: HttpsIdrac, tmp_path: Path
 ) -> None:
@@ -207,6 +210,7 @@ def test_a_session_login_is_never_attempted_against_another_certificate(
     assert service.layer.sessions == {}
 
 
+@pytest.mark.programs
 def test_first_contact_through_the_real_servicer(
     https_idrac_service: HttpsIdrac, tmp_path: Path, dynamic_provider_host: provider_pb2_grpc.ResourceProviderStub
 ) -> None:

@@ -54,6 +54,7 @@ CHECK_PARAMS = [pytest.param(name, marks=pytest.mark.root) if name in ROOT_CHECK
 
 
 @pytest.mark.parametrize("name", CHECK_PARAMS)
+@pytest.mark.programs
 def test_the_rendered_file_passes(name: str, rendered: Rendered) -> None:
     artifact, check = CHECKS[name]
     verdict = check(rendered, rendered.path(artifact))
@@ -61,6 +62,7 @@ def test_the_rendered_file_passes(name: str, rendered: Rendered) -> None:
 
 
 @pytest.mark.parametrize("name", CHECK_PARAMS)
+@pytest.mark.programs
 def test_the_check_fails_on_a_broken_file(name: str, rendered: Rendered) -> None:
     artifact, check = CHECKS[name]
     path = rendered.path(artifact)
@@ -76,6 +78,7 @@ def nix_files(rendered: Rendered) -> list[str]:
     return sorted(name for name in rendered.files if name.endswith(".nix"))
 
 
+@pytest.mark.programs
 def test_every_nix_file_parses(rendered: Rendered) -> None:
     names = nix_files(rendered)
     assert {
@@ -89,6 +92,7 @@ def test_every_nix_file_parses(rendered: Rendered) -> None:
         assert verdict.ok, f"{name}: {verdict.output}"
 
 
+@pytest.mark.programs
 def test_the_nix_parser_rejects_a_broken_module(tmp_path: Path) -> None:
     broken = tmp_path / "broken.nix"
     broken.write_text("{ config, lib, ... }: { services.bird = { enable = true; ")
@@ -130,6 +134,7 @@ def test_bird_and_nft_accept_every_bgp_option(
         assert verdict.ok, verdict.output
 
 
+@pytest.mark.programs
 def test_every_nix_file_in_the_repository_parses() -> None:
     root = Path(__file__).resolve().parents[2]
     files = sorted([root / "flake.nix", *(root / "nix").rglob("*.nix")])

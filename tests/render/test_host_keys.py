@@ -21,6 +21,7 @@ SEED = base64.b64encode(bytes(range(32))).decode()
 OTHER_SEED = base64.b64encode(bytes(range(1, 33))).decode()
 
 
+@pytest.mark.programs
 def test_openssh_reads_the_private_key_and_derives_the_public_line(tmp_path: Path) -> None:
     key = host_key(SEED, "orion-router")
     private = tmp_path / "key"
@@ -151,6 +152,7 @@ def test_a_mount_that_leaves_the_key_readable_is_caught() -> None:
         isofs_file("ro,norock,mode=0400", ROCK_RIDGE_MODE, 0)
 
 
+@pytest.mark.programs
 def test_the_script_passes_shellcheck_as_nixpkgs_checks_it(tmp_path: Path) -> None:
     checked = shellcheck(shell_application((ROOT / "nix" / "scripts" / "orion-host-key").read_text()), "bash", tmp_path)
     assert checked.returncode == 0, checked.stdout

@@ -14,6 +14,7 @@ from tests.nix.test_shell_scripts import shellcheck
 from tests.render import checkers
 
 
+@pytest.mark.programs
 def test_the_hook_passes_shellcheck_as_the_installer_runs_it(default_stack: OrionStack, tmp_path: Path) -> None:
     hook = render_first_boot(default_stack, default_stack.hosts[0])
     assert hook.startswith("#!/bin/sh\n")

@@ -75,6 +75,7 @@ def with_fourth_peer(stack: OrionStack) -> OrionStack:
     return stack.model_copy(update={"bgp": bgp})
 
 
+@pytest.mark.programs
 def test_a_new_peer_appears_in_bird_and_the_firewall(default_stack: OrionStack, tmp_path: Path) -> None:
     before = render_all(default_stack)
     after = render_all(with_fourth_peer(default_stack))
@@ -111,6 +112,7 @@ def test_bird_carries_the_routing_policy(default_stack: OrionStack) -> None:
     assert "ttl security" not in bird  # no upstream of the default stack is said to have GTSM
 
 
+@pytest.mark.programs
 def test_ttl_security_is_on_for_the_peers_that_have_it(default_stack: OrionStack, tmp_path: Path) -> None:
     peers = [default_stack.bgp.peers[0].model_copy(update={"ttl_security": True}), *default_stack.bgp.peers[1:]]
     stack = default_stack.model_copy(update={"bgp": default_stack.bgp.model_copy(update={"peers": peers})})

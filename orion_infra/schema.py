@@ -293,8 +293,9 @@ def configuration_reference(schema: JsonSchema) -> str:
         "this reference is written from (docs/stack-file.schema.json), for editors.",
         "",
         "A secret is never written in the file: a field that takes one holds `{secret: <configKey>}`, naming a "
-        f"key set with `pulumi config set --secret <configKey> <value>` (stored as `{PROJECT}:<configKey>` with its "
-        "`secure` ciphertext).",
+        "key set with `pulumi config set --secret <configKey>` (it prompts for the value, which so stays out of your "
+        f"shell's history) or `... --secret <configKey> < FILE` (stored as `{PROJECT}:<configKey>` with its `secure` "
+        "ciphertext).",
         "",
         "In a path, `[]` is any item of a list and `<key>` any key of a map. *required* fields have no default; "
         "`null` means left out.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -418,3 +419,43 @@ def test_shell_completion_offers_commands_and_their_options() -> None:
     orion = Path(sys.executable).with_name("orion")
     script = subprocess.run([orion], env={"_ORION_COMPLETE": "bash_source"}, capture_output=True, text=True, check=True)
     assert "complete -o nosort -F _orion_completion orion" in script.stdout
+
+
+# `pulumi config set --secret KEY` followed by anything but the end of the command, a redirection or a comment: a
+# value on the command line, which lands in the shell's history and `ps`.
+SECRET_ON_THE_COMMAND_LINE = re.compile(r"config set --secret +[^\s`'\"]+ +(?!<(?!\w+>)|[#(|`'\"]|\\$)\S")
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.programs  # git, for the tracked files
+def test_no_hint_anywhere_puts_a_secret_on_the_command_line() -> None:
+    # The decision records tell the history, the old hint included; this file shows it to the check.
+    tracked = subprocess.run(
+        ["git", "ls-files", "--", ".", ":!docs/decisions", ":!tests/test_cli.py"],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    offending = [
+        f"{name}:{number}: {line.strip()}"
+        for name in tracked
+        if name.endswith((".py", ".md", ".yaml", ".yml", ".json", ".sh", ".nix"))
+        for number, line in enumerate((REPOSITORY / name).read_text(errors="replace").splitlines(), start=1)
+        if SECRET_ON_THE_COMMAND_LINE.search(line) and "SECRET_ON_THE_COMMAND_LINE" not in line
+    ]
+    assert not offending, "\n".join(offending)
+
+
+@pytest.mark.parametrize(
+    ("line", "puts_it_there"),
+    [
+        ("pulumi config set --secret idracPassword <value>", True),
+        ("run `pulumi config set --secret KEY hunter2`", True),
+        ("pulumi config set --secret idracPassword          # the iDRAC's current password", False),
+        ("pulumi config set --secret sshDeployKey < ~/.ssh/orion_deploy", False),
+        ("set it with `pulumi config set --secret bgpPassword` (it prompts for the value)", False),
+    ],
+)
+def test_the_secret_hint_check_tells_a_value_from_a_prompt(line: str, puts_it_there: bool) -> None:
+    assert bool(SECRET_ON_THE_COMMAND_LINE.search(line)) is puts_it_there

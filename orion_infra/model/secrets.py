@@ -13,7 +13,7 @@ from orion_infra.model.types import Facts
 CONFIG_KEY_PATTERN = r"^[a-z][A-Za-z0-9]*$"
 _CONFIG_KEY_RE = re.compile(CONFIG_KEY_PATTERN)
 
-# How to set a secret, wherever one must be set: `pulumi config set --secret KEY VALUE` would leave the value in
+# How to set a secret, wherever one must be set: a value after the key on the command line would leave it in
 # shell history and cannot carry a multi-line key; the prompt or a file does neither.
 SET_SECRET = "`pulumi config set --secret {key}` (it prompts for the value) or `... --secret {key} < FILE`"  # noqa: S105
 

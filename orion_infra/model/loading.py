@@ -129,6 +129,10 @@ def _parse(path: Path, source: str) -> tuple[object, dict[Location, int]]:
         return _compose(text, source, _FAST_LOADER)
     except yaml.MarkedYAMLError as error:
         raise StackConfigError([_syntax_problem(_wordier(text, source) or error, source)]) from None
+    except RecursionError:
+        # Hundreds of nested brackets: valid YAML, but deeper than any stack file and than Python recurses.
+        message = "nested too deeply to be read (hundreds of levels); a stack file needs a handful"
+        raise StackConfigError([StackProblem((), message, source=source)]) from None
 
 
 # libyaml parses the stack file in a tenth of the time PyYAML's Python parser takes (2 ms, not 25); the Python
@@ -142,6 +146,8 @@ def _wordier(text: str, source: str) -> yaml.MarkedYAMLError | None:
         _compose(text, source, yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
         return error
+    except RecursionError:  # nesting libyaml refused as too deep, which the Python parser recurses on
+        return None
     return None
 
 
@@ -183,7 +189,17 @@ class _FileIndex:
     _open: set[int] = field(default_factory=set)
 
     def walk(self, node: yaml.Node, loc: Location = ()) -> None:
-        if id(node) in self._open:  # an alias of an enclosing node: its lines are recorded already
+        if id(node) in self._open:
+            # An alias of an enclosing node: a structure that contains itself, which no field can hold (and which
+            # would recurse without end wherever it is read).
+            self.repeated.append(
+                StackProblem(
+                    _field_location(loc),
+                    "an alias refers to a node that contains it, a value without end: write the value out",
+                    line=node.start_mark.line + 1,
+                    source=self.source,
+                )
+            )
             return
         self._open.add(id(node))
         if isinstance(node, yaml.MappingNode):

@@ -187,3 +187,24 @@ def test_the_providers_and_pulumi_namespaces_are_left_alone(
     )
     path = written(tmp_path, default_stack_file.read_text().replace("config:\n", "config:\n" + others, 1))
     assert load_stack(read_stack_file(path), today=today)
+
+
+def test_a_value_that_contains_itself_is_one_located_line(tmp_path: Path) -> None:
+    path = written(tmp_path, "config:\n  orion:hosts: &hosts [*hosts]\n")
+    assert [problem.located() for problem in read_problems(path)] == [
+        f"{path}:2: hosts[0]: an alias refers to a node that contains it, a value without end: write the value out"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("depth", "said"),
+    [
+        (990, "nested too deeply to be read (hundreds of levels); a stack file needs a handful"),
+        (5000, "2:1014: exceeded maximum nesting depth (while increasing flow level from line 2)"),
+    ],
+)
+def test_nesting_deeper_than_any_stack_file_is_one_line(tmp_path: Path, depth: int, said: str) -> None:
+    path = written(tmp_path, "config:\n  orion:hosts: " + "[" * depth + "]" * depth + "\n")
+    (problem,) = read_problems(path)
+    assert problem.located().startswith(str(path))
+    assert problem.located().endswith(said)

@@ -181,6 +181,10 @@ def score(source: Path, destination: Path) -> None:
         given = folder if destination.is_symlink() else destination.parent
         problem = "is not a folder" if folder.exists() else "does not exist"
         raise click.BadParameter(f"the folder {given} {problem}", param_hint="DESTINATION")
+    # Stopped by SIGTERM or SIGHUP (a service manager, a closed terminal) as by Ctrl-C: unwinding, so the temporary
+    # file beside DESTINATION is removed and an earlier DESTINATION stays as it was.
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, _exit_on_signal)
     try:
         scored = score_csv(source, destination)
     except SameFileError as error:
@@ -194,6 +198,10 @@ def score(source: Path, destination: Path) -> None:
     for note in scored.notes:
         click.echo(f"{source}: {note}", err=True)
     click.echo(json.dumps({"scored": str(destination), "rows": scored.rows}), err=_is_stdout(destination))
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _is_stdout(destination: Path) -> bool:

@@ -3,9 +3,11 @@ from __future__ import annotations
 import csv
 import json
 import math
+import signal
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -218,3 +220,28 @@ def test_score_to_stdout_keeps_stdout_to_the_scored_rows(tmp_path: Path) -> None
         "2024-01-01 00:05:00,2,0.0",
     ]
     assert json.loads(finished.stderr) == {"scored": "/dev/stdout", "rows": 2}
+
+
+@pytest.mark.programs
+@pytest.mark.realtime
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=["TERM", "HUP", "INT"])
+def test_a_score_stopped_midway_leaves_no_temporary_file_and_the_earlier_output(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    rows = "".join(f"2024-01-{1 + i // 288:02d} {i % 288 // 12:02d}:{i % 12 * 5:02d}:00,{i % 7}\n" for i in range(8000))
+    (tmp_path / "in.csv").write_text("timestamp,value\n" + rows * 25)
+    destination = tmp_path / "out.csv"
+    destination.write_text("an earlier output\n")
+    with subprocess.Popen(
+        [sys.executable, "-m", "orion_agent", "score", str(tmp_path / "in.csv"), str(destination)],
+        stderr=subprocess.DEVNULL,
+    ) as scoring:
+        deadline = time.monotonic() + 30
+        while not any(path.name.endswith(".tmp") for path in tmp_path.iterdir()):
+            assert scoring.poll() is None, "finished before it could be stopped"
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        scoring.send_signal(stop)
+        assert scoring.wait(timeout=30) != 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+    assert destination.read_text() == "an earlier output\n"

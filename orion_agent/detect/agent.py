@@ -60,6 +60,10 @@ class AgentSettings:
     quiet: timedelta = timedelta(hours=4)
     rest: timedelta = timedelta(minutes=500)
     passed_weight: float = 0.25
+    # A score is reported only when it beats every score reported this long before: the first sign of an event is the
+    # news, and a noisy series' near-records, which stay under `rest_level` and so open no episode, are one alarm, not
+    # one per point.
+    repeat_window: timedelta = timedelta(hours=1)
     # Spreads below this fraction of the series' magnitude are noise, not a scale (a flat line's last-digit wiggle).
     relative_scale_floor: float = 1e-3
 
@@ -268,6 +272,7 @@ class AgentDetector:
         self._settling = settings.short_window.total_seconds()
         memory = settings.memory.total_seconds()
         self._novelty = _Novelty(memory, self._settling, resolution)
+        self._reported = WindowMax(settings.repeat_window.total_seconds(), resolution)
         self._seen = 0
         self._first: float | None = None
         self._last: float | None = None
@@ -318,7 +323,9 @@ class AgentDetector:
             and elapsed >= self._judge_after
             and (self._judge_from is None or seconds >= self._judge_from)
         )
-        return self._alarm(seconds, self._novelty.score(seconds, deviation, judge, self._in_episode))
+        return self._first_sign(
+            seconds, self._alarm(seconds, self._novelty.score(seconds, deviation, judge, self._in_episode))
+        )
 
     def _seasonal_deviation(self, seconds: float, value: float, scale_floor: float) -> float | None:
         """How far the recent values lie from the daily or weekly pattern, whichever explains the values more (the
@@ -354,6 +361,14 @@ class AgentDetector:
             self._novelty.hold()
         return score
 
+    def _first_sign(self, seconds: float, score: float) -> float:
+        """The score, or 0 when one at least as high was reported within the repeat window."""
+        self._reported.expire(seconds)
+        beaten = self._reported.value
+        if score > 0.0:
+            self._reported.push(seconds, score)
+        return score if score > beaten else 0.0
+
     def _rebase(self, seconds: float) -> None:
         """The episode lasted: the values since its start are the new normal. The recent level forgets the values
         before it and the novelty its record, learnt anew over a novelty warm-up: kept, the old regime's mean and the
@@ -386,6 +401,7 @@ class AgentDetector:
             "daily": self._daily.snapshot(),
             "weekly": self._weekly.snapshot(),
             "novelty": self._novelty.snapshot(),
+            "reported": self._reported.snapshot(),
         }
 
     @classmethod
@@ -417,6 +433,7 @@ class AgentDetector:
             ("daily", detector._daily),
             ("weekly", detector._weekly),
             ("novelty", detector._novelty),
+            ("reported", detector._reported),
         ]
         for name, part in parts:
             require(name in state, f"{name}: missing")

@@ -50,13 +50,20 @@ class AgentSettings:
     weekly_learning_rate: float = 1.0 / 4.0
     pattern_min_weeks: int = 2
     # After a score this high, an episode: silent for at least `quiet`, until the deviations fall back under the
-    # record (the event passed) or for at most `rest` (it lasted, and is the new normal). A passed event's deviations
-    # join the record at `passed_weight` of their size: a second event within the memory is news when it beats that
-    # fraction of the first (at full size, a smaller second event could never be news).
-    rest_level: float = 0.55
+    # record (the event passed) or for at most `rest` (it lasted, and is the new normal: the level and the novelty
+    # record are learnt anew from the episode's start). A passed event's deviations join the record at
+    # `passed_weight` of their size: a second event within the memory is news when it beats that fraction of the
+    # first (at full size, a smaller second event could never be news). An episode opens only at a clear beat of the
+    # record (0.6: the deviation 1.5 times the record); a narrow beat joins the record at full size instead, which
+    # quiets a noisy series' next near-records (0.55 made 8 more false alarms on NAB's AWS files for no window).
+    rest_level: float = 0.6
     quiet: timedelta = timedelta(hours=4)
     rest: timedelta = timedelta(minutes=500)
     passed_weight: float = 0.25
+    # A score is reported only when it beats every score reported this long before: the first sign of an event is the
+    # news, and a noisy series' near-records, which stay under `rest_level` and so open no episode, are one alarm, not
+    # one per point.
+    repeat_window: timedelta = timedelta(hours=1)
     # Spreads below this fraction of the series' magnitude are noise, not a scale (a flat line's last-digit wiggle).
     relative_scale_floor: float = 1e-3
 
@@ -178,9 +185,8 @@ class _Novelty:
     often a series is scraped, the smaller each step of the same event would look. While an alarm's episode lasts,
     its deviations are held out of the record; whether they join it is decided when the episode ends."""
 
-    def __init__(self, memory: float, settling: float, resolution: float, passed_weight: float) -> None:
+    def __init__(self, memory: float, settling: float, resolution: float) -> None:
         self._recent = WindowMax(memory, resolution)
-        self._passed_weight = passed_weight
         self._settling = settling
         self._pending: deque[tuple[float, float]] = deque()
         self._held: list[tuple[float, float]] = []
@@ -199,15 +205,19 @@ class _Novelty:
         # The tail factor keeps tiny deviations quiet even when the recent past was perfectly flat.
         return ratio / (1.0 + ratio) * (1.0 - two_sided_tail(deviation))
 
+    def reset(self) -> None:
+        """Forget the record and every deviation waiting to join it: they were measured against an old normal."""
+        self._recent = WindowMax(self._recent.duration, self._recent.resolution)
+        self._pending.clear()
+        self._held.clear()
+
     def hold(self) -> None:
         """An alarm: the deviations not yet in the record (the event's first minutes) are held with the episode's."""
         self._held.extend(self._pending)
         self._pending.clear()
 
-    def release(self, keep: bool) -> None:
-        """The episode is over: its deviations join the record (it lasted: the new normal) or are forgotten (it
-        passed: a later event is judged against the normal before it, not against this one)."""
-        weight = 1.0 if keep else self._passed_weight
+    def release(self, weight: float) -> None:
+        """The episode is over: its deviations join the record at `weight` of their size."""
         self._pending.extend((seconds, deviation * weight) for seconds, deviation in self._held)
         self._held.clear()
 
@@ -258,14 +268,20 @@ class AgentDetector:
         self._judge_after = (settings.warm_up + settings.novelty_warm_up).total_seconds()
         self._quiet = settings.quiet.total_seconds()
         self._rest = settings.rest.total_seconds()
+        self._novelty_warm_up = settings.novelty_warm_up.total_seconds()
+        self._settling = settings.short_window.total_seconds()
         memory = settings.memory.total_seconds()
-        settling = settings.short_window.total_seconds()
-        self._novelty = _Novelty(memory, settling, resolution, settings.passed_weight)
+        self._novelty = _Novelty(memory, self._settling, resolution)
+        self._reported = WindowMax(settings.repeat_window.total_seconds(), resolution)
         self._seen = 0
         self._first: float | None = None
         self._last: float | None = None
         self._last_alarm: float | None = None
         self._in_episode = False
+        # After a change that lasted: nothing is judged before this time (the novelty record is rebuilt), and until
+        # the old regime would have left the long window, its (mean, spread, until when) judge too.
+        self._judge_from: float | None = None
+        self._old_level: tuple[float, float, float] | None = None
 
     def update(self, timestamp: datetime, value: float) -> float:
         settings = self.settings
@@ -293,8 +309,23 @@ class AgentDetector:
             return 0.0
         # The pattern that explains the values best judges them: the daily or weekly one once trusted, else the level.
         deviation = level_deviation if seasonal_deviation is None else seasonal_deviation
-        judge = self._seen >= settings.warm_up_points + settings.novelty_warm_up_points and elapsed >= self._judge_after
-        return self._alarm(seconds, self._novelty.score(seconds, deviation, judge, self._in_episode))
+        if self._old_level is not None:
+            # A return to the normal before a change that lasted is no news (the end of a quiet day, of a flat spell).
+            old_mean, old_std, until = self._old_level
+            if seconds > until:
+                self._old_level = None
+            else:
+                # The latest value too: on the way back, the short window's mean still holds the changed values.
+                distance = min(abs(self._short.mean - old_mean), abs(value - old_mean))
+                deviation = min(deviation, distance / max(old_std, scale_floor))
+        judge = (
+            self._seen >= settings.warm_up_points + settings.novelty_warm_up_points
+            and elapsed >= self._judge_after
+            and (self._judge_from is None or seconds >= self._judge_from)
+        )
+        return self._first_sign(
+            seconds, self._alarm(seconds, self._novelty.score(seconds, deviation, judge, self._in_episode))
+        )
 
     def _seasonal_deviation(self, seconds: float, value: float, scale_floor: float) -> float | None:
         """How far the recent values lie from the daily or weekly pattern, whichever explains the values more (the
@@ -319,16 +350,38 @@ class AgentDetector:
             since = seconds - self._last_alarm
             if since > self._rest:
                 self._in_episode = False
-                self._novelty.release(keep=True)
+                self._rebase(seconds)
             elif since > self._quiet and not self._novelty.beats_record:
                 self._in_episode = False
-                self._novelty.release(keep=False)
+                self._novelty.release(weight=self.settings.passed_weight)
             return 0.0
         if score >= self.settings.rest_level:
             self._last_alarm = seconds
             self._in_episode = True
             self._novelty.hold()
         return score
+
+    def _first_sign(self, seconds: float, score: float) -> float:
+        """The score, or 0 when one at least as high was reported within the repeat window."""
+        self._reported.expire(seconds)
+        beaten = self._reported.value
+        if score > 0.0:
+            self._reported.push(seconds, score)
+        return score if score > beaten else 0.0
+
+    def _rebase(self, seconds: float) -> None:
+        """The episode lasted: the values since its start are the new normal. The recent level forgets the values
+        before it and the novelty its record, learnt anew over a novelty warm-up: kept, the old regime's mean and the
+        shift's own deviations would hide every later event for days (a spike two days after a level shift). The old
+        level's mean and spread are kept for as long as it would have stayed in the long window: a value must differ
+        from both regimes to be news. The patterns' residuals are kept: a pattern judges only while its spread is below
+        the new level's."""
+        assert self._last_alarm is not None, "an episode starts with an alarm"
+        old = self._long.forget_before(self._last_alarm - self._settling)
+        if old is not None:
+            self._old_level = (old[0], old[1], seconds + self._long.duration)
+        self._novelty.reset()
+        self._judge_from = seconds + self._novelty_warm_up
 
     # Saving and restoring
 
@@ -340,12 +393,15 @@ class AgentDetector:
             "first": self._first,
             "last": self._last,
             "last_alarm": self._last_alarm,
+            "judge_from": self._judge_from,
+            "old_level": None if self._old_level is None else list(self._old_level),
             "in_episode": self._in_episode,
             "long": self._long.snapshot(),
             "short": self._short.snapshot(),
             "daily": self._daily.snapshot(),
             "weekly": self._weekly.snapshot(),
             "novelty": self._novelty.snapshot(),
+            "reported": self._reported.snapshot(),
         }
 
     @classmethod
@@ -362,6 +418,12 @@ class AgentDetector:
         detector._first = _optional_float(state.get("first"), "first")
         detector._last = _optional_float(state.get("last"), "last")
         detector._last_alarm = _optional_float(state.get("last_alarm"), "last_alarm")
+        detector._judge_from = _optional_float(state.get("judge_from"), "judge_from")
+        old_level = state.get("old_level")
+        if old_level is not None:
+            require(isinstance(old_level, list) and len(old_level) == 3, "old_level: expected [mean, spread, until]")
+            mean, spread, until = (as_float(number, "old_level") for number in old_level)
+            detector._old_level = (mean, spread, until)
         in_episode = state.get("in_episode")
         require(isinstance(in_episode, bool), "in_episode: expected true or false")
         detector._in_episode = in_episode
@@ -371,6 +433,7 @@ class AgentDetector:
             ("daily", detector._daily),
             ("weekly", detector._weekly),
             ("novelty", detector._novelty),
+            ("reported", detector._reported),
         ]
         for name, part in parts:
             require(name in state, f"{name}: missing")

@@ -96,6 +96,27 @@ class WindowStats:
         if not self._buckets:
             self._count, self._sum, self._sum_squares = 0, 0.0, 0.0
 
+    def forget_before(self, seconds: float) -> tuple[float, float] | None:
+        """Forget the buckets that begin before `seconds` (a change that lasted makes the older values another
+        regime); the mean and standard deviation of what was forgotten, None when it was fewer than 2 values."""
+        first_kept = math.floor(seconds / self.resolution)
+        forgotten = [0, 0.0, 0.0]
+        while self._buckets and self._buckets[0][0] < first_kept:
+            _, count, total, squares = self._buckets.popleft()
+            self._count -= int(count)
+            self._sum -= total
+            self._sum_squares -= squares
+            forgotten[0] += int(count)
+            forgotten[1] += total
+            forgotten[2] += squares
+        if not self._buckets:
+            self._count, self._sum, self._sum_squares = 0, 0.0, 0.0
+        count, total, squares = forgotten
+        if count < 2 or self._origin is None:
+            return None
+        centred = total / count
+        return self._origin + centred, math.sqrt(max(squares / count - centred * centred, 0.0))
+
     def push(self, seconds: float, value: float) -> None:
         if self._origin is None:
             self._origin = value

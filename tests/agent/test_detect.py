@@ -175,3 +175,19 @@ def test_score_csv_names_the_file_and_line_of_malformed_input(tmp_path: Path, te
     with pytest.raises(CsvFormatError) as raised:
         score_csv(source, tmp_path / "out.csv")
     assert str(raised.value) == f"{source}, {message}"
+
+
+def test_a_near_record_below_the_rest_level_is_reported_once_not_on_every_point_after_it() -> None:
+    # One sample 5.5 spreads high: it stays in the 15-minute mean for three points, scoring about 0.58 then 0.56; it
+    # opens no episode (below the rest level), so before the repeat window each point was a detection of its own.
+    noise = random.Random(23)  # noqa: S311 -- reproducible test noise, nothing secret
+    spike = 3 * 288 + 100
+    points = [
+        (datetime(2024, 1, 1) + i * timedelta(minutes=5), 50.0 + noise.gauss(0, 1) + (5.5 if i == spike else 0.0))
+        for i in range(4 * 288)
+    ]
+    detector = AgentDetector()
+    found = [detector.update(timestamp, value) for timestamp, value in points]
+    raised = [i for i in range(spike - 10, spike + 20) if found[i] >= 0.5]
+    assert raised == [spike]
+    assert found[spike] < detector.settings.rest_level

@@ -168,3 +168,34 @@ def test_a_second_smaller_event_within_the_memory_is_flagged() -> None:
     assert len(raised) == 2, raised
     assert first <= raised[0] <= first + timedelta(minutes=15)
     assert second <= raised[1] <= second + timedelta(minutes=15)
+
+
+def shift_then(second_event: Callable[[timedelta], float], days: int = 7) -> list[tuple[datetime, float]]:
+    """A noisy level shifted up by 15 from `EVENT` on for good, plus `second_event`, at 5 minutes. (Without a daily
+    rhythm: with one, the old level's spread, as wide as the rhythm, still hides the second event; see ADR 0035.)"""
+    noise = random.Random(19)  # noqa: S311 -- reproducible test noise, nothing secret
+
+    def value(at: timedelta) -> float:
+        shift = 15.0 if at >= EVENT else 0.0
+        return 50.0 + shift + 2.0 * noise.gauss(0.0, 1.0) + second_event(at)
+
+    return sampled(timedelta(minutes=5), value, days=days)
+
+
+SPIKE = EVENT + timedelta(days=2, hours=5)
+
+
+def test_an_event_two_days_after_a_lasting_level_shift_is_flagged() -> None:
+    # Smaller than the shift: judged against the old normal, with the shift's deviations in the record, it is hidden.
+    raised = alarms(shift_then(lambda at: 12.0 if SPIKE <= at < SPIKE + timedelta(minutes=30) else 0.0))
+    assert [when - START for when, _ in raised if when > START + EVENT + timedelta(hours=1)]
+    assert SPIKE <= raised[-1][0] - START <= SPIKE + timedelta(minutes=15)
+    assert START + EVENT <= raised[0][0] <= START + EVENT + timedelta(minutes=15)
+
+
+def test_a_return_to_the_normal_before_a_lasting_change_is_no_news() -> None:
+    # The shift lasts a day and a half, then the series is back where it was: one alarm, at the shift's start.
+    back = EVENT + timedelta(hours=36)
+    raised = alarms(shift_then(lambda at: -15.0 if at >= back else 0.0))
+    assert len(raised) == 1, raised
+    assert START + EVENT <= raised[0][0] <= START + EVENT + timedelta(minutes=15)

@@ -48,6 +48,25 @@ def test_a_restored_detector_scores_as_if_it_had_never_stopped() -> None:
     assert max(expected[cut:]) > 0.6
 
 
+def test_a_detector_restored_after_a_lasting_change_goes_on_judging_against_both_regimes() -> None:
+    # Shifted for good at day 3, back at day 4: restored between the two, the detector must still know the normal
+    # before the shift (the return is no news) and how long its novelty record is being rebuilt.
+    noise = random.Random(4)  # noqa: S311 -- reproducible test noise, nothing secret
+    shifted = range(3 * 288, 4 * 288)
+    points = [
+        (START + i * timedelta(minutes=5), 50.0 + (15.0 if i in shifted else 0.0) + noise.gauss(0, 2))
+        for i in range(5 * 288)
+    ]
+    cut = 3 * 288 + 150
+    uninterrupted = AgentDetector()
+    expected = feed(uninterrupted, points)
+    before = AgentDetector()
+    feed(before, points[:cut])
+    assert before.snapshot()["old_level"] is not None
+    after = AgentDetector.restored(json.loads(json.dumps(before.snapshot())))
+    assert feed(after, points[cut:]) == expected[cut:]
+
+
 def saved_file(tmp_path: Path) -> Path:
     detector = AgentDetector()
     feed(detector, POINTS[:600])
@@ -95,6 +114,10 @@ def tamper_bucket(document: dict[str, Any]) -> None:
     document["detectors"]["wan_receive_bits"]["long"]["buckets"][3] = [1, "two", 3.0, 4.0]
 
 
+def tamper_old_level(document: dict[str, Any]) -> None:
+    document["detectors"]["wan_receive_bits"]["old_level"] = [50.0, 2.0]
+
+
 REFUSALS: list[tuple[str, Callable[[Path], Path], str]] = [
     ("corrupt", lambda path: (path.write_text('{"format": "orion-agent-det'), path)[1], "not JSON (Unterminated"),
     ("binary", lambda path: (path.write_bytes(b"\xff\xfe\x00"), path)[1], "not a text file"),
@@ -123,6 +146,11 @@ REFUSALS: list[tuple[str, Callable[[Path], Path], str]] = [
         "a bad field",
         lambda path: rewrite(path, tamper_bucket),
         "detectors.wan_receive_bits.long.buckets[3]: expected an integer",
+    ),
+    (
+        "a bad old level",
+        lambda path: rewrite(path, tamper_old_level),
+        "detectors.wan_receive_bits.old_level: expected [mean, spread, until]",
     ),
 ]
 

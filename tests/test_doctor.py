@@ -522,7 +522,7 @@ class _NoHead(http.server.BaseHTTPRequestHandler):
 
 def test_a_server_refusing_head_is_asked_for_one_byte_and_its_total_size_read() -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NoHead)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         assert images.head(f"http://127.0.0.1:{server.server_port}/image.iso", 2) == (200, 4096)

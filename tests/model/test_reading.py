@@ -200,7 +200,7 @@ def test_a_value_that_contains_itself_is_one_located_line(tmp_path: Path) -> Non
     ("depth", "said"),
     [
         (990, "nested too deeply to be read (hundreds of levels); a stack file needs a handful"),
-        (5000, "2:1014: exceeded maximum nesting depth (while increasing flow level from line 2)"),
+        (1500, "2:1014: exceeded maximum nesting depth (while increasing flow level from line 2)"),
     ],
 )
 def test_nesting_deeper_than_any_stack_file_is_one_line(tmp_path: Path, depth: int, said: str) -> None:

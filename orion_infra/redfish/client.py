@@ -201,10 +201,11 @@ class RedfishClient:
 
     def _transport_problem(self, method: str, path: str, error: BaseException) -> str:
         """The failure in a few words if another attempt may help; raises if it cannot."""
-        refusal = self.tls.refusal(self.endpoint, error)
+        refusal = self.tls.refusal(self.endpoint, error, self.timeouts.connect)
         if refusal is not None:
-            # The certificate was checked right after the handshake: no request, no credential went out.
-            raise RedfishCertificateError(f"{method} {path}: {refusal}") from error
+            # The certificate was checked right after the handshake: no request, no credential went out. urllib3's
+            # own text (its pool, "Max retries exceeded") is left out: it names retries that never happened.
+            raise RedfishCertificateError(f"{method} {path}: {refusal.message}", refusal.presented_sha256) from error
         reason = transport_reason(error, self.timeouts)
         if reason == "the name does not resolve":
             raise RedfishUnavailableError(f"{method} {path}: {self.endpoint}: {reason}") from error
@@ -219,13 +220,14 @@ class RedfishClient:
         """Sleep before the next attempt, or raise when the attempts or the deadline are spent."""
         what = f"{method} {path} at {self.endpoint}"
         if attempt >= self.retry.attempts:
-            raise RedfishUnavailableError(f"{what}: no usable answer after {attempt} attempts (last: {problem})")
+            tries = f"{attempt} attempt{'s' if attempt != 1 else ''}"
+            raise RedfishUnavailableError(f"{what}: no usable answer after {tries} (last: {problem})")
         delay = self.retry.delay(attempt - 1)
         deadline = self.retry.deadline_seconds
         if deadline is not None and self.clock.monotonic() + delay - started > deadline:
             raise RedfishUnavailableError(
                 f"{what}: no usable answer within the {deadline:g} s allowed for retries, after {attempt} "
-                f"attempts (last: {problem})"
+                f"attempt{'s' if attempt != 1 else ''} (last: {problem})"
             )
         self.progress(f"{what}: {problem} (attempt {attempt} of {self.retry.attempts}); next in {delay:.1f} s")
         self.clock.sleep(delay)

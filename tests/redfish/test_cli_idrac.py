@@ -211,11 +211,19 @@ def test_a_cli_that_cannot_answer_is_named_not_taken_for_no_rotation(
         monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     else:
         monkeypatch.setenv("PATH", fake_pulumi(tmp_path, stack_file, config=FACTORY, error=reason).path)
-    with pytest.raises(click.UsageError) as refused:
+    with pytest.raises(click.ClickException) as refused:
         current_password("idracPassword", "orion-pve", stack_file)
+    assert refused.value.exit_code == 2
+    both_ways = (
+        "the iDRAC's password: set ORION_IDRAC_PASSWORD, or make the Pulumi CLI able to read the stack's outputs "
+        "(install it, log in, and set the passphrase if the stack has one): "
+    )
     if cli == "missing":
-        assert refused.value.message == (
+        assert refused.value.message == both_ways + (
             "the stack's output credentials needs the Pulumi CLI (`pulumi`), which is not installed (not on PATH)"
         )
     else:
-        assert refused.value.message == f"the Pulumi CLI could not read the stack's output credentials: {reason}"
+        assert (
+            refused.value.message
+            == f"{both_ways}the Pulumi CLI could not read the stack's output credentials: {reason}"
+        )

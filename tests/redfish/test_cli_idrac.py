@@ -137,6 +137,18 @@ def test_status_reads_as_text_and_as_json(clock: FakeClock, idrac: RunningServic
     }
 
 
+def test_status_and_media_read_each_resource_once(clock: FakeClock, idrac: RunningService) -> None:
+    """An iDRAC 8 takes seconds per GET: status read the system five times, the root and the manager twice, the
+    virtual CD twice (16 requests for 9 resources); eject-media read the CD twice before acting."""
+    assert idrac.layer is not None
+    assert cli(idrac, "status")[0] == 0
+    status = [(seen.method, seen.path) for seen in idrac.layer.seen]
+    assert len(status) == len(set(status)) == 9, status
+    assert cli(idrac, "eject-media")[0] == 0
+    eject = [(seen.method, seen.path) for seen in idrac.layer.seen[len(status) :]]
+    assert len(eject) == len(set(eject)) == 6, eject
+
+
 def test_a_failure_exits_1_with_the_reason(clock: FakeClock, idrac: RunningService) -> None:
     code, _, err = cli(idrac, "status", password="wrong")
     assert code == 1

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 import click
@@ -201,9 +201,10 @@ class _StackHost:
     tls: TlsSettings | None
 
 
-def _from_stack(stack_file: Path, host_name: str | None) -> _StackHost:
+def _from_stack(stack_file: Path, host_name: str | None, *, trusting_it: bool) -> _StackHost:
     """The host's iDRAC as the stack file describes it. A problem in the file exits 1 with its located lines, as
-    every command that reads it does (0036); naming a host the file lacks is a usage error."""
+    every command that reads it does (0036), and so does a CA bundle it names that is none, when its TLS policy is
+    the one used (`trusting_it`); naming a host the file lacks is a usage error."""
     from orion_infra.cli_common import load_or_exit  # noqa: PLC0415 - imports the model
     from orion_infra.redfish.tls import TlsSettings, bundle_problem, renewal_advice  # noqa: PLC0415
 
@@ -214,7 +215,7 @@ def _from_stack(stack_file: Path, host_name: str | None) -> _StackHost:
         raise _usage(f"no host {host_name!r} in {stack_file} (hosts: {', '.join(hosts)})")
     policy = host.idrac.tls
     index = stack.hosts.index(host)
-    if policy.ca_bundle is not None and (problem := bundle_problem(policy.ca_bundle)) is not None:
+    if trusting_it and policy.ca_bundle is not None and (problem := bundle_problem(policy.ca_bundle)) is not None:
         _exit_with_problem(stack_file, ("hosts", index, "idrac", "tls", "ca_bundle"), problem)
     tls = None  # first_use: the recorded pin, looked up when the command runs
     if policy.verify != "first_use":
@@ -223,7 +224,7 @@ def _from_stack(stack_file: Path, host_name: str | None) -> _StackHost:
     return _StackHost(f"https://{host.idrac.address}", host.idrac.user, host.idrac.password.secret, host.name, tls)
 
 
-def _exit_with_problem(stack_file: Path, loc: tuple[str | int, ...], message: str) -> None:
+def _exit_with_problem(stack_file: Path, loc: tuple[str | int, ...], message: str) -> NoReturn:
     """A problem of the stack file found outside the model (what a path in it holds), printed as the model's are."""
     from orion_infra.cli_common import print_problems  # noqa: PLC0415
     from orion_infra.model import StackConfigError, read_stack_file  # noqa: PLC0415
@@ -251,7 +252,8 @@ def resolve_target(given: dict[str, Any]) -> Target:
     if endpoint is None or username is None:
         if not stack_file.exists():
             raise _usage(f"give --endpoint and --username, or a stack file ({stack_file} does not exist)")
-        stack_host = _from_stack(stack_file, given["host_name"])
+        plain_http = endpoint is not None and endpoint.startswith("http://")
+        stack_host = _from_stack(stack_file, given["host_name"], trusting_it=explicit is None and not plain_http)
         password_key, host_name, username = stack_host.password_key, stack_host.name, username or stack_host.username
         if explicit is None:
             tls = _stack_tls_for(stack_host, endpoint)

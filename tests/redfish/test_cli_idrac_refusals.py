@@ -69,6 +69,13 @@ def test_a_stack_files_ca_bundle_that_is_no_bundle_is_a_problem_of_the_file(
         f"{stack}: 1 problem(s)",
     ]
     assert clock.slept == []
+    # Not a problem where the stack's TLS policy is not the one used: the options' own trust, or plain HTTP.
+    overridden = run("--stack-file", str(stack), "--endpoint", f"127.0.0.1:{free_port()}", "--insecure", "status")
+    plain = run("--stack-file", str(stack), "--endpoint", f"http://127.0.0.1:{free_port()}", "status")
+    for other in (overridden, plain):
+        assert other.exit_code == 1
+        assert "connection refused" in other.stderr
+        assert "ca_bundle" not in other.stderr
 
 
 @pytest.mark.parametrize("verify", ["system", "ca_bundle"])

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 import click
@@ -140,7 +140,11 @@ def _check_numbers(given: dict[str, Any]) -> None:
 
 def _explicit_tls(given: dict[str, Any], endpoint: str | None) -> TlsSettings | None:
     """The TLS settings the options ask for, None when they ask for none."""
-    from orion_infra.redfish.tls import SHA256_FINGERPRINT, TlsSettings  # noqa: PLC0415 - see the module's docstring
+    from orion_infra.redfish.tls import (  # noqa: PLC0415 - see the module's docstring
+        SHA256_FINGERPRINT,
+        TlsSettings,
+        bundle_problem,
+    )
 
     chosen = [flag for flag in ("insecure", "ca_bundle", "pin_sha256") if given[flag]]
     if len(chosen) > 1:
@@ -156,6 +160,10 @@ def _explicit_tls(given: dict[str, Any], endpoint: str | None) -> TlsSettings | 
     if given["insecure"]:
         return TlsSettings("insecure")
     if given["ca_bundle"]:
+        # Read now, as the connection would read it: a file that is no bundle is the operator's to fix, not a
+        # connection failure to retry for a minute.
+        if (problem := bundle_problem(given["ca_bundle"])) is not None:
+            raise _usage(f"--ca-bundle: {problem}")
         return TlsSettings("ca_bundle", ca_bundle=given["ca_bundle"])
     return TlsSettings("fingerprint", sha256_fingerprint=pin)
 
@@ -174,6 +182,8 @@ class Target:
     retry_seconds: float
     stack_file: Path
     """Where passwords and recorded pins come from, through the Pulumi CLI for the stack it belongs to."""
+    insecure_not_inherited: bool = False
+    """The stack says `tls: insecure` for its own address, and an --endpoint override does not get it (0039)."""
 
     @property
     def cli(self) -> StackCli:
@@ -191,24 +201,38 @@ class _StackHost:
     tls: TlsSettings | None
 
 
-def _from_stack(stack_file: Path, host_name: str | None) -> _StackHost:
-    from orion_infra.model import StackConfigError, load_stack, read_stack_file  # noqa: PLC0415
-    from orion_infra.redfish.tls import TlsSettings, renewal_advice  # noqa: PLC0415
+def _from_stack(stack_file: Path, host_name: str | None, *, trusting_it: bool) -> _StackHost:
+    """The host's iDRAC as the stack file describes it. A problem in the file exits 1 with its located lines, as
+    every command that reads it does (0036), and so does a CA bundle it names that is none, when its TLS policy is
+    the one used (`trusting_it`); naming a host the file lacks is a usage error."""
+    from orion_infra.cli_common import load_or_exit  # noqa: PLC0415 - imports the model
+    from orion_infra.redfish.tls import TlsSettings, bundle_problem, renewal_advice  # noqa: PLC0415
 
-    try:
-        stack, _ = load_stack(read_stack_file(stack_file))
-    except StackConfigError as error:
-        raise _usage(f"{stack_file} is not valid:\n" + "\n".join(error.problems)) from None
+    stack, _ = load_or_exit(stack_file)
     hosts = {host.name: host for host in stack.hosts}
     host = hosts.get(host_name) if host_name else stack.hosts[0]
     if host is None:
         raise _usage(f"no host {host_name!r} in {stack_file} (hosts: {', '.join(hosts)})")
     policy = host.idrac.tls
+    index = stack.hosts.index(host)
+    if trusting_it and policy.ca_bundle is not None and (problem := bundle_problem(policy.ca_bundle)) is not None:
+        _exit_with_problem(stack_file, ("hosts", index, "idrac", "tls", "ca_bundle"), problem)
     tls = None  # first_use: the recorded pin, looked up when the command runs
     if policy.verify != "first_use":
-        renewal = renewal_advice(policy.verify, stack=str(stack_file), host_index=stack.hosts.index(host))
+        renewal = renewal_advice(policy.verify, stack=str(stack_file), host_index=index)
         tls = TlsSettings(policy.verify, policy.ca_bundle, policy.sha256_fingerprint, renewal=renewal)
     return _StackHost(f"https://{host.idrac.address}", host.idrac.user, host.idrac.password.secret, host.name, tls)
+
+
+def _exit_with_problem(stack_file: Path, loc: tuple[str | int, ...], message: str) -> NoReturn:
+    """A problem of the stack file found outside the model (what a path in it holds), printed as the model's are."""
+    from orion_infra.cli_common import print_problems  # noqa: PLC0415
+    from orion_infra.model import StackConfigError, read_stack_file  # noqa: PLC0415
+    from orion_infra.model.problems import StackProblem, line_of  # noqa: PLC0415
+
+    line = line_of(read_stack_file(stack_file).lines, loc)
+    print_problems(stack_file, StackConfigError([StackProblem(loc, message, line=line, source=str(stack_file))]))
+    raise SystemExit(1)
 
 
 def resolve_target(given: dict[str, Any]) -> Target:
@@ -224,13 +248,17 @@ def resolve_target(given: dict[str, Any]) -> Target:
     password_key: str | None = None
     host_name: str | None = None
     tls: TlsSettings | None = explicit
+    insecure_not_inherited = False
     if endpoint is None or username is None:
         if not stack_file.exists():
             raise _usage(f"give --endpoint and --username, or a stack file ({stack_file} does not exist)")
-        stack_host = _from_stack(stack_file, given["host_name"])
+        plain_http = endpoint is not None and endpoint.startswith("http://")
+        stack_host = _from_stack(stack_file, given["host_name"], trusting_it=explicit is None and not plain_http)
         password_key, host_name, username = stack_host.password_key, stack_host.name, username or stack_host.username
         if explicit is None:
             tls = _stack_tls_for(stack_host, endpoint)
+            stack_insecure = stack_host.tls is not None and stack_host.tls.verify == "insecure"
+            insecure_not_inherited = stack_insecure and (tls is None or tls.verify != "insecure")
         endpoint = endpoint or stack_host.endpoint
     elif explicit is None:
         from orion_infra.redfish.tls import TlsSettings  # noqa: PLC0415
@@ -251,6 +279,7 @@ def resolve_target(given: dict[str, Any]) -> Target:
         retry_attempts=given["retries"] + 1,
         retry_seconds=given["retry_seconds"],
         stack_file=stack_file,
+        insecure_not_inherited=insecure_not_inherited and endpoint.startswith("https://"),
     )
 
 
@@ -277,15 +306,21 @@ def current_password(key: str | None, host_name: str | None, stack_file: Path) -
         return os.environ[PASSWORD_VARIABLE]
     from orion_infra.cli_common import StackCli  # noqa: PLC0415 - imports the model: only when it is needed
 
-    cli = StackCli(stack_file)
-    if host_name:
-        credentials = cli.output("credentials", show_secrets=True)
-        rotated = credentials.get("idrac_root", {}).get(host_name) if isinstance(credentials, dict) else None
-        if isinstance(rotated, str):
-            return rotated
     if key is None:
         raise _usage(f"set {PASSWORD_VARIABLE}: no stack secret names this iDRAC's password")
-    return cli.config_secret(key)
+    cli = StackCli(stack_file)
+    try:
+        if host_name:
+            credentials = cli.output("credentials", show_secrets=True)
+            rotated = credentials.get("idrac_root", {}).get(host_name) if isinstance(credentials, dict) else None
+            if isinstance(rotated, str):
+                return rotated
+        return cli.config_secret(key)
+    except click.UsageError as error:
+        raise _usage(
+            f"the iDRAC's password: set {PASSWORD_VARIABLE}, or make the Pulumi CLI able to read the stack's "
+            f"outputs (install it, log in, and set the passphrase if the stack has one): {error.message}"
+        ) from None
 
 
 def recorded_fingerprint(host_name: str, cli: StackCli) -> str | None:
@@ -338,16 +373,14 @@ def _progress(line: str) -> None:
 def _run(target: Target, action: Callable[[RedfishClient, Callable[[str], None]], Any]) -> None:
     from orion_infra.redfish.client import SYSTEM_CLOCK, Credentials, RedfishClient, RetryPolicy  # noqa: PLC0415
     from orion_infra.redfish.errors import (  # noqa: PLC0415
+        RedfishCertificateError,
         RedfishError,
         RedfishUnavailableError,
         RedfishUnsupportedError,
     )
 
     tls = _tls(target)
-    try:
-        password = current_password(target.password_key, target.host_name, target.stack_file)
-    except click.UsageError as error:  # the Pulumi CLI's, raised by cli_common
-        raise _usage(error.message) from None
+    password = current_password(target.password_key, target.host_name, target.stack_file)
     retry = RetryPolicy(attempts=target.retry_attempts, deadline_seconds=target.retry_seconds)
     client = RedfishClient(
         target.endpoint,
@@ -361,7 +394,15 @@ def _run(target: Target, action: Callable[[RedfishClient, Callable[[str], None]]
         with client:
             result = action(client, _progress)
     except (RedfishError, RedfishUnavailableError, RedfishUnsupportedError) as error:
-        click.echo(f"error: {error}", err=True)
+        advice = ""
+        if isinstance(error, RedfishCertificateError) and target.insecure_not_inherited:
+            pin = f"--pin-sha256 {error.presented_sha256}" if error.presented_sha256 else "--pin-sha256"
+            advice = (
+                f". The stack's tls: insecure is for its own address, not for an --endpoint override (decision "
+                f"0039): pass --insecure, or {pin} once that fingerprint is checked over a path you trust"
+            )
+        # click's own form, as its usage errors print: one `Error:` for every failure of the command.
+        click.echo(f"Error: {error}{advice}", err=True)
         raise SystemExit(1) from None
     click.echo(json.dumps(result, indent=2, sort_keys=True) if target.as_json else human(result))
 
@@ -435,9 +476,10 @@ def status(target: Target) -> None:
     from orion_infra.redfish import operations  # noqa: PLC0415
 
     def read(client: RedfishClient, _: Callable[[str], None]) -> dict[str, Any]:
-        facts = operations.system_facts(client).as_dict()
-        facts["virtual_cd"] = operations.media_state(client)
-        facts["boot_override"] = operations.boot_override(client)
+        with client.snapshot():  # one picture, each resource read once (a GET costs an iDRAC 8 seconds)
+            facts = operations.system_facts(client).as_dict()
+            facts["virtual_cd"] = operations.media_state(client)
+            facts["boot_override"] = operations.boot_override(client)
         return facts
 
     _run(target, read)

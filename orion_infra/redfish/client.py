@@ -9,6 +9,7 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -146,6 +147,7 @@ class RedfishClient:
         self._http: requests.Session | None = None
         self._session_location: str | None = None
         self._links: dict[str, str] = {}
+        self._snapshot: dict[str, dict[str, Any]] | None = None
 
     def __enter__(self) -> Self:
         self._http = requests.Session()
@@ -173,6 +175,8 @@ class RedfishClient:
         """One request, retried while the failure is one that passes (no connection yet, a dropped one, a busy
         service) within the retry policy's attempts and deadline, each retry reported to `progress`. A refused
         certificate, an error answer (4xx) and a POST that may have been acted on fail at once."""
+        if method != "GET" and self._snapshot is not None:
+            self._snapshot.clear()  # what was read before a change is not what the service holds after it
         started = self.clock.monotonic()
         relogged = False
         attempt = 0
@@ -201,10 +205,11 @@ class RedfishClient:
 
     def _transport_problem(self, method: str, path: str, error: BaseException) -> str:
         """The failure in a few words if another attempt may help; raises if it cannot."""
-        refusal = self.tls.refusal(self.endpoint, error)
+        refusal = self.tls.refusal(self.endpoint, error, self.timeouts.connect)
         if refusal is not None:
-            # The certificate was checked right after the handshake: no request, no credential went out.
-            raise RedfishCertificateError(f"{method} {path}: {refusal}") from error
+            # The certificate was checked right after the handshake: no request, no credential went out. urllib3's
+            # own text (its pool, "Max retries exceeded") is left out: it names retries that never happened.
+            raise RedfishCertificateError(f"{method} {path}: {refusal.message}", refusal.presented_sha256) from error
         reason = transport_reason(error, self.timeouts)
         if reason == "the name does not resolve":
             raise RedfishUnavailableError(f"{method} {path}: {self.endpoint}: {reason}") from error
@@ -219,13 +224,14 @@ class RedfishClient:
         """Sleep before the next attempt, or raise when the attempts or the deadline are spent."""
         what = f"{method} {path} at {self.endpoint}"
         if attempt >= self.retry.attempts:
-            raise RedfishUnavailableError(f"{what}: no usable answer after {attempt} attempts (last: {problem})")
+            tries = f"{attempt} attempt{'s' if attempt != 1 else ''}"
+            raise RedfishUnavailableError(f"{what}: no usable answer after {tries} (last: {problem})")
         delay = self.retry.delay(attempt - 1)
         deadline = self.retry.deadline_seconds
         if deadline is not None and self.clock.monotonic() + delay - started > deadline:
             raise RedfishUnavailableError(
                 f"{what}: no usable answer within the {deadline:g} s allowed for retries, after {attempt} "
-                f"attempts (last: {problem})"
+                f"attempt{'s' if attempt != 1 else ''} (last: {problem})"
             )
         self.progress(f"{what}: {problem} (attempt {attempt} of {self.retry.attempts}); next in {delay:.1f} s")
         self.clock.sleep(delay)
@@ -255,10 +261,30 @@ class RedfishClient:
         return urljoin(self.endpoint + "/", path)
 
     def get(self, path: str) -> dict[str, Any]:
+        key = self.url(path).rstrip("/")  # `/redfish/v1/` and the `/redfish/v1` a link gives are one resource
+        if self._snapshot is not None and key in self._snapshot:
+            return self._snapshot[key]
         body = self.request("GET", path).json()
         if not isinstance(body, dict):
             raise RedfishError("GET", path, 200, [f"expected a JSON object, got {type(body).__name__}"])
+        if self._snapshot is not None:
+            self._snapshot[key] = body
         return body
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Within it, each resource is read once and its first answer given again: discovery, facts and state
+        read the system, the root and the manager several times, and each GET costs an iDRAC 8 seconds. Any write
+        (POST, PATCH, DELETE) drops what was read, so a read-back after an action reads anew. Not for waits: a
+        poll must read the service each time."""
+        if self._snapshot is not None:  # within another: one picture for both
+            yield
+            return
+        self._snapshot = {}
+        try:
+            yield
+        finally:
+            self._snapshot = None
 
     def post(self, path: str, body: dict[str, Any]) -> requests.Response:
         return self.request("POST", path, body)

@@ -28,6 +28,11 @@ class RedfishUnavailableError(Exception):
 class RedfishCertificateError(RedfishUnavailableError):
     """The service's certificate is not the one trusted. Nothing was sent to it, and retrying cannot help."""
 
+    def __init__(self, message: str, presented_sha256: str | None = None) -> None:
+        super().__init__(message)
+        self.presented_sha256 = presented_sha256
+        """The SHA-256 fingerprint (`AB:CD:…`) of the certificate presented, when it is known."""
+
 
 class RedfishUnsupportedError(Exception):
     """The service does not offer what was asked (an action missing from this firmware, say)."""

@@ -232,6 +232,11 @@ def _action_target(client: RedfishClient, media: dict[str, Any], action: str) ->
 
 def insert_media(client: RedfishClient, image_url: str) -> dict[str, Any]:
     """Insert `image_url` in the virtual CD (the iDRAC fetches it), replacing another image; returns the read-back."""
+    with client.snapshot():  # discovery has just read the device: no second GET of it before the action
+        return _insert_media(client, image_url)
+
+
+def _insert_media(client: RedfishClient, image_url: str) -> dict[str, Any]:
     media = virtual_cd(client)
     if media.get("Inserted") and media.get("Image") == image_url:
         return _media_state(media)
@@ -246,6 +251,11 @@ def insert_media(client: RedfishClient, image_url: str) -> dict[str, Any]:
 
 
 def eject_media(client: RedfishClient) -> dict[str, Any]:
+    with client.snapshot():  # as insert_media
+        return _eject_media(client)
+
+
+def _eject_media(client: RedfishClient) -> dict[str, Any]:
     media = virtual_cd(client)
     if not media.get("Inserted"):
         return _media_state(media)
@@ -296,6 +306,11 @@ def _optional_get(client: RedfishClient, resource: dict[str, Any], key: str) -> 
 
 
 def system_facts(client: RedfishClient) -> SystemFacts:
+    with client.snapshot():
+        return _system_facts(client)
+
+
+def _system_facts(client: RedfishClient) -> SystemFacts:
     system = client.system()
     manager = client.manager()
     chassis = client.get(client.chassis_path())

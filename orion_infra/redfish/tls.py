@@ -65,19 +65,96 @@ class TlsSettings:
             return str(self.ca_bundle)
         return self.verify == "system"
 
-    def refusal(self, endpoint: str, error: BaseException) -> str | None:
+    def refusal(self, endpoint: str, error: BaseException, timeout: float = 10.0) -> Refusal | None:
         """Why the service's certificate was refused, when `error` says it was; None for any other failure.
 
-        A refusal is final: the same certificate will be refused again, so it is not retried."""
+        A refusal is final: the same certificate (or CA bundle) will be refused again, so it is not retried. For a
+        certificate no CA vouches for, one more TLS handshake (nothing written) within `timeout` learns what it is,
+        for the operator to recognise it."""
         text = str(error)
         mismatch = _MISMATCH.search(text) if self.pinned else None
         if mismatch is not None:
-            return mismatch_message(
-                endpoint, str(self.sha256_fingerprint), mismatch.group(1), self.renewal or renewal_advice(self.verify)
-            )
-        if "CERTIFICATE_VERIFY_FAILED" in text:
-            return f"{endpoint}: its certificate is not trusted with verify: {self.verify}; nothing was sent. {text}"
-        return None
+            presented = format_fingerprint(mismatch.group(1))
+            advice = self.renewal or renewal_advice(self.verify)
+            return Refusal(mismatch_message(endpoint, str(self.sha256_fingerprint), presented, advice), presented)
+        if self.verify == "ca_bundle" and (problem := bundle_problem(str(self.ca_bundle))) is not None:
+            return Refusal(f"the CA bundle {problem}; nothing was sent to {endpoint}")
+        verification = _verification_error(error)
+        if verification is None:
+            return None
+        try:
+            certificate: PresentedCertificate | None = presented_certificate(endpoint, timeout)
+        except (OSError, ValueError):
+            certificate = None  # gone, or not answering: the refusal stands without the details
+        seen = certificate.sha256 if certificate is not None else None
+        return Refusal(untrusted_message(endpoint, self, verification, certificate), seen)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A certificate refused, in plain words, and the fingerprint of the one presented when it is known."""
+
+    message: str
+    presented_sha256: str | None = None
+
+
+# OpenSSL's verify results that mean no trusted CA signed the chain (X509_V_ERR_*: unable to get issuer
+# certificate, self-signed leaf, self-signed in chain, unable to get local issuer, unable to verify leaf signature).
+_NO_TRUSTED_ISSUER = frozenset({2, 18, 19, 20, 21})
+
+
+def _verification_error(error: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The handshake's verification failure inside requests' and urllib3's wrappers (their `reason` and `args`)."""
+    seen: set[int] = set()
+    pending: list[object] = [error]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current
+        pending.extend([current.__cause__, current.__context__, getattr(current, "reason", None), *current.args])
+    return None
+
+
+def untrusted_message(
+    endpoint: str,
+    tls: TlsSettings,
+    verification: ssl.SSLCertVerificationError,
+    certificate: PresentedCertificate | None,
+) -> str:
+    """`https://…: its certificate (subject CN=idrac, issuer CN=idrac, SHA-256 AB:…) is not trusted: self-signed
+    certificate, not signed by a CA in ca.pem. Nothing was sent to it (no request, no password).`"""
+    trusted = "the system's CA store" if tls.verify == "system" else str(tls.ca_bundle)
+    reason = str(verification.verify_message or verification.reason or "verification failed").rstrip(".")
+    if verification.verify_code in _NO_TRUSTED_ISSUER:
+        why = f"{reason}, not signed by a CA in {trusted}"
+    else:
+        why = f"{reason} (checked with verify: {tls.verify}{'' if tls.verify == 'system' else f', {trusted}'})"
+    what = ""
+    if certificate is not None:
+        named = [f"subject {certificate.subject}"] if certificate.subject else []
+        named += [f"issuer {certificate.issuer}"] if certificate.issuer else []
+        what = f" ({', '.join([*named, f'SHA-256 {certificate.sha256}'])})"
+    return f"{endpoint}: its certificate{what} is not trusted: {why}. Nothing was sent to it (no request, no password)"
+
+
+def bundle_problem(path: str) -> str | None:
+    """What keeps `path` from being a CA bundle (`some.csv: no PEM certificate in it`), None when it is one: read
+    the way the connection will read it (OpenSSL's loader), holding at least one certificate."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        context.load_verify_locations(cafile=path)
+    except ssl.SSLError as error:
+        if error.reason == "NO_CERTIFICATE_OR_CRL_FOUND":
+            return f"{path}: expected PEM certificates (-----BEGIN CERTIFICATE-----), found none"
+        return f"{path}: a PEM certificate in it cannot be read ({error.library or 'OpenSSL'}: {error.reason or 'PEM'})"
+    except OSError as error:
+        return f"{path}: cannot be read: {error.strerror or error}"
+    if not context.cert_store_stats().get("x509"):
+        return f"{path}: expected PEM certificates (-----BEGIN CERTIFICATE-----), found only revocation lists"
+    return None
 
 
 def tls_modes_text() -> str:
@@ -147,6 +224,9 @@ class PresentedCertificate:
     """Its subject (RFC 4514), for the operator to recognise it; empty if it could not be parsed."""
     not_after: str
     """When it expires (ISO 8601, UTC); empty if it could not be parsed. A pin holds past expiry."""
+    issuer: str = ""
+    """Who signed it (RFC 4514; the subject again for a self-signed one); empty if it could not be parsed. Not
+    recorded: it only helps an operator tell a refused certificate from the expected one."""
 
     def as_dict(self) -> dict[str, str]:
         return {"sha256_fingerprint": self.sha256, "subject": self.subject, "not_after": self.not_after}
@@ -180,9 +260,10 @@ def describe_certificate(der: bytes) -> PresentedCertificate:
     try:
         certificate = x509.load_der_x509_certificate(der)
         subject, not_after = certificate.subject.rfc4514_string(), certificate.not_valid_after_utc.isoformat()
+        issuer = certificate.issuer.rfc4514_string()
     except ValueError:
-        subject, not_after = "", ""
-    return PresentedCertificate(fingerprint, subject, not_after)
+        subject, not_after, issuer = "", "", ""
+    return PresentedCertificate(fingerprint, subject, not_after, issuer)
 
 
 class _PinnedAdapter(HTTPAdapter):

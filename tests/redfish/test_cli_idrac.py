@@ -137,6 +137,18 @@ def test_status_reads_as_text_and_as_json(clock: FakeClock, idrac: RunningServic
     }
 
 
+def test_status_and_media_read_each_resource_once(clock: FakeClock, idrac: RunningService) -> None:
+    """An iDRAC 8 takes seconds per GET: status read the system five times, the root and the manager twice, the
+    virtual CD twice (16 requests for 9 resources); eject-media read the CD twice before acting."""
+    assert idrac.layer is not None
+    assert cli(idrac, "status")[0] == 0
+    status = [(seen.method, seen.path) for seen in idrac.layer.seen]
+    assert len(status) == len(set(status)) == 9, status
+    assert cli(idrac, "eject-media")[0] == 0
+    eject = [(seen.method, seen.path) for seen in idrac.layer.seen[len(status) :]]
+    assert len(eject) == len(set(eject)) == 6, eject
+
+
 def test_a_failure_exits_1_with_the_reason(clock: FakeClock, idrac: RunningService) -> None:
     code, _, err = cli(idrac, "status", password="wrong")
     assert code == 1
@@ -211,11 +223,19 @@ def test_a_cli_that_cannot_answer_is_named_not_taken_for_no_rotation(
         monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     else:
         monkeypatch.setenv("PATH", fake_pulumi(tmp_path, stack_file, config=FACTORY, error=reason).path)
-    with pytest.raises(click.UsageError) as refused:
+    with pytest.raises(click.ClickException) as refused:
         current_password("idracPassword", "orion-pve", stack_file)
+    assert refused.value.exit_code == 2
+    both_ways = (
+        "the iDRAC's password: set ORION_IDRAC_PASSWORD, or make the Pulumi CLI able to read the stack's outputs "
+        "(install it, log in, and set the passphrase if the stack has one): "
+    )
     if cli == "missing":
-        assert refused.value.message == (
+        assert refused.value.message == both_ways + (
             "the stack's output credentials needs the Pulumi CLI (`pulumi`), which is not installed (not on PATH)"
         )
     else:
-        assert refused.value.message == f"the Pulumi CLI could not read the stack's output credentials: {reason}"
+        assert (
+            refused.value.message
+            == f"{both_ways}the Pulumi CLI could not read the stack's output credentials: {reason}"
+        )

@@ -115,7 +115,7 @@ def test_a_refused_connection_is_retried_visibly_within_the_attempts_given(clock
         assert line == (
             f"GET /redfish/v1/ at {url}: connection refused (attempt {attempt} of 4); next in {slept:.1f} s"
         )
-    assert lines[3] == f"error: GET /redfish/v1/ at {url}: no usable answer after 4 attempts (last: connection refused)"
+    assert lines[3] == f"Error: GET /redfish/v1/ at {url}: no usable answer after 4 attempts (last: connection refused)"
 
 
 def test_retries_stop_at_the_timeout_given(clock: FakeClock) -> None:
@@ -124,7 +124,7 @@ def test_retries_stop_at_the_timeout_given(clock: FakeClock) -> None:
     assert result.exit_code == 1
     assert sum(clock.slept) <= 5
     assert result.stderr.splitlines()[-1].startswith(
-        f"error: GET /redfish/v1/ at {url}: no usable answer within the 5 s allowed for retries, after "
+        f"Error: GET /redfish/v1/ at {url}: no usable answer within the 5 s allowed for retries, after "
     )
 
 
@@ -148,8 +148,9 @@ def test_certificate_failures_are_not_retried_and_name_what_was_seen(
     target = ["--endpoint", https_idrac_service.url, "--username", "root", "status"]
     untrusted = run(*target)
     assert untrusted.exit_code == 1
-    assert f"{https_idrac_service.url}: its certificate is not trusted with verify: system; nothing was sent" in (
-        untrusted.stderr
+    assert (
+        f"{https_idrac_service.url}: its certificate (subject CN=idrac, issuer CN=idrac, SHA-256 {fingerprint}) is not"
+        in (untrusted.stderr)
     )
     wrong_pin = run(*target, "--pin-sha256", "00" * 32)
     assert wrong_pin.exit_code == 1
@@ -176,7 +177,9 @@ def test_the_stacks_insecure_is_not_applied_to_another_endpoint(
     target = ["--stack-file", str(insecure_stack), "--endpoint", https_idrac_service.url, "status"]
     refused = run(*target)
     assert refused.exit_code == 1
-    assert "its certificate is not trusted with verify: system; nothing was sent" in refused.stderr
+    assert "is not trusted: self-signed certificate, not signed by a CA in the system's CA store. Nothing was sent" in (
+        refused.stderr
+    )
     assert https_idrac_service.layer.seen == []
     assert run(*target, "--insecure").exit_code == 0
 

@@ -163,3 +163,19 @@ def test_a_name_that_does_not_resolve_is_not_retried(clock: FakeClock, monkeypat
     with client, pytest.raises(RedfishUnavailableError, match=r"https://idrac.lan: the name does not resolve"):
         client.root()
     assert clock.slept == []
+
+
+def test_a_snapshot_reads_each_resource_once_until_a_write(clock: FakeClock, idrac: RunningService) -> None:
+    """The power state read after a reset is the service's, not the snapshot's: a write drops what was read."""
+    assert idrac.layer is not None
+    with connect(idrac, clock) as client, client.snapshot():
+        system = client.system_path()
+        before = len(idrac.layer.seen)
+        assert client.system()["PowerState"] == "Off"
+        assert client.system()["PowerState"] == "Off"
+        assert client.get("/redfish/v1/") is client.root()  # one resource, with or without the final slash
+        assert len(idrac.layer.seen) == before + 1  # the root was read by discovery already
+        client.post(f"{system}/Actions/ComputerSystem.Reset", {"ResetType": "On"})
+        clock.sleep(12)  # past sushy's 1-11 s
+        assert client.system()["PowerState"] == "On"
+    assert [seen.method for seen in idrac.layer.seen[before:]] == ["GET", "POST", "GET"]

@@ -44,7 +44,7 @@ def test_a_wrong_fingerprint_is_refused(https_idrac: tuple[str, Path, str]) -> N
 def test_a_ca_bundle_is_trusted_and_the_system_store_is_not(https_idrac: tuple[str, Path, str]) -> None:
     url, cert, _ = https_idrac
     assert read_power(url, TlsSettings("ca_bundle", ca_bundle=str(cert))) == "Off"
-    with pytest.raises(RedfishUnavailableError, match=r"(?i)certificate verify failed"):
+    with pytest.raises(RedfishCertificateError, match="not signed by a CA in the system's CA store"):
         read_power(url, TlsSettings("system"))
 
 
@@ -62,10 +62,14 @@ def test_a_certificate_no_ca_vouches_for_is_refused_at_once_before_anything_is_s
     with pytest.raises(RedfishCertificateError) as refused, client:
         operations.power_state(client)
     message = str(refused.value)
-    assert f"{https_idrac_service.url}: its certificate is not trusted with verify: {verify}; nothing was sent." in (
-        message
+    fingerprint = openssl_sha256(tmp_path / "idrac.pem")
+    trusted = str(other) if verify == "ca_bundle" else "the system's CA store"
+    assert message == (
+        f"GET /redfish/v1/: {https_idrac_service.url}: its certificate (subject CN=idrac, issuer CN=idrac, SHA-256 "
+        f"{fingerprint}) is not trusted: self-signed certificate, not signed by a CA in {trusted}. Nothing was sent "
+        "to it (no request, no password)"
     )
-    assert "CERTIFICATE_VERIFY_FAILED" in message
+    assert refused.value.presented_sha256 == fingerprint
     assert clock.slept == []
     assert https_idrac_service.layer.seen == []
 
@@ -112,3 +116,22 @@ def test_a_conflict_is_resolved_by_reading_again(clock: FakeClock, idrac: Runnin
         operations.set_power(client, "On")
         operations._reset(client, client.system(), "On")  # answered 409 by the iDRAC, taken as "re-read"
         assert operations.set_power(client, "On") == "On"
+
+
+@pytest.mark.programs
+def test_a_ca_bundle_that_is_no_bundle_is_refused_at_once(https_idrac_service: HttpsIdrac, tmp_path: Path) -> None:
+    """The providers' path too (the CLI checks it before connecting): OpenSSL refusing to load the bundle is not a
+    connection failure to retry for a minute."""
+    bundle = tmp_path / "some.csv"
+    bundle.write_text("host,port\nidrac,443\n")
+    clock = FakeClock()
+    tls = TlsSettings("ca_bundle", ca_bundle=str(bundle))
+    client = RedfishClient(https_idrac_service.url, Credentials("root", "calvin"), tls, clock=clock)
+    with pytest.raises(RedfishCertificateError) as refused, client:
+        operations.power_state(client)
+    assert str(refused.value) == (
+        f"GET /redfish/v1/: the CA bundle {bundle}: expected PEM certificates (-----BEGIN CERTIFICATE-----), found "
+        f"none; nothing was sent to {https_idrac_service.url}"
+    )
+    assert clock.slept == []
+    assert https_idrac_service.layer.seen == []

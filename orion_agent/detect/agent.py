@@ -64,6 +64,12 @@ class AgentSettings:
     # news, and a noisy series' near-records, which stay under `rest_level` and so open no episode, are one alarm, not
     # one per point.
     repeat_window: timedelta = timedelta(hours=1)
+    # The tail factor, which keeps a deviation that beats a flat record quiet when it is small, reads the deviation in
+    # spreads of this width: the deviation is the difference of two noisy estimates (the last minutes against the
+    # level or pattern expected), and the difference of two independent values spreads sqrt(2) times as wide as one.
+    # Read in single spreads, a series' noise beat a quiet record too readily; NAB's tuned threshold then had to sit
+    # above such near-records, and where it sat depended on the few artificial files it was tuned on.
+    tail_spread: float = math.sqrt(2.0)
     # Spreads below this fraction of the series' magnitude are noise, not a scale (a flat line's last-digit wiggle).
     relative_scale_floor: float = 1e-3
 
@@ -185,9 +191,10 @@ class _Novelty:
     often a series is scraped, the smaller each step of the same event would look. While an alarm's episode lasts,
     its deviations are held out of the record; whether they join it is decided when the episode ends."""
 
-    def __init__(self, memory: float, settling: float, resolution: float) -> None:
+    def __init__(self, memory: float, settling: float, resolution: float, tail_spread: float) -> None:
         self._recent = WindowMax(memory, resolution)
         self._settling = settling
+        self._tail_spread = tail_spread
         self._pending: deque[tuple[float, float]] = deque()
         self._held: list[tuple[float, float]] = []
         self.beats_record = False
@@ -203,7 +210,7 @@ class _Novelty:
             return 0.0
         ratio = deviation / max(record, 1e-9)
         # The tail factor keeps tiny deviations quiet even when the recent past was perfectly flat.
-        return ratio / (1.0 + ratio) * (1.0 - two_sided_tail(deviation))
+        return ratio / (1.0 + ratio) * (1.0 - two_sided_tail(deviation / self._tail_spread))
 
     def reset(self) -> None:
         """Forget the record and every deviation waiting to join it: they were measured against an old normal."""
@@ -271,7 +278,7 @@ class AgentDetector:
         self._novelty_warm_up = settings.novelty_warm_up.total_seconds()
         self._settling = settings.short_window.total_seconds()
         memory = settings.memory.total_seconds()
-        self._novelty = _Novelty(memory, self._settling, resolution)
+        self._novelty = _Novelty(memory, self._settling, resolution, settings.tail_spread)
         self._reported = WindowMax(settings.repeat_window.total_seconds(), resolution)
         self._seen = 0
         self._first: float | None = None

@@ -16,7 +16,7 @@ from orion_agent.detect.base import StateError
 
 STATE_FORMAT = "orion-agent-detector-state"
 # Raise it whenever a detector's snapshot changes shape or meaning: an older or newer agent's file is refused.
-STATE_VERSION = 2
+STATE_VERSION = 3
 # A file saved further than this in the future means the clock moved back; its detectors would clamp every new
 # timestamp to that future for as long as the gap lasts.
 FUTURE_SLACK_SECONDS = 3600.0

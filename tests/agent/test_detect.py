@@ -191,3 +191,25 @@ def test_a_near_record_below_the_rest_level_is_reported_once_not_on_every_point_
     raised = [i for i in range(spike - 10, spike + 20) if found[i] >= 0.5]
     assert raised == [spike]
     assert found[spike] < detector.settings.rest_level
+
+
+@pytest.mark.parametrize(("shift", "news"), [(0.8, False), (2.0, True)])
+def test_a_deviation_within_the_noise_of_two_estimates_is_no_news_even_after_a_still_mean(
+    shift: float, news: bool
+) -> None:
+    # The values cycle 1, 1, -2 around 50, so their 15-minute mean never moves and the novelty record stays near 0:
+    # any deviation beats it. Read in single spreads, 0.8 of one scored 0.56, news; in spreads sqrt(2) wide, as
+    # befits the difference of the last minutes and the level expected, it stays under 0.5, while 2 spreads are.
+    cycle = (1.0, 1.0, -2.0)
+    spread = math.sqrt(2.0)  # of the cycle's values
+    event = 350  # after the warm-ups, before the daily pattern is trusted
+    detector = AgentDetector()
+    found = [
+        detector.update(START + timedelta(minutes=5 * i), 50.0 + cycle[i % 3] + (shift * spread if i >= event else 0))
+        for i in range(event + 3)
+    ]
+    assert max(found[:event]) < 0.01
+    if news:
+        assert max(found[event:]) >= detector.settings.rest_level
+    else:
+        assert 0.3 < max(found[event:]) < 0.5

@@ -11,15 +11,27 @@ from pathlib import Path
 import click
 
 from orion_infra.cli_common import load_or_exit, stack_file_option
+from orion_infra.lab import site
 from orion_infra.lab.netns import LabError
-from orion_infra.lab.twin import Twin
+from orion_infra.lab.site import DEFAULT_NAME, Site
+from orion_infra.lab.twin import NOT_RUN, Twin
 
-STATE = Path("/run/orion-lab")
+
+def _checked_name(_context: click.Context, _parameter: click.Parameter, value: str) -> str:
+    try:
+        return site.check_name(value)
+    except ValueError as error:
+        raise click.BadParameter(f"expected {site.NAME_RULE}, got {value!r}") from error
 
 
-def _twin(stack_file: Path) -> Twin:
-    stack, _ = load_or_exit(stack_file)
-    return Twin(stack, STATE)
+name_option = click.option(
+    "--name",
+    default=DEFAULT_NAME,
+    show_default=True,
+    callback=_checked_name,
+    help="the twin's name: its namespaces are olab-NAME-*, its state /run/orion-lab/NAME; twins of other names "
+    "run beside it untouched",
+)
 
 
 @click.group()
@@ -29,9 +41,11 @@ def lab() -> None:
 
 @lab.command()
 @stack_file_option
-def up(stack_file: Path) -> None:
-    """Build the twin (replacing any previous one) and wait until BGP converges."""
-    twin = _twin(stack_file)
+@name_option
+def up(stack_file: Path, name: str) -> None:
+    """Build the twin of this name (replacing any previous one of that name) and wait until BGP converges."""
+    stack, _ = load_or_exit(stack_file)
+    twin = Twin.named(stack, name)
     started = time.monotonic()
     try:
         twin.up()
@@ -40,48 +54,58 @@ def up(stack_file: Path) -> None:
         click.echo(f"error: {error}", err=True)
         raise SystemExit(1) from None
     click.echo(
-        f"lab up in {time.monotonic() - started:.1f} s; "
+        f"lab {name} up in {time.monotonic() - started:.1f} s; "
         f"BGP converged {twin.convergence_seconds:.1f} s after the router started"
     )
 
 
 @lab.command()
-@stack_file_option
-def down(stack_file: Path) -> None:
-    """Remove the twin: its namespaces, processes and files."""
-    _twin(stack_file).down()
-    click.echo("lab down")
+@name_option
+def down(name: str) -> None:
+    """Remove the twin of this name: its namespaces, processes and files (the stack file is not read)."""
+    place = Site.named(name)
+    if not place.exists():
+        click.echo(f"lab {name}: nothing to remove")
+        return
+    place.remove()
+    click.echo(f"lab {name} down")
 
 
 @lab.command()
-@stack_file_option
-def status(stack_file: Path) -> None:
-    """The twin at a glance: BGP sessions, DHCP leases, scrape targets."""
-    twin = _twin(stack_file)
+@name_option
+def status(name: str) -> None:
+    """The twin of this name at a glance: BGP sessions, DHCP leases, scrape targets (the stack file is not read)."""
+    place = Site.named(name)
+    if not place.exists():
+        others = ", ".join(site.names()) or "none"
+        click.echo(f"error: no twin named {name} is up (twins here: {others})", err=True)
+        raise SystemExit(1)
     try:
-        sessions = twin.sessions()
+        sessions = place.sessions()
     except LabError as error:
-        click.echo(f"the lab is not up: {error}", err=True)
+        click.echo(f"error: the lab {name} is not up: {error}", err=True)
         raise SystemExit(1) from None
-    for name, state in sessions.items():
-        click.echo(f"bgp {name}: {state}")
-    for address, hardware in sorted(twin.leases().items(), key=lambda lease: ipaddress.ip_address(lease[0])):
+    for session, state in sessions.items():
+        click.echo(f"bgp {session}: {state}")
+    for address, hardware in sorted(place.leases().items(), key=lambda lease: ipaddress.ip_address(lease[0])):
         click.echo(f"lease {address}: {hardware}")
     try:
-        targets = twin.targets()
+        targets = place.targets()
     except LabError as error:
         click.echo(f"targets: {error}")
     else:
         if not targets:
             click.echo("targets: none yet (Prometheus loads them within seconds of starting)")
         for target, health in sorted(targets.items()):
-            click.echo(f"target {target}: {health}")
+            reason = NOT_RUN.get(target.split("/")[0])
+            click.echo(f"target {target}: {health}" + (f" (not run in the lab: {reason})" if reason else ""))
 
 
 @lab.command(name="test", context_settings={"ignore_unknown_options": True})
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def test_command(pytest_args: tuple[str, ...]) -> None:
-    """Run the lab's tests (each builds its own twin, beside any `lab up` one); arguments go to pytest."""
+    """Run the lab's tests, on twins of their own names (test, cli, ...) beside any `lab up` one; arguments go to
+    pytest."""
     tests = Path(__file__).resolve().parents[1] / "tests" / "lab"
     if not tests.is_dir():
         click.echo(f"error: the lab's tests are not at {tests}: run this from a clone of the repository", err=True)

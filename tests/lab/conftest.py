@@ -7,11 +7,13 @@ import pytest
 from orion_infra.lab.twin import Twin
 from tests.lab.stacks import lab_stack, running_twin
 
+TWIN_NAME = "test"
+
 
 @pytest.fixture(scope="package")
 def twin() -> Iterator[Twin]:
     """One twin for the lab's tests (package-scoped), so it builds its stack itself, not from function fixtures."""
-    with running_twin(lab_stack(), prefix="olabt") as lab:
+    with running_twin(lab_stack(), TWIN_NAME) as lab:
         yield lab
 
 

@@ -20,7 +20,7 @@ FOURTH = {
 def test_a_fourth_peer_establishes_and_gets_our_prefix() -> None:
     stack = lab_stack(extra_peers=[FOURTH], bgp_secrets=["bgpPasswordHeFremont"])
     assert len(stack.bgp.peers) == 4
-    with running_twin(stack, prefix="olab4") as twin:
+    with running_twin(stack, "fourth") as twin:
         assert twin.sessions() == {
             "he_primary": "Established",
             "he_secondary": "Established",

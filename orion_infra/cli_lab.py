@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -101,14 +103,59 @@ def status(name: str) -> None:
             click.echo(f"target {target}: {health}" + (f" (not run in the lab: {reason})" if reason else ""))
 
 
+# `orion lab test` runs the lab's tests as groups at once, each in a pytest of its own whose shared twin has its own
+# name (tests/lab/conftest.py reads it from TEST_TWIN_VARIABLE): the tests that only observe a twin share one; those
+# that break a twin (and restore it) get a fresh one; those that build twins of their own run beside both. A group
+# mostly waits (timers, scrapes, BGP): together they take as long as the longest.
+TEST_TWIN_VARIABLE = "ORION_LAB_TEST_TWIN"
+TEST_GROUPS = (
+    ("observing", "test", "not breaks_twin and not agent_acts and not own_twins"),
+    ("breaking", "testb", "breaks_twin"),
+    ("agent", "testc", "agent_acts"),
+    ("own twins", "testd", "own_twins"),
+)
+# pytest's exit code when it collected nothing: a group that `-k` leaves empty.
+NO_TESTS = 5
+
+
+def _combined(codes: list[int]) -> int:
+    """One exit code for the groups: the first failure's, else 0, or NO_TESTS when no group collected a test."""
+    failures = [code for code in codes if code not in (0, NO_TESTS)]
+    if failures:
+        return failures[0]
+    return NO_TESTS if all(code == NO_TESTS for code in codes) else 0
+
+
 @lab.command(name="test", context_settings={"ignore_unknown_options": True})
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def test_command(pytest_args: tuple[str, ...]) -> None:
-    """Run the lab's tests, on twins of their own names (test, cli, ...) beside any `lab up` one; arguments go to
-    pytest."""
+    """Run the lab's tests, on twins of their own names (test, testb, ...) beside any `lab up` one, in groups at once
+    (each group's output once it is done); arguments go to each group's pytest (not -m: the groups are markers)."""
     tests = Path(__file__).resolve().parents[1] / "tests" / "lab"
     if not tests.is_dir():
         click.echo(f"error: the lab's tests are not at {tests}: run this from a clone of the repository", err=True)
         raise SystemExit(2)
-    done = subprocess.run([sys.executable, "-m", "pytest", str(tests), *pytest_args], cwd=tests.parents[1], check=False)
-    raise SystemExit(done.returncode)
+    if any(argument.startswith("-m") for argument in pytest_args):
+        click.echo("error: -m: `orion lab test` selects its groups by marker; use -k to choose tests", err=True)
+        raise SystemExit(2)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="orion-lab-test-") as outputs:
+        running = []
+        for group, twin_name, markers in TEST_GROUPS:
+            output = (Path(outputs) / twin_name).open("w+")
+            command = [sys.executable, "-m", "pytest", str(tests), "-m", markers, *pytest_args]
+            environment = {**os.environ, TEST_TWIN_VARIABLE: twin_name}
+            process = subprocess.Popen(
+                command, cwd=tests.parents[1], env=environment, stdout=output, stderr=subprocess.STDOUT
+            )
+            running.append((group, twin_name, process, output))
+        codes = []
+        for group, twin_name, process, output in running:
+            code = process.wait()
+            codes.append(code)
+            output.seek(0)
+            click.echo(f"== {group} tests (twin {twin_name}): pytest exit {code}")
+            click.echo(output.read(), nl=False)
+            output.close()
+    click.echo(f"== lab tests: {len(TEST_GROUPS)} groups in {time.monotonic() - started:.1f} s")
+    raise SystemExit(_combined(codes))

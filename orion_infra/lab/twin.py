@@ -221,16 +221,26 @@ class Twin:
                 "util-linux, procps, prometheus, prometheus-alertmanager, prometheus-node-exporter, "
                 "prometheus-bird-exporter, openssh-server; kea-exporter from this project's environment: `uv sync`)"
             )
-        self.down()
+        self.up_network()
         try:
-            self._network()
-            self._peers()
-            self._wait_for_peers()
             self._router()
             # Unbound remembers an upstream it could not reach: it starts once the default route is there.
             self.convergence_seconds = self.wait_for_sessions()
             self._resolver()
             self._monitoring()
+        except Exception:
+            self.down()
+            raise
+
+    def up_network(self) -> None:
+        """Only the twin's network (replacing any twin of its name): its namespaces and switch, the upstream peers
+        listening for BGP and the internet behind them, the Proxmox host's stand-ins; no router or monitoring VM.
+        `up` goes on from here; what needs no more (twins side by side) stops here."""
+        self.down()
+        try:
+            self._network()
+            self._peers()
+            self._wait_for_peers()
         except Exception:
             self.down()
             raise

@@ -1,13 +1,27 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
+from orion_infra.cli_lab import TEST_TWIN_VARIABLE
 from orion_infra.lab.twin import Twin
 from tests.lab.stacks import lab_stack, running_twin
 
-TWIN_NAME = "test"
+# `orion lab test` names the shared twin of each group of tests it runs at once.
+TWIN_NAME = os.environ.get(TEST_TWIN_VARIABLE, "test")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The groups `orion lab test` runs at once, each with a shared twin of its own (unmarked: the observing tests).
+    config.addinivalue_line(
+        "markers", "breaks_twin: breaks the shared twin (and restores it): a fresh one in `orion lab test`"
+    )
+    config.addinivalue_line(
+        "markers", "agent_acts: the agent acts on the shared twin (and it is restored): a fresh one in `orion lab test`"
+    )
+    config.addinivalue_line("markers", "own_twins: builds twins of its own: beside the others in `orion lab test`")
 
 
 @pytest.fixture(scope="package")

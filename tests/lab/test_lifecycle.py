@@ -11,6 +11,8 @@ from orion_infra.lab import netns
 from orion_infra.lab.netns import LabError
 from tests.lab.stacks import lab_stack, new_twin
 
+pytestmark = pytest.mark.own_twins
+
 
 def processes_mentioning(text: str) -> list[str]:
     found = subprocess.run(["pgrep", "-f", text], capture_output=True, text=True, check=False).stdout.split()

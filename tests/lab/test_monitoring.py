@@ -124,6 +124,7 @@ def firing(twin: Twin, alert: str, session: str) -> str | None:
     return status
 
 
+@pytest.mark.breaks_twin
 def test_a_dead_peer_is_alerted_to_the_agent_and_resolved_when_it_returns(twin: Twin, scraped: dict[str, str]) -> None:
     peer = twin.stack.bgp.peers[-1]
     session = twin.protocol(peer)

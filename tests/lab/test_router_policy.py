@@ -17,6 +17,9 @@ from orion_infra.lab import netns
 from orion_infra.lab.peers import Misbehaviour
 from orion_infra.lab.twin import Twin
 
+# Two of its tests make the primary misbehave (and restore it); the others are quick: all on the breaking twin.
+pytestmark = pytest.mark.breaks_twin
+
 PORT = 9999
 SOURCE_PORT = 40000  # fixed, so an ICMP error can quote the flow
 LAN_PREFIX = ipaddress.IPv6Network("2602:f674:0:1000::/64")
@@ -76,6 +79,7 @@ while (left := end - time.monotonic()) > 0:
 # 1000 echo requests on one echo id as fast as they go, then the replies counted for a second.
 ECHO_FLOOD = """
 import select, socket, struct, sys, time
+
 destination = sys.argv[1]
 version6 = ":" in destination
 family, protocol = (socket.AF_INET6, socket.IPPROTO_ICMPV6) if version6 else (socket.AF_INET, socket.IPPROTO_ICMP)

@@ -20,9 +20,16 @@ def missing_programs(programs: Sequence[str]) -> list[str]:
 
 
 def run(
-    command: Sequence[str], *, check: bool = True, timeout: float = 30.0, cwd: Path | None = None
+    command: Sequence[str],
+    *,
+    check: bool = True,
+    timeout: float = 30.0,
+    cwd: Path | None = None,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(list(command), capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd)
+    done = subprocess.run(
+        list(command), input=stdin, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd
+    )
     if check and done.returncode != 0:
         raise LabError(f"{' '.join(command)}: {done.stderr.strip() or done.stdout.strip()}")
     return done

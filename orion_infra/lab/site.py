@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,18 @@ from orion_infra.model import ports
 from orion_infra.render import host_data
 
 STATE = Path("/run/orion-lab")
+# Run in a namespace: GETs each URL of the JSON list on its standard input; prints the bodies (null: no answer).
+FETCH = """
+import json, sys, urllib.request
+
+def body(url):
+    try:
+        return urllib.request.urlopen(url, timeout=2).read().decode().strip()
+    except OSError:
+        return None
+
+print(json.dumps([body(url) for url in json.load(sys.stdin)]))
+"""
 DEFAULT_NAME = "orion"
 NAMESPACE_PREFIX = "olab"
 # No hyphen: the namespaces of twin "a" (olab-a-*) can then never be mistaken for those of another twin.
@@ -105,28 +118,30 @@ class Site:
 
     def fetch(self, namespace: str, url: str) -> str | None:
         """GETs `url` from `namespace`; the body, or None when nothing answers."""
-        script = (
-            "import urllib.request, sys\n"
-            "try:\n"
-            f"    print(urllib.request.urlopen('{url}', timeout=2).read().decode())\n"
-            "except OSError:\n"
-            "    sys.exit(1)\n"
-        )
-        done = netns.in_ns(namespace, "python3", "-c", script, check=False)
-        return done.stdout.strip() if done.returncode == 0 else None
+        return self.fetch_all(namespace, [url])[0]
+
+    def fetch_all(self, namespace: str, urls: Sequence[str]) -> list[str | None]:
+        """GETs each of `urls` from `namespace`, in one Python started there; the bodies (None: nothing answered)."""
+        done = netns.run(["ip", "netns", "exec", namespace, "python3", "-c", FETCH], stdin=json.dumps(list(urls)))
+        bodies: list[str | None] = json.loads(done.stdout)
+        return bodies
 
     def prometheus(self, path: str) -> object:
         """The `data` of a Prometheus API answer (`path` like `query?query=up`), asked from the monitoring VM."""
-        body = self.fetch(
-            self.monitor_ns,
-            f"http://{ports.MONITOR_LOCAL_ADDRESS}:{ports.MONITOR_SERVICES['prometheus']}/api/v1/{path}",
-        )
-        if body is None:
-            raise LabError(f"Prometheus does not answer /api/v1/{path}")
-        answer = json.loads(body)
-        if answer.get("status") != "success":
-            raise LabError(f"Prometheus /api/v1/{path}: {answer.get('errorType')}: {answer.get('error')}")
-        return answer["data"]
+        return self.prometheus_all([path])[0]
+
+    def prometheus_all(self, paths: Sequence[str]) -> list[object]:
+        """The `data` of Prometheus' answer to each of `paths`, asked from the monitoring VM."""
+        api = f"http://{ports.MONITOR_LOCAL_ADDRESS}:{ports.MONITOR_SERVICES['prometheus']}/api/v1/"
+        data = []
+        for path, body in zip(paths, self.fetch_all(self.monitor_ns, [api + path for path in paths]), strict=True):
+            if body is None:
+                raise LabError(f"Prometheus does not answer /api/v1/{path}")
+            answer = json.loads(body)
+            if answer.get("status") != "success":
+                raise LabError(f"Prometheus /api/v1/{path}: {answer.get('errorType')}: {answer.get('error')}")
+            data.append(answer["data"])
+        return data
 
     def targets(self) -> dict[str, str]:
         """Health of every scrape target by `job/host`."""

@@ -13,7 +13,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -799,6 +799,10 @@ class Twin:
     def prometheus(self, path: str) -> object:
         """The `data` of a Prometheus API answer (`path` like `query?query=up`), asked from the monitoring VM."""
         return self.site.prometheus(path)
+
+    def prometheus_all(self, paths: Sequence[str]) -> list[object]:
+        """The `data` of Prometheus' answer to each of `paths`, asked from the monitoring VM in one go."""
+        return self.site.prometheus_all(paths)
 
     def targets(self) -> dict[str, str]:
         """Health of every scrape target by `job/host`."""

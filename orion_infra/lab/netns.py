@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -62,7 +65,8 @@ def namespaces(prefix: str) -> list[str]:
 def destroy(namespace: str) -> None:
     """Kills what runs in `namespace` (only what `ip netns pids` lists there) and deletes it."""
     for pid in run(["ip", "netns", "pids", namespace], check=False).stdout.split():
-        run(["kill", "-9", pid], check=False)
+        with contextlib.suppress(ProcessLookupError):  # exited meanwhile
+            os.kill(int(pid), signal.SIGKILL)
     run(["ip", "netns", "delete", namespace], check=False)
     shutil.rmtree(NETNS_ETC / namespace, ignore_errors=True)
 

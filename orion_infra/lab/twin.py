@@ -85,6 +85,8 @@ UDHCPC_SCRIPT = Path(__file__).with_name("udhcpc-script")
 INTERNAL = ("lan", "guest", "management")
 # Between the upstreams and "the internet" behind them: shared address space (RFC 6598), never routed outside.
 TRANSIT = ipaddress.IPv4Network("100.64.0.0/24")
+# Its IPv6 side, documentation space: the stack's IPv6 DNS upstreams are on the internet too.
+TRANSIT6 = ipaddress.IPv6Network("2001:db8:64::/64")
 WEB_SERVER = ipaddress.IPv4Address("203.0.113.80")
 WHOAMI = Path(__file__).with_name("whoami_server.py")
 LISTENERS = Path(__file__).with_name("listeners.py")
@@ -327,6 +329,7 @@ class Twin:
         netns.run(
             ["ip", "-n", internet, "addr", "add", f"{TRANSIT.network_address + 1}/{TRANSIT.prefixlen}", "dev", "isp"]
         )
+        netns.run(["ip", "-n", internet, "addr", "add", f"{TRANSIT6.network_address + 1}/64", "dev", "isp", "nodad"])
         for index, peer in enumerate(self.stack.bgp.peers):
             namespace = self.peer_ns(peer)
             netns.veth_to_switch(namespace, "isp", self.switch_ns, "isp", f"isp{index}")
@@ -343,16 +346,27 @@ class Twin:
                 ]
             )
             netns.run(["ip", "-n", namespace, "route", "add", "default", "via", str(TRANSIT.network_address + 1)])
-            netns.in_ns(namespace, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+            transit6 = TRANSIT6.network_address + 11 + index
+            netns.run(["ip", "-n", namespace, "addr", "add", f"{transit6}/64", "dev", "isp", "nodad"])
+            netns.run(
+                ["ip", "-n", namespace, "-6", "route", "add", "default", "via", str(TRANSIT6.network_address + 1)]
+            )
+            netns.in_ns(namespace, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
         # Replies to the router's WAN address go back through the primary upstream.
         netns.run(["ip", "-n", internet, "route", "add", str(self.wan_subnet), "via", str(self.transit_address(0))])
+        netns.run(
+            ["ip", "-n", internet, "-6", "route", "add", str(WAN6_SUBNET), "via", str(TRANSIT6.network_address + 11)]
+        )
         netns.start_daemon(
             internet, "python3", str(WHOAMI), str(WEB_SERVER), "80", log=self.root / "run" / "whoami.log"
         )
         upstreams = self.upstream_dns
         upstreams.prepare(self.stack.dns, WEB_SERVER)
-        for address in sorted({str(u.address) for u in self.stack.dns.upstreams if u.address.version == 4}):
-            netns.run(["ip", "-n", internet, "addr", "add", f"{address}/32", "dev", "lo"])
+        for upstream in sorted({upstream.address for upstream in self.stack.dns.upstreams}, key=str):
+            no_dad = ["nodad"] if upstream.version == 6 else []
+            netns.run(
+                ["ip", "-n", internet, "addr", "add", f"{upstream}/{upstream.max_prefixlen}", "dev", "lo", *no_dad]
+            )
         netns.start_daemon(
             internet, "unbound", "-d", "-c", str(upstreams.config), log=upstreams.directory / "stdout.log"
         )

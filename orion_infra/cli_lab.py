@@ -133,7 +133,7 @@ def _combined(codes: list[int]) -> int:
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def test_command(pytest_args: tuple[str, ...]) -> None:
     """Run the lab's tests, on twins of their own names (test, testb, ...) beside any `lab up` one, in groups at once
-    (each group's output once it is done); arguments go to each group's pytest (not -m: the groups are markers)."""
+    (each group's output as it ends); arguments go to each group's pytest (not -m: the groups are markers)."""
     tests = Path(__file__).resolve().parents[1] / "tests" / "lab"
     if not tests.is_dir():
         click.echo(f"error: the lab's tests are not at {tests}: run this from a clone of the repository", err=True)
@@ -155,12 +155,17 @@ def test_command(pytest_args: tuple[str, ...]) -> None:
             )
             running.append((group, twin_name, process, output))
         codes = []
-        for group, twin_name, process, output in running:
-            code = process.wait()
-            codes.append(code)
-            output.seek(0)
-            click.echo(f"== {group} tests (twin {twin_name}): pytest exit {code}")
-            click.echo(output.read(), nl=False)
-            output.close()
+        # Each group's output as soon as it ends, with how long it took.
+        while running:
+            for entry in [entry for entry in running if entry[2].poll() is not None]:
+                group, twin_name, process, output = entry
+                running.remove(entry)
+                codes.append(process.returncode)
+                output.seek(0)
+                took = time.monotonic() - started
+                click.echo(f"== {group} tests (twin {twin_name}): pytest exit {process.returncode} after {took:.1f} s")
+                click.echo(output.read(), nl=False)
+                output.close()
+            time.sleep(0.1)
     click.echo(f"== lab tests: {len(TEST_GROUPS)} groups in {time.monotonic() - started:.1f} s")
     raise SystemExit(_combined(codes))

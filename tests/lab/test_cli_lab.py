@@ -127,20 +127,21 @@ def test_a_name_that_could_reach_another_twins_namespaces_is_refused() -> None:
 def test_lab_test_runs_the_groups_at_once_each_on_its_own_twin() -> None:
     """Each test in exactly one group (the one its markers say), each group's pytest told its twin's name."""
     collected = CliRunner().invoke(
-        main, ["lab", "test", "--collect-only", "-q", "-k", "guest_lease or gtsm or dry_run or fourth_peer"]
+        main, ["lab", "test", "--collect-only", "-q", "-k", "guest_lease or leaking or dry_run or fourth_peer"]
     )
     assert collected.exit_code == 0, collected.output
     groups = collected.output.split("== ")[1:]
-    assert [group.splitlines()[0] for group in groups[:-1]] == [
-        f"{name} tests (twin {twin}): pytest exit 0" for name, twin, _ in TEST_GROUPS
-    ]
+    headers = sorted(group.splitlines()[0].split(" after ")[0] for group in groups[:-1])
+    assert headers == sorted(f"{name} tests (twin {twin}): pytest exit 0" for name, twin, _ in TEST_GROUPS)
+    told = {group.splitlines()[0].split(" tests")[0]: group.splitlines()[1] for group in groups[:-1]}
+    assert told == {name: f"shared lab twin: {twin}" for name, twin, _ in TEST_GROUPS}
     found = {
         group.splitlines()[0].split(" tests")[0]: [line for line in group.splitlines() if "::" in line]
         for group in groups[:-1]
     }
     assert found == {
         "observing": ["tests/lab/test_lan.py::test_a_guest_client_gets_a_guest_lease"],
-        "breaking": ["tests/lab/test_router_policy.py::test_gtsm_sessions_establish_with_upstreams_that_enforce_it"],
+        "breaking": ["tests/lab/test_router_policy.py::test_a_peer_leaking_routes_past_its_limit_loses_its_session"],
         "agent": ["tests/lab/test_agent.py::test_in_dry_run_the_agent_only_says_what_it_would_do"],
         "own twins": [
             "tests/lab/test_cli_lab.py::test_a_fourth_peer_tried_with_up_and_status_then_down_with_the_stack_file_broken"

@@ -17,9 +17,6 @@ from orion_infra.lab import netns
 from orion_infra.lab.peers import Misbehaviour
 from orion_infra.lab.twin import Twin
 
-# Two of its tests make the primary misbehave (and restore it); the others are quick: all on the breaking twin.
-pytestmark = pytest.mark.breaks_twin
-
 PORT = 9999
 SOURCE_PORT = 40000  # fixed, so an ICMP error can quote the flow
 LAN_PREFIX = ipaddress.IPv6Network("2602:f674:0:1000::/64")
@@ -211,6 +208,7 @@ def test_an_echo_flood_on_one_id_is_answered_at_the_limits_rate(twin: Twin, fami
     assert 1 <= replies <= 20 + 10 * 3
 
 
+@pytest.mark.breaks_twin
 def test_a_peer_leaking_routes_past_its_limit_loses_its_session(twin: Twin) -> None:
     """The primary sends 11 routes besides the default (its max_prefixes is 10): every one is filtered, and the
     session is torn down all the same (the limit counts what is sent); traffic moves to the secondary, and the
@@ -233,6 +231,7 @@ def test_a_peer_leaking_routes_past_its_limit_loses_its_session(twin: Twin) -> N
     twin.wait_for_primary()
 
 
+@pytest.mark.breaks_twin
 def test_a_default_route_with_an_impossible_path_is_refused(twin: Twin) -> None:
     """The primary's default with its AS 100 times more (a path of 101, over the cap of 100): refused, the session
     kept, traffic on the secondary; a path of 100 is accepted again."""

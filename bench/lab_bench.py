@@ -15,7 +15,7 @@ import time
 from orion_infra.lab.twin import Twin
 from tests.lab.stacks import lab_stack, new_twin
 
-PREFIX = "olabb"
+NAME = "bench"
 
 
 def freeze_failover(twin: Twin, timeout: float) -> float:
@@ -58,7 +58,7 @@ def main() -> None:
     stack = lab_stack()
     for run in range(arguments.runs):
         print(f"run {run + 1}/{arguments.runs}", flush=True)
-        twin = new_twin(stack, PREFIX)
+        twin = new_twin(stack, NAME)
         started = time.monotonic()
         try:
             twin.up()
@@ -75,7 +75,7 @@ def main() -> None:
     if not arguments.no_default_timers:
         peer = stack.bgp.peers[0]
         print(f"default timers: BFD off, hold {peer.hold_time} s, keepalive {peer.keepalive_time} s", flush=True)
-        twin = new_twin(lab_stack(peer_changes={"bfd": False}), PREFIX)
+        twin = new_twin(lab_stack(peer_changes={"bfd": False}), NAME)
         try:
             twin.up()
             record("failover, primary freezes, default timers", freeze_failover(twin, timeout=peer.hold_time + 30))

@@ -122,7 +122,7 @@ def broken_yaml(directory: Path, default_stack_file: Path) -> tuple[Path, int]:
         ["validate", "--stack-file", "FILE"],
         ["validate", "--json", "--stack-file", "FILE"],
         ["render", "--stack-file", "FILE", "--out", "OUT"],
-        ["lab", "status", "--stack-file", "FILE"],
+        ["lab", "up", "--stack-file", "FILE"],
         ["idrac", "--stack-file", "FILE", "status"],
     ],
     ids=["validate", "validate-json", "render", "lab", "idrac"],

@@ -6,12 +6,16 @@ import socket
 import sys
 import threading
 
+# One line per connection, whole: connections on several ports at once must not interleave their lines.
+printing = threading.Lock()
+
 
 def listen(address: str, port: int) -> None:
     server = socket.create_server((address, port), reuse_port=False)
     while True:
         connection, peer = server.accept()
-        print(port, peer[0], flush=True)
+        with printing:
+            print(port, peer[0], flush=True)
         connection.close()
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -20,9 +23,16 @@ def missing_programs(programs: Sequence[str]) -> list[str]:
 
 
 def run(
-    command: Sequence[str], *, check: bool = True, timeout: float = 30.0, cwd: Path | None = None
+    command: Sequence[str],
+    *,
+    check: bool = True,
+    timeout: float = 30.0,
+    cwd: Path | None = None,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(list(command), capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd)
+    done = subprocess.run(
+        list(command), input=stdin, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd
+    )
     if check and done.returncode != 0:
         raise LabError(f"{' '.join(command)}: {done.stderr.strip() or done.stdout.strip()}")
     return done
@@ -55,7 +65,8 @@ def namespaces(prefix: str) -> list[str]:
 def destroy(namespace: str) -> None:
     """Kills what runs in `namespace` (only what `ip netns pids` lists there) and deletes it."""
     for pid in run(["ip", "netns", "pids", namespace], check=False).stdout.split():
-        run(["kill", "-9", pid], check=False)
+        with contextlib.suppress(ProcessLookupError):  # exited meanwhile
+            os.kill(int(pid), signal.SIGKILL)
     run(["ip", "netns", "delete", namespace], check=False)
     shutil.rmtree(NETNS_ETC / namespace, ignore_errors=True)
 

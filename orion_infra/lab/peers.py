@@ -84,7 +84,8 @@ def frr_peer(peer: BgpPeer, local_asn: int, router_address: str, password: str) 
     ttl_security = f" neighbor {router_address} ttl-security hops 1\n" if peer.ttl_security else ""
     # No `neighbor ... bfd`: BFD runs as its own session (frr_bfd), which is what the router's BIRD watches. Tied to
     # BGP, FRR 8.4 re-registers it once the connection's local address is known, and BIRD, seeing the session
-    # restart, drops the first BGP session and waits its `error wait time` before the next.
+    # restart, drops the first BGP session and waits its `error wait time` before the next. `timers connect 1`: an
+    # upstream that is ready calls at once, as the BIRD peers' `connect delay time 1` (FRR retries after 120 s).
     return f"""frr defaults traditional
 hostname {peer.name}
 router bgp {peer.asn}
@@ -94,6 +95,7 @@ router bgp {peer.asn}
  neighbor {router_address} remote-as {local_asn}
  neighbor {router_address} password {password}
  neighbor {router_address} timers {peer.keepalive_time} {peer.hold_time}
+ neighbor {router_address} timers connect 1
 {ttl_security} address-family ipv4 unicast
   neighbor {router_address} default-originate
  exit-address-family

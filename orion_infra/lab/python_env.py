@@ -5,6 +5,7 @@ read, to be put on PYTHONPATH of this machine's /usr/bin/python3 (the same minor
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import re
 import shutil
 from pathlib import Path
@@ -44,5 +45,19 @@ def install(target: Path, names: list[str]) -> Path:
             if source.is_file() and "__pycache__" not in file.parts and ".." not in file.parts:
                 destination = target / file
                 destination.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source, destination)
+                # With its modification time, so that the compiled file copied beside it stays valid.
+                shutil.copy2(source, destination)
+                if source.suffix == ".py":
+                    _copy_compiled(source, destination)
     return target
+
+
+def _copy_compiled(source: Path, destination: Path) -> None:
+    """The bytecode this environment compiled for `source`, if any: without it every daemon that runs as a user
+    who cannot write beside the module (the agent, the Kea exporter) compiles pydantic and the rest at each start,
+    seconds of CPU."""
+    compiled = Path(importlib.util.cache_from_source(str(source)))
+    if compiled.is_file():
+        target = Path(importlib.util.cache_from_source(str(destination)))
+        target.parent.mkdir(exist_ok=True)
+        shutil.copy2(compiled, target)

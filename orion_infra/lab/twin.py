@@ -6,7 +6,6 @@ agent with their rendered files."""
 from __future__ import annotations
 
 import base64
-import csv
 import functools
 import ipaddress
 import json
@@ -14,7 +13,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from orion_infra.lab import netns, systems, units, vm
 from orion_infra.lab.machine import Machine
 from orion_infra.lab.netns import LabError
 from orion_infra.lab.peers import Misbehaviour, bird_peer, frr_bfd, frr_peer
+from orion_infra.lab.site import STATE, Site
 from orion_infra.lab.upstream_dns import UpstreamDns
 from orion_infra.model import ports
 from orion_infra.model.bgp import BgpPeer
@@ -74,11 +74,19 @@ REQUIRED_PROGRAMS = (
     "unshare",
     systems.SYSTEM_PYTHON,
 )
+# Exporters the rendered router runs that the twin cannot, by scrape job, and why: their targets are down in the twin,
+# and TargetDown fires for them (README, "The lab"; `orion lab status` says so beside the target).
+NOT_RUN = {
+    "unbound": "no build of nixpkgs' prometheus-unbound-exporter (github.com/letsencrypt/unbound_exporter v0.6.0): "
+    "Debian 12 has no package, and the Go module proxy refuses that module at every version (403)",
+}
 UDHCPC_SCRIPT = Path(__file__).with_name("udhcpc-script")
 # The networks behind the router that the twin wires up, each a bridge in the switch namespace.
 INTERNAL = ("lan", "guest", "management")
 # Between the upstreams and "the internet" behind them: shared address space (RFC 6598), never routed outside.
 TRANSIT = ipaddress.IPv4Network("100.64.0.0/24")
+# Its IPv6 side, documentation space: the stack's IPv6 DNS upstreams are on the internet too.
+TRANSIT6 = ipaddress.IPv6Network("2001:db8:64::/64")
 WEB_SERVER = ipaddress.IPv4Address("203.0.113.80")
 WHOAMI = Path(__file__).with_name("whoami_server.py")
 LISTENERS = Path(__file__).with_name("listeners.py")
@@ -97,7 +105,8 @@ class Twin:
     stack: OrionStack
     root: Path
     """The lab's state: rendered files, sockets, logs. Removed by `down`."""
-    prefix: str = "olab"
+    prefix: str
+    """Every namespace of the twin is named `PREFIX-...` (`down` removes them all)."""
     frr_peers: int = 1
     """How many peers (the last ones) run FRR instead of BIRD."""
     passwords: dict[str, str] = field(default_factory=dict)
@@ -108,11 +117,21 @@ class Twin:
     convergence_seconds: float | None = None
     """From the router's start to every session Established, measured by `up`."""
 
+    @classmethod
+    def named(cls, stack: OrionStack, name: str, state: Path = STATE) -> Twin:
+        """The twin called `name`, with its namespaces and state where `orion lab down --name NAME` finds them."""
+        site = Site.named(name, state)
+        return cls(stack, site.root, site.prefix)
+
+    @property
+    def site(self) -> Site:
+        return Site(self.root, self.prefix)
+
     # -- names ------------------------------------------------------------------------------------------------
 
     @property
     def router_ns(self) -> str:
-        return f"{self.prefix}-router"
+        return self.site.router_ns
 
     @property
     def internet_ns(self) -> str:
@@ -124,7 +143,7 @@ class Twin:
 
     @property
     def monitor_ns(self) -> str:
-        return f"{self.prefix}-monitor"
+        return self.site.monitor_ns
 
     @property
     def host_ns(self) -> str:
@@ -165,18 +184,16 @@ class Twin:
 
     @property
     def router(self) -> Machine:
-        return Machine(self.router_ns, self.root / "router", extra_mounts=("nix",))
+        return self.site.router
 
     @property
     def monitor(self) -> Machine:
-        return Machine(self.monitor_ns, self.root / "monitor", extra_mounts=("nix",))
+        return self.site.monitor
 
     @property
     def router_host(self) -> host_data.Router:
         """The running router system's host.json, the data its NixOS module reads, read through its type."""
-        host = systems.load(systems.current_system(self.router), self.router)
-        assert isinstance(host, host_data.Router)
-        return host
+        return self.site.router_host
 
     @property
     def monitor_address(self) -> ipaddress.IPv4Address:
@@ -192,7 +209,7 @@ class Twin:
     def socket(self, name: str) -> str:
         """A peer's BIRD control socket; the router's is where its host.json says, inside the router."""
         if name == "router":
-            return str(self.router.path(self.router_host.bird.socket))
+            return self.site.router_socket()
         return str(self.root / "run" / f"{name}.ctl")
 
     # -- lifecycle --------------------------------------------------------------------------------------------
@@ -206,11 +223,8 @@ class Twin:
                 "util-linux, procps, prometheus, prometheus-alertmanager, prometheus-node-exporter, "
                 "prometheus-bird-exporter, openssh-server; kea-exporter from this project's environment: `uv sync`)"
             )
-        self.down()
+        self.up_network()
         try:
-            self._network()
-            self._peers()
-            self._wait_for_peers()
             self._router()
             # Unbound remembers an upstream it could not reach: it starts once the default route is there.
             self.convergence_seconds = self.wait_for_sessions()
@@ -220,10 +234,21 @@ class Twin:
             self.down()
             raise
 
+    def up_network(self) -> None:
+        """Only the twin's network (replacing any twin of its name): its namespaces and switch, the upstream peers
+        listening for BGP and the internet behind them, the Proxmox host's stand-ins; no router or monitoring VM.
+        `up` goes on from here; what needs no more (twins side by side) stops here."""
+        self.down()
+        try:
+            self._network()
+            self._peers()
+            self._wait_for_peers()
+        except Exception:
+            self.down()
+            raise
+
     def down(self) -> None:
-        for namespace in netns.namespaces(f"{self.prefix}-"):
-            netns.destroy(namespace)
-        shutil.rmtree(self.root, ignore_errors=True)
+        self.site.remove()
 
     def _network(self) -> None:
         for directory in ("run", "peers", "clients"):
@@ -304,6 +329,7 @@ class Twin:
         netns.run(
             ["ip", "-n", internet, "addr", "add", f"{TRANSIT.network_address + 1}/{TRANSIT.prefixlen}", "dev", "isp"]
         )
+        netns.run(["ip", "-n", internet, "addr", "add", f"{TRANSIT6.network_address + 1}/64", "dev", "isp", "nodad"])
         for index, peer in enumerate(self.stack.bgp.peers):
             namespace = self.peer_ns(peer)
             netns.veth_to_switch(namespace, "isp", self.switch_ns, "isp", f"isp{index}")
@@ -320,16 +346,27 @@ class Twin:
                 ]
             )
             netns.run(["ip", "-n", namespace, "route", "add", "default", "via", str(TRANSIT.network_address + 1)])
-            netns.in_ns(namespace, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+            transit6 = TRANSIT6.network_address + 11 + index
+            netns.run(["ip", "-n", namespace, "addr", "add", f"{transit6}/64", "dev", "isp", "nodad"])
+            netns.run(
+                ["ip", "-n", namespace, "-6", "route", "add", "default", "via", str(TRANSIT6.network_address + 1)]
+            )
+            netns.in_ns(namespace, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
         # Replies to the router's WAN address go back through the primary upstream.
         netns.run(["ip", "-n", internet, "route", "add", str(self.wan_subnet), "via", str(self.transit_address(0))])
+        netns.run(
+            ["ip", "-n", internet, "-6", "route", "add", str(WAN6_SUBNET), "via", str(TRANSIT6.network_address + 11)]
+        )
         netns.start_daemon(
             internet, "python3", str(WHOAMI), str(WEB_SERVER), "80", log=self.root / "run" / "whoami.log"
         )
         upstreams = self.upstream_dns
         upstreams.prepare(self.stack.dns, WEB_SERVER)
-        for address in sorted({str(u.address) for u in self.stack.dns.upstreams if u.address.version == 4}):
-            netns.run(["ip", "-n", internet, "addr", "add", f"{address}/32", "dev", "lo"])
+        for upstream in sorted({upstream.address for upstream in self.stack.dns.upstreams}, key=str):
+            no_dad = ["nodad"] if upstream.version == 6 else []
+            netns.run(
+                ["ip", "-n", internet, "addr", "add", f"{upstream}/{upstream.max_prefixlen}", "dev", "lo", *no_dad]
+            )
         netns.start_daemon(
             internet, "unbound", "-d", "-c", str(upstreams.config), log=upstreams.directory / "stdout.log"
         )
@@ -691,12 +728,7 @@ class Twin:
 
     def sessions(self) -> dict[str, str]:
         """BGP session state per peer, as the router sees them."""
-        states: dict[str, str] = {}
-        for line in self.birdc("router", "show", "protocols").splitlines():
-            fields = line.split()
-            if len(fields) >= 6 and fields[1] == "BGP":
-                states[fields[0]] = fields[5]
-        return states
+        return self.site.sessions()
 
     def default_route_via(self) -> str:
         """The router's IPv4 default next hop ('' when it has none)."""
@@ -776,52 +808,23 @@ class Twin:
 
     def fetch(self, namespace: str, url: str) -> str | None:
         """GETs `url` from `namespace`; the body, or None when nothing answers."""
-        script = (
-            "import urllib.request, sys\n"
-            "try:\n"
-            f"    print(urllib.request.urlopen('{url}', timeout=2).read().decode())\n"
-            "except OSError:\n"
-            "    sys.exit(1)\n"
-        )
-        done = netns.in_ns(namespace, "python3", "-c", script, check=False)
-        return done.stdout.strip() if done.returncode == 0 else None
+        return self.site.fetch(namespace, url)
 
     def prometheus(self, path: str) -> object:
         """The `data` of a Prometheus API answer (`path` like `query?query=up`), asked from the monitoring VM."""
-        body = self.fetch(
-            self.monitor_ns,
-            f"http://{ports.MONITOR_LOCAL_ADDRESS}:{ports.MONITOR_SERVICES['prometheus']}/api/v1/{path}",
-        )
-        if body is None:
-            raise LabError(f"Prometheus does not answer /api/v1/{path}")
-        answer = json.loads(body)
-        if answer.get("status") != "success":
-            raise LabError(f"Prometheus /api/v1/{path}: {answer.get('errorType')}: {answer.get('error')}")
-        return answer["data"]
+        return self.site.prometheus(path)
+
+    def prometheus_all(self, paths: Sequence[str]) -> list[object]:
+        """The `data` of Prometheus' answer to each of `paths`, asked from the monitoring VM in one go."""
+        return self.site.prometheus_all(paths)
 
     def targets(self) -> dict[str, str]:
         """Health of every scrape target by `job/host`."""
-        data = self.prometheus("targets?state=active")
-        assert isinstance(data, dict)
-        return {
-            f"{target['labels']['job']}/{target['labels']['host']}": target["health"]
-            for target in data["activeTargets"]
-        }
+        return self.site.targets()
 
     def leases(self) -> dict[str, str]:
         """The router's current DHCP leases: address -> hardware address, from Kea's lease file."""
-        lease_file = self.router.path("/var/lib/kea/dhcp4.leases")
-        if not lease_file.exists():
-            return {}
-        current: dict[str, str] = {}
-        with lease_file.open(newline="") as rows:
-            # Kea appends: a later row for an address replaces the earlier one; state 0 is an active lease.
-            for row in csv.DictReader(rows):
-                if row["state"] == "0" and int(row["expire"]) > time.time():
-                    current[row["address"]] = row["hwaddr"]
-                else:
-                    current.pop(row["address"], None)
-        return current
+        return self.site.leases()
 
     def drop_counter(self, comment: str) -> int:
         """Packets counted by the router's firewall rules with this comment, together."""

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orion_infra.lab import netns
 from orion_infra.lab.machine import Machine
 from orion_infra.lab.netns import LabError
 
@@ -226,7 +227,17 @@ def start(
     env = dict(environment or {})
     if credentials is not None:
         env["CREDENTIALS_DIRECTORY"] = load_credentials(machine, unit, credentials)
+    # As systemd knows a started unit's main process at once: `stop` right after `start` must find it.
+    pid_file = machine.path(f"{PIDS}/{unit.name}.pid")
+    pid_file.unlink(missing_ok=True)
     machine.start(*command_line(unit, command, env), log=log_file(machine, unit))
+    netns.wait_until(
+        lambda: pid_file.exists() and pid_file.read_text().strip() != "",
+        timeout=5,
+        failure=f"{unit.name}.service: its main process did not start",
+        log=log_file(machine, unit),
+        interval=0.01,
+    )
 
 
 def stop(machine: Machine, unit: Unit, timeout: float = 10.0) -> None:
@@ -237,11 +248,21 @@ def stop(machine: Machine, unit: Unit, timeout: float = 10.0) -> None:
     pid = pid_file.read_text().strip()
     machine.run("kill", "-TERM", pid, check=False)
     deadline = time.monotonic() + timeout
-    while Path(f"/proc/{pid}").exists():
+    while _running(pid):
         if time.monotonic() > deadline:
             machine.run("kill", "-KILL", pid, check=False)
         time.sleep(0.05)
     pid_file.unlink(missing_ok=True)
+
+
+def _running(pid: str) -> bool:
+    """Whether `pid` has not exited. An exited daemon stays a zombie until init reaps it (here, up to ~2 s later);
+    systemd, its parent, knows at once: a zombie is stopped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # reaped
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def restart(machine: Machine, unit: Unit) -> None:

@@ -39,11 +39,7 @@ class UpstreamDns:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._certificates(sorted({str(upstream.tls_name) for upstream in dns.upstreams}))
         self._signed_root(web_server)
-        listen = "".join(
-            f"  interface: {upstream.address}@{upstream.port}\n"
-            for upstream in dns.upstreams
-            if upstream.address.version == 4
-        )
+        listen = "".join(f"  interface: {upstream.address}@{upstream.port}\n" for upstream in dns.upstreams)
         self.config.write_text(
             f"""server:
   username: ""

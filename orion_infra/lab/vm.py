@@ -50,7 +50,8 @@ def _python(machine: Machine) -> None:
     python_env.install(target, DISTRIBUTIONS)
     for package in (orion_infra, orion_agent):
         source = Path(str(package.__file__)).resolve().parent
-        shutil.copytree(source, target / source.name, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        # With the bytecode beside it (still valid: copytree keeps modification times), as for the distributions.
+        shutil.copytree(source, target / source.name, dirs_exist_ok=True)
 
 
 def _stand_ins(machine: Machine) -> None:

@@ -92,7 +92,7 @@ class Deploy:
 
 @pytest.fixture(scope="module")
 def deploy() -> Iterator[Deploy]:
-    with running_twin(lab_stack(), prefix="odep") as twin:
+    with running_twin(lab_stack(), "deploy") as twin:
         operator = twin.client("operator", "management")
         netns.run(["ip", "-n", operator, "addr", "add", f"{OPERATOR}/24", "dev", "eth0"])
         netns.run(["ip", "-n", operator, "route", "add", "default", "via", "192.168.1.1"])

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from orion_infra.lab import netns
@@ -54,16 +52,16 @@ def lab_stack(
     return stack
 
 
-def new_twin(stack: OrionStack, prefix: str) -> Twin:
-    """A twin (not up yet) with its state in a fresh directory, which its `down` removes."""
-    # Not under pytest's 0700 temporary directories: FRR's daemons run as the frr user and must reach their files.
-    return Twin(stack, Path(f"/tmp/orion-lab-{prefix}-{secrets.token_hex(4)}"), prefix=prefix)  # noqa: S108
+def new_twin(stack: OrionStack, name: str) -> Twin:
+    """The twin called `name` (not up yet), where `orion lab status|down --name NAME` finds it; its own name keeps it
+    apart from an operator's twin and from the other tests' ones."""
+    return Twin.named(stack, name)
 
 
 @contextmanager
-def running_twin(stack: OrionStack, prefix: str) -> Iterator[Twin]:
+def running_twin(stack: OrionStack, name: str) -> Iterator[Twin]:
     """A twin that is up with every session Established, and is gone (namespaces and files) afterwards."""
-    lab = new_twin(stack, prefix)
+    lab = new_twin(stack, name)
     root = lab.root
     try:
         lab.up()
@@ -71,5 +69,5 @@ def running_twin(stack: OrionStack, prefix: str) -> Iterator[Twin]:
         yield lab
     finally:
         lab.down()
-    assert netns.namespaces(f"{prefix}-") == []
+    assert netns.namespaces(f"{lab.prefix}-") == []
     assert not root.exists()

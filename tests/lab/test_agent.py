@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from orion_infra.lab import netns
 from orion_infra.lab.twin import Twin
 from tests.lab.agent_ssh import agent_ssh
+
+pytestmark = pytest.mark.agent_acts
 
 RUNBOOK = "restart-bgp"
 

@@ -8,6 +8,7 @@ import ipaddress
 from orion_infra.lab import netns
 from orion_infra.lab.twin import WEB_SERVER, Twin
 from orion_infra.lab.upstream_dns import WEB_NAME
+from tests.lab.test_lan import tcp_probes
 
 LAN_RESOLVER = "192.168.100.1"
 GUEST_RESOLVER = "192.168.200.1"
@@ -43,6 +44,13 @@ def test_the_upstreams_answer_over_tls_only(twin: Twin) -> None:
     )
     assert f"{upstream}:853" in listening
     assert f"{upstream}:53 " not in listening
+
+
+def test_every_upstream_of_the_stack_is_on_the_internet_over_either_family(twin: Twin) -> None:
+    """The router's Unbound picks among all of them: one it cannot reach (the IPv6 one, once) stalled a query 5 s."""
+    targets = [(str(upstream.address), upstream.port) for upstream in twin.stack.dns.upstreams]
+    assert {ipaddress.ip_address(address).version for address, _ in targets} == {4, 6}
+    assert tcp_probes(twin.router_ns, targets) == dict.fromkeys(targets, "open")
 
 
 def test_the_guest_resolves_the_internet_but_not_the_local_zone(twin: Twin, guest_client: str) -> None:

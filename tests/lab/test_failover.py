@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from orion_infra.lab.twin import Twin
+
+pytestmark = pytest.mark.breaks_twin
 
 
 def test_a_frozen_primary_fails_over_within_a_second_with_bfd(twin: Twin) -> None:

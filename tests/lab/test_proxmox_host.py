@@ -11,7 +11,7 @@ import pytest
 from orion_infra.lab import netns
 from orion_infra.lab.twin import PVEPROXY_PORT, Twin
 from orion_infra.model import ports
-from tests.lab.test_lan import tcp_probe
+from tests.lab.test_lan import tcp_probe, tcp_probes
 
 HOST_PORTS = (ports.SSH, PVEPROXY_PORT, 9100, 111)
 
@@ -80,10 +80,9 @@ def test_no_outsider_reaches_any_port_of_the_host(
     netns.run(["ip", "-n", namespace, "neigh", "replace", link_local(twin, bridge), "lladdr", mac, "dev", interface])
     arrived_before = received(twin, bridge)
     accepted_before = twin.host_listeners_log.read_text()
+    targets = [(address, port) for port in HOST_PORTS for address in (host, scoped)]
     try:
-        for port in HOST_PORTS:
-            assert (port, tcp_probe(namespace, host, port)) == (port, "dropped")
-            assert (port, tcp_probe(namespace, scoped, port)) == (port, "dropped")
+        assert tcp_probes(namespace, targets) == dict.fromkeys(targets, "dropped")
     finally:
         netns.run(["ip", "-n", namespace, "route", "del", f"{host}/32", "dev", interface])
         netns.run(["ip", "-n", namespace, "neigh", "del", host, "dev", interface])
@@ -95,16 +94,16 @@ def test_no_outsider_reaches_any_port_of_the_host(
 
 
 def test_routed_through_the_router_nothing_reaches_the_host_either(lan_client: str, guest_client: str) -> None:
+    targets = [("192.168.1.10", port) for port in HOST_PORTS]
     for namespace in (lan_client, guest_client):
-        for port in HOST_PORTS:
-            assert (port, tcp_probe(namespace, "192.168.1.10", port)) == (port, "dropped")
+        assert tcp_probes(namespace, targets) == dict.fromkeys(targets, "dropped")
 
 
 def test_the_management_network_reaches_its_services(twin: Twin) -> None:
     admin = twin.client("admin", "management")
     netns.run(["ip", "-n", admin, "addr", "add", "192.168.1.50/24", "dev", "eth0"])
-    for port in (ports.SSH, PVEPROXY_PORT, 9100):
-        assert (port, tcp_probe(admin, "192.168.1.10", port)) == (port, "open")
+    services = [("192.168.1.10", port) for port in (ports.SSH, PVEPROXY_PORT, 9100)]
+    assert tcp_probes(admin, services) == dict.fromkeys(services, "open")
     assert "22 192.168.1.50" in twin.host_listeners_log.read_text().splitlines()
     # rpcbind answers only on the host's loopback.
     assert tcp_probe(admin, "192.168.1.10", 111) == "refused"

@@ -9,9 +9,13 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from orion_infra.lab import netns
 from orion_infra.lab.twin import Twin
 from tests.lab.agent_ssh import agent_ssh
+
+pytestmark = pytest.mark.agent_acts
 
 SESSIONS = 2
 

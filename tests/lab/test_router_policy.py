@@ -76,6 +76,7 @@ while (left := end - time.monotonic()) > 0:
 # 1000 echo requests on one echo id as fast as they go, then the replies counted for a second.
 ECHO_FLOOD = """
 import select, socket, struct, sys, time
+
 destination = sys.argv[1]
 version6 = ":" in destination
 family, protocol = (socket.AF_INET6, socket.IPPROTO_ICMPV6) if version6 else (socket.AF_INET, socket.IPPROTO_ICMP)
@@ -207,6 +208,7 @@ def test_an_echo_flood_on_one_id_is_answered_at_the_limits_rate(twin: Twin, fami
     assert 1 <= replies <= 20 + 10 * 3
 
 
+@pytest.mark.breaks_twin
 def test_a_peer_leaking_routes_past_its_limit_loses_its_session(twin: Twin) -> None:
     """The primary sends 11 routes besides the default (its max_prefixes is 10): every one is filtered, and the
     session is torn down all the same (the limit counts what is sent); traffic moves to the secondary, and the
@@ -229,6 +231,7 @@ def test_a_peer_leaking_routes_past_its_limit_loses_its_session(twin: Twin) -> N
     twin.wait_for_primary()
 
 
+@pytest.mark.breaks_twin
 def test_a_default_route_with_an_impossible_path_is_refused(twin: Twin) -> None:
     """The primary's default with its AS 100 times more (a path of 101, over the cap of 100): refused, the session
     kept, traffic on the secondary; a path of 100 is accepted again."""

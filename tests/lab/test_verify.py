@@ -27,9 +27,6 @@ from orion_infra.render.host_keys import SEED_BYTES, host_key, known_hosts_line
 from orion_infra.verify.site import site
 from tests.fixtures.invalid_cases import DEFAULT_STACK
 
-# It stops a peer and Prometheus (and puts them back): `orion lab test` runs it on a twin of its own.
-pytestmark = pytest.mark.breaks_twin
-
 OPERATOR = "192.168.1.51"  # a machine of the operator's on the management network
 # What the twin does not have, as verify is told about it: each reported SKIP with this reason (ADR 0042).
 NOT_IN_THE_TWIN = {
@@ -140,6 +137,7 @@ def test_verify_is_green_on_a_healthy_twin(twin: Twin, operator: Operator) -> No
     assert report["seconds"] < 10
 
 
+@pytest.mark.breaks_twin  # and puts it back: `orion lab test` runs it on the twin others break
 def test_a_crashed_upstream_turns_bgp_red_naming_it(twin: Twin, operator: Operator) -> None:
     healthy(twin)
     primary = twin.stack.bgp.peers[0]
@@ -160,6 +158,7 @@ def test_a_crashed_upstream_turns_bgp_red_naming_it(twin: Twin, operator: Operat
     assert verify(twin, operator)[0] == 0
 
 
+@pytest.mark.breaks_twin  # and puts it back: `orion lab test` runs it on the twin others break
 def test_a_killed_prometheus_turns_prometheus_targets_red(twin: Twin, operator: Operator) -> None:
     healthy(twin)
     twin.stop_prometheus()
@@ -193,6 +192,7 @@ def test_a_host_key_other_than_the_deploys_is_refused_before_logging_in(twin: Tw
     assert time.monotonic() - started < 10
 
 
+@pytest.mark.breaks_twin  # and puts it back: `orion lab test` runs it on the twin others break
 def test_a_hung_vm_costs_the_timeout_once(twin: Twin, operator: Operator) -> None:
     """The monitoring VM's sshd frozen (SIGSTOP: connections accepted by the kernel, never answered): its five checks
     fail within the timeout, together; the router's pass meanwhile."""

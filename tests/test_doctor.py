@@ -9,7 +9,6 @@ import http.server
 import json
 import shutil
 import socket
-import ssl
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ from orion_infra.doctor import images, network, tools
 from orion_infra.doctor.findings import Verdict, ok
 from orion_infra.doctor.run import run_probes
 from orion_infra.model import load_stack, read_stack_file
+from tests.doctor.sealed_doctor import tls_listener
 from tests.doctor.site import (
     IDRAC,
     IMAGES,
@@ -469,28 +469,10 @@ def test_the_image_names_and_urls_are_the_deploy_s_own() -> None:
 @pytest.fixture
 def tls_on_loopback(tmp_path: Path) -> Iterator[tuple[int, str]]:
     cert, key = self_signed_certificate(tmp_path, "loopback")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server = socket.create_server(("127.0.0.1", 0))
-
-    def serve() -> None:
-        while True:
-            try:
-                connection, _ = server.accept()
-            except OSError:
-                return
-            try:
-                with context.wrap_socket(connection, server_side=True) as tls:
-                    tls.recv(1)
-            except (OSError, ssl.SSLError):
-                connection.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
+    server = tls_listener("127.0.0.1", 0, str(cert), str(key))
     yield server.getsockname()[1], openssl_sha256(cert)
-    server.shutdown(socket.SHUT_RDWR)  # wakes the thread's accept(); close() alone does not
+    server.shutdown(socket.SHUT_RDWR)  # wakes the listener's accept(); close() alone does not
     server.close()
-    thread.join(timeout=5)
 
 
 @pytest.mark.programs

@@ -37,7 +37,7 @@ def _web_server(address: str, port: int, root: str) -> http.server.ThreadingHTTP
     return server
 
 
-def _listener(address: str, port: int, cert: str | None, key: str | None) -> socket.socket:
+def tls_listener(address: str, port: int, cert: str | None, key: str | None) -> socket.socket:
     """TLS on (address, port) with `cert`; without one, a listener that accepts and never says a word."""
     server = socket.create_server((address, port))
     held: list[socket.socket] = []
@@ -75,7 +75,7 @@ def main(result: Path) -> None:
     if spec.get("web"):
         _web_server(spec["web"]["address"], spec["web"]["port"], spec["web"]["root"])
     for listener in spec.get("listeners", []):
-        _listener(listener["address"], listener["port"], listener.get("cert"), listener.get("key"))
+        tls_listener(listener["address"], listener["port"], listener.get("cert"), listener.get("key"))
     started = time.monotonic()
     if spec["mode"] == "process":
         done = subprocess.run(

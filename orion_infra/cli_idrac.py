@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -130,9 +131,9 @@ def parse_endpoint(text: str, option: str = "--endpoint") -> str:
 
 
 def _check_numbers(given: dict[str, Any]) -> None:
-    if not given["poll_interval"] > 0:
+    if not (math.isfinite(given["poll_interval"]) and given["poll_interval"] > 0):
         raise _usage(f"--poll-interval: expected seconds more than 0, got {given['poll_interval']:g}")
-    if not given["retry_seconds"] >= 0:
+    if not (math.isfinite(given["retry_seconds"]) and given["retry_seconds"] >= 0):
         raise _usage(f"--timeout: expected seconds, 0 or more, got {given['retry_seconds']:g}")
     if given["retries"] < 0:
         raise _usage(f"--retries: expected 0 or more, got {given['retries']}")
@@ -243,6 +244,12 @@ def resolve_target(given: dict[str, Any]) -> Target:
     _check_numbers(given)
     endpoint = parse_endpoint(given["endpoint"]) if given["endpoint"] else None
     explicit = _explicit_tls(given, endpoint)
+    if endpoint is not None and endpoint.startswith("http://") and not given["insecure"]:
+        # Plain HTTP verifies nobody and carries the password readable on the wire: only on the operator's say-so.
+        raise _usage(
+            f"--endpoint {endpoint}: plain HTTP would send the iDRAC's password unencrypted to a server nobody "
+            "verified; use https://, or add --insecure to accept that"
+        )
     stack_file: Path = given["stack_file"]
     username: str | None = given["username"]
     password_key: str | None = None

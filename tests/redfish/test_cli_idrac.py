@@ -75,7 +75,17 @@ def orion(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.programs
 def test_status_json_and_power_on_against_the_plain_emulator(sushy_emulator_process: str) -> None:
-    target = ["idrac", "--endpoint", sushy_emulator_process, "--username", "root", "--json", "--poll-interval", "0.2"]
+    target = [
+        "idrac",
+        "--endpoint",
+        sushy_emulator_process,
+        "--username",
+        "root",
+        "--insecure",
+        "--json",
+        "--poll-interval",
+        "0.2",
+    ]
     status = orion(*target, "status")
     assert status.returncode == 0, status.stderr
     facts = json.loads(status.stdout)
@@ -92,7 +102,7 @@ def test_status_json_and_power_on_against_the_plain_emulator(sushy_emulator_proc
 def cli(idrac: RunningService, *args: str, password: str = "calvin") -> tuple[int, str, str]:
     """`orion idrac` in-process, on the test's clock (the `clock` fixture)."""
     result = CliRunner(env={"ORION_IDRAC_PASSWORD": password}).invoke(
-        main, ["idrac", "--endpoint", idrac.url, "--username", "root", *args]
+        main, ["idrac", "--endpoint", idrac.url, "--username", "root", "--insecure", *args]
     )
     return result.exit_code, result.stdout, result.stderr
 
@@ -168,7 +178,7 @@ def test_usage_errors_exit_2(idrac: RunningService, tmp_path: Path, default_stac
     assert no_host.exit_code == 2
     assert "no host 'nope'" in no_host.stderr
     no_password = CliRunner(env={"ORION_IDRAC_PASSWORD": None, "PATH": ""}).invoke(
-        main, ["idrac", "--endpoint", idrac.url, "--username", "root", "status"]
+        main, ["idrac", "--endpoint", idrac.url, "--username", "root", "--insecure", "status"]
     )
     assert no_password.exit_code == 2
     assert "set ORION_IDRAC_PASSWORD" in no_password.stderr

@@ -54,8 +54,11 @@ def test_every_option_goes_before_or_after_the_subcommand(
 
 
 def test_the_subcommands_value_wins_over_the_groups(clock: FakeClock, idrac: RunningService) -> None:
-    assert run("--endpoint", idrac.url, "--username", "nobody", "status", "--username", "root").exit_code == 0
-    refused = run("--endpoint", idrac.url, "--username", "root", "status", "--username", "nobody")
+    assert (
+        run("--endpoint", idrac.url, "--username", "nobody", "status", "--username", "root", "--insecure").exit_code
+        == 0
+    )
+    refused = run("--endpoint", idrac.url, "--username", "root", "--insecure", "status", "--username", "nobody")
     assert refused.exit_code == 1
     assert "HTTP 401" in refused.stderr
 
@@ -84,7 +87,10 @@ USAGE_ERRORS: dict[str, tuple[list[str], str]] = {
     "ca-on-http": (["--ca-bundle", "{bundle}", "status"], "Error: --ca-bundle is for https://: http://"),
     "two-trusts": (["--insecure", "--pin-sha256", "AB" * 32, "status"], "Error: choose one of --insecure"),
     "two-trusts-apart": (["--insecure", "status", "--pin-sha256", "AB" * 32], "Error: choose one of --insecure"),
-    "ftp-media": (["insert-media", "ftp://127.0.0.1/x.iso"], "Error: URL: expected an http(s):// URL"),
+    "ftp-media": (["--insecure", "insert-media", "ftp://127.0.0.1/x.iso"], "Error: URL: expected an http(s):// URL"),
+    # Plain HTTP carries the password readable to a server nobody verified: only with --insecure (review).
+    "http-without-insecure": (["status"], "Error: --endpoint http://127.0.0.1:"),
+    "poll-forever": (["--poll-interval", "inf", "power-on"], "Error: --poll-interval: expected seconds more than 0"),
 }
 
 
@@ -107,7 +113,7 @@ def test_a_usage_error_is_one_line_exit_2_and_nothing_is_sent(
 def test_a_refused_connection_is_retried_visibly_within_the_attempts_given(clock: FakeClock) -> None:
     """An iDRAC rebooting refuses connections for a while: worth retrying, but saying so, and not for ever."""
     url = f"http://127.0.0.1:{free_port()}"
-    result = run("--endpoint", url, "--username", "root", "status", "--retries", "3")
+    result = run("--endpoint", url, "--username", "root", "--insecure", "status", "--retries", "3")
     assert (result.exit_code, result.stdout) == (1, "")
     lines = result.stderr.splitlines()
     assert len(lines) == 4
@@ -120,7 +126,7 @@ def test_a_refused_connection_is_retried_visibly_within_the_attempts_given(clock
 
 def test_retries_stop_at_the_timeout_given(clock: FakeClock) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    result = run("--endpoint", url, "--username", "root", "--timeout", "5", "status")
+    result = run("--endpoint", url, "--username", "root", "--insecure", "--timeout", "5", "status")
     assert result.exit_code == 1
     assert sum(clock.slept) <= 5
     assert result.stderr.splitlines()[-1].startswith(
@@ -132,7 +138,7 @@ def test_an_image_the_idrac_cannot_fetch_is_posted_once_and_the_reason_given(
     clock: FakeClock, idrac: RunningService
 ) -> None:
     image = f"http://127.0.0.1:{free_port()}/proxmox-ve.iso"  # nothing listens there
-    result = run("--endpoint", idrac.url, "--username", "root", "insert-media", image)
+    result = run("--endpoint", idrac.url, "--username", "root", "--insecure", "insert-media", image)
     assert (result.exit_code, result.stdout) == (1, "")
     assert "InsertMedia: HTTP 500: Failed fetching image from URL" in result.stderr
     assert idrac.layer is not None
@@ -229,7 +235,7 @@ def test_power_on_without_waiting_sends_what_redfishtool_sends_and_returns(
 ) -> None:
     """`--no-wait`: the service root, the systems, the system (its state and resets), the reset; no read-back."""
     assert idrac.layer is not None
-    target = ["--endpoint", idrac.url, "--username", "root", "--json"]
+    target = ["--endpoint", idrac.url, "--username", "root", "--insecure", "--json"]
     asked = run(*target, "power-on", "--no-wait")
     assert asked.exit_code == 0, asked.stderr
     assert json.loads(asked.stdout) == {"power_state": "Off", "requested": "On"}
@@ -264,7 +270,18 @@ def test_a_command_given_the_endpoint_and_user_loads_no_stack_model_and_no_pulum
     """What `orion idrac power-on` costs to start: the CLI's lazy group imports cli_idrac only, and cli_idrac
     imports the stack model (pydantic), cryptography or Pulumi only when a command needs them."""
     done = subprocess.run(
-        [sys.executable, "-c", LOADED, "--endpoint", idrac.url, "--username", "root", "power-on", "--no-wait"],
+        [
+            sys.executable,
+            "-c",
+            LOADED,
+            "--endpoint",
+            idrac.url,
+            "--username",
+            "root",
+            "--insecure",
+            "power-on",
+            "--no-wait",
+        ],
         env={**os.environ, "ORION_IDRAC_PASSWORD": "calvin"},
         capture_output=True,
         text=True,

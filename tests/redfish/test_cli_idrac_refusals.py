@@ -71,7 +71,7 @@ def test_a_stack_files_ca_bundle_that_is_no_bundle_is_a_problem_of_the_file(
     assert clock.slept == []
     # Not a problem where the stack's TLS policy is not the one used: the options' own trust, or plain HTTP.
     overridden = run("--stack-file", str(stack), "--endpoint", f"127.0.0.1:{free_port()}", "--insecure", "status")
-    plain = run("--stack-file", str(stack), "--endpoint", f"http://127.0.0.1:{free_port()}", "status")
+    plain = run("--stack-file", str(stack), "--endpoint", f"http://127.0.0.1:{free_port()}", "--insecure", "status")
     for other in (overridden, plain):
         assert other.exit_code == 1
         assert "connection refused" in other.stderr
@@ -124,7 +124,7 @@ def test_a_password_it_cannot_read_names_both_ways_to_give_it(
     stack = stack_with(default_stack_file, tmp_path, FIRST_USE)
     result = run(
         "status",
-        *["--stack-file", str(stack), "--endpoint", "http://127.0.0.1:1"],
+        *["--stack-file", str(stack), "--endpoint", "http://127.0.0.1:1", "--insecure"],
         env={"ORION_IDRAC_PASSWORD": None, "PATH": str(tmp_path / "empty")},
     )
     assert (result.exit_code, result.stdout) == (2, "")
@@ -159,7 +159,7 @@ def test_a_stack_file_it_cannot_use_exits_1_with_the_lines_validate_prints(
 
 def test_one_attempt_is_one_attempt(clock: FakeClock) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    result = run("--endpoint", url, "--username", "root", "status", "--retries", "0")
+    result = run("--endpoint", url, "--username", "root", "--insecure", "status", "--retries", "0")
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr == (
         f"Error: GET /redfish/v1/ at {url}: no usable answer after 1 attempt (last: connection refused)\n"
@@ -168,8 +168,8 @@ def test_one_attempt_is_one_attempt(clock: FakeClock) -> None:
 
 def test_every_error_starts_as_clicks_do(clock: FakeClock, idrac: RunningService) -> None:
     """A usage error (click's) and a failure (idrac's own) read alike: `Error: ...`."""
-    usage = run("--endpoint", idrac.url, "--username", "root", "--retries", "-1", "status")
-    failure = run("--endpoint", idrac.url, "--username", "nobody", "status")
+    usage = run("--endpoint", idrac.url, "--username", "root", "--insecure", "--retries", "-1", "status")
+    failure = run("--endpoint", idrac.url, "--username", "nobody", "--insecure", "status")
     assert (usage.exit_code, failure.exit_code) == (2, 1)
     assert usage.stderr.startswith("Error: --retries")
     assert failure.stderr.startswith("Error: GET /redfish/v1/Systems: HTTP 401")

@@ -158,7 +158,12 @@ def score_csv(source: Path, destination: Path, detector_factory: Callable[[], De
     if _same_file(source, destination):
         raise SameFileError(source, destination)
     writing: contextlib.AbstractContextManager[TextIO]
-    if _is_stream(destination):
+    descriptor = _named_descriptor(destination)
+    if descriptor is not None:
+        # /dev/stdout, /dev/fd/N: written where that descriptor stands. Opening the path would truncate what it
+        # leads to, the file a shell redirected stdout to (`>>` or the lines before it) included.
+        writing = os.fdopen(os.dup(descriptor), "w", newline="", encoding="utf-8")
+    elif _is_stream(destination):
         # A pipe, terminal or device (/dev/stdout): nothing there to keep, and nothing to rename over.
         writing = destination.open("w", newline="", encoding="utf-8")
     else:
@@ -267,7 +272,10 @@ def _timestamp(source: Path, line: int, text: str, found: _Irregularities) -> da
         found.without_offset += 1
         return parsed
     found.with_offset += 1
-    return parsed.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return parsed.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is in no year Python counts in UTC
+        raise CsvFormatError(source, line, f"expected a time within years 1-9999 in UTC, found {text!r}") from None
 
 
 def _value(source: Path, line: int, text: str) -> float:
@@ -284,6 +292,22 @@ def _same_file(source: Path, destination: Path) -> bool:
         return os.path.samefile(source, destination)
     except FileNotFoundError:
         return False
+
+
+_STANDARD_DESCRIPTORS = {"/dev/stdout": 1, "/dev/stderr": 2}
+_DESCRIPTOR_FOLDERS = ("/dev/fd/", "/proc/self/fd/")
+
+
+def _named_descriptor(destination: Path) -> int | None:
+    """The open descriptor `destination` names (/dev/stdout, /dev/fd/N), None for any other path."""
+    name = os.path.abspath(destination)
+    if name in _STANDARD_DESCRIPTORS:
+        return _STANDARD_DESCRIPTORS[name]
+    for folder in _DESCRIPTOR_FOLDERS:
+        number = name.removeprefix(folder)
+        if number != name and number.isdigit():
+            return int(number)
+    return None
 
 
 def _is_stream(destination: Path) -> bool:

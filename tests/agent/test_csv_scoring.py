@@ -5,6 +5,8 @@ import math
 import os
 import shutil
 import stat
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -161,13 +163,27 @@ def test_a_file_without_a_header_is_read_from_its_first_line(tmp_path: Path) -> 
             "line 2: expected a timestamp (an ISO 8601 time like '2024-01-01 00:00:00' or '2024-01-01T00:00Z', "
             "or Unix epoch seconds), found '2024-13-01 00:00:00'",
         ),
+        (
+            b"timestamp,value\n9999-12-31T23:59:59-01:00,1\n",
+            "line 2: expected a time within years 1-9999 in UTC, found '9999-12-31T23:59:59-01:00'",
+        ),
         (b"timestamp,value\n2024-01-01 00:00:00,\xb51\n", "line 2: not UTF-8 text (byte 0xb5 at column 21)"),
         (
             b'timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:05:00,"' + b"9" * 200_000 + b'"\n',
             "line 3: not readable as CSV (field larger than field limit (131072))",
         ),
     ],
-    ids=["empty", "other header", "not a number", "three fields", "odd separator", "month 13", "latin-1", "huge"],
+    ids=[
+        "empty",
+        "other header",
+        "not a number",
+        "three fields",
+        "odd separator",
+        "month 13",
+        "past year 9999",
+        "latin-1",
+        "huge",
+    ],
 )
 def test_a_line_that_cannot_be_read_is_named_and_the_destination_is_untouched(
     tmp_path: Path, text: bytes, message: str
@@ -268,4 +284,28 @@ def test_a_header_in_any_case_and_times_with_and_without_a_zone(tmp_path: Path) 
     assert scored.notes == [
         "2 timestamps with a zone (an offset, 'Z' or epoch time) and 1 without: those without were taken as UTC",
         "1 gap longer than 2 times the usual step of 300 s (the longest, 900 s, ends at line 4)",
+    ]
+
+
+@pytest.mark.programs
+@pytest.mark.parametrize("destination", ["/dev/stdout", "/dev/fd/1"])
+@pytest.mark.parametrize("redirection", [">", ">>"])
+def test_scoring_to_stdout_writes_where_the_shell_redirected_it_keeping_what_is_there(
+    tmp_path: Path, destination: str, redirection: str
+) -> None:
+    """Opening /dev/stdout for writing truncates the file a shell redirected stdout to: the lines written before
+    the score, or the whole file with `>>`, were lost."""
+    source = tmp_path / "in.csv"
+    source.write_text("timestamp,value\n2024-01-01 00:00:00,1\n")
+    log = tmp_path / "log"
+    log.write_text("already there\n")
+    script = f'(echo before; "$1" -m orion_agent score "$2" {destination}; echo after) {redirection} "$3"'
+    subprocess.run(["sh", "-c", script, "sh", sys.executable, str(source), str(log)], check=True)
+    kept = ["already there"] if redirection == ">>" else []
+    assert log.read_text().splitlines() == [
+        *kept,
+        "before",
+        "timestamp,value,anomaly_score",
+        "2024-01-01 00:00:00,1,0.0",
+        "after",
     ]

@@ -31,7 +31,8 @@ class AnomalyWatch:
             return
         try:
             self._detectors = load_detectors(self._state_file, now)
-        except StateError as problem:
+        except (StateError, ArithmeticError, ValueError, TypeError, LookupError) as problem:
+            # StateError names what is wrong; the others are a backstop for a value no check foresaw.
             aside = self._state_file.with_name(self._state_file.name + ".refused")
             try:
                 self._state_file.replace(aside)
@@ -70,7 +71,19 @@ class AnomalyWatch:
             return Finding("anomaly", series, Severity.UNKNOWN, f"{series}: no value to score")
         detector = self._detectors.setdefault(series, AgentDetector())
         when = datetime.datetime.fromtimestamp(timestamp, datetime.UTC).replace(tzinfo=None)
-        score = detector.update(when, value)
+        try:
+            score = detector.update(when, value)
+        except (ArithmeticError, ValueError) as problem:
+            # A restored state that passed every check and still breaks the arithmetic: that series starts afresh
+            # rather than failing at every check from now on.
+            log.error(
+                "anomaly detector of %s reset: %s",
+                series,
+                problem,
+                extra={"fields": {"series": series, "error": f"{type(problem).__name__}: {problem}"}},
+            )
+            detector = self._detectors[series] = AgentDetector()
+            score = detector.update(when, value)
         self.scores[series] = score
         if score >= self._threshold:
             return Finding("anomaly", series, Severity.WARNING, f"{series} anomalous (score {score:.2f})", score)

@@ -53,15 +53,24 @@ def require(condition: bool, what: str) -> None:
         raise StateError(what)
 
 
+# Integers a state file may hold: JSON's exact ones. A count beyond them is no count a detector reached, and
+# arithmetic on it overflows floats later, in the middle of an update.
+LARGEST_INTEGER = 2**53
+
+
 def as_float(value: Any, what: str) -> float:
     require(isinstance(value, int | float) and not isinstance(value, bool), f"{what}: expected a number")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        raise StateError(f"{what}: expected a finite number, got an integer of {len(str(value))} digits") from None
     require(math.isfinite(number), f"{what}: expected a finite number, got {number}")
     return number
 
 
 def as_int(value: Any, what: str) -> int:
     require(isinstance(value, int) and not isinstance(value, bool), f"{what}: expected an integer")
+    require(abs(value) <= LARGEST_INTEGER, f"{what}: expected an integer of at most 2**53, got {value}")
     return int(value)
 
 

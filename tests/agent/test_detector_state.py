@@ -222,3 +222,43 @@ def test_the_agent_saves_its_detectors_periodically_and_at_stop_and_restores_the
     assert {series: detector.snapshot() for series, detector in restarted.agent.anomalies._detectors.items()} == {
         series: detector.snapshot() for series, detector in saved.items()
     }
+
+
+def number_leaves(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The path of every number in a JSON document."""
+    if isinstance(node, dict):
+        return [leaf for key, child in node.items() for leaf in number_leaves(child, (*path, key))]
+    if isinstance(node, list):
+        return [leaf for index, child in enumerate(node) for leaf in number_leaves(child, (*path, index))]
+    return [path] if isinstance(node, int | float) and not isinstance(node, bool) else []
+
+
+def replaced_at(document: Any, path: tuple[Any, ...], value: object) -> None:
+    for step in path[:-1]:
+        document = document[step]
+    document[path[-1]] = value
+
+
+# Numbers no detector writes: huge integers (float() overflows), counts past any real one, negatives, nothing.
+NASTY = [10**400, 2**63, -1, 0, 1e308]
+
+
+def test_no_number_in_a_state_file_crashes_the_agent_at_start_or_at_a_check(tmp_path: Path) -> None:
+    """A review found a 400-digit number crashing the start, and a count of 2**63 or -1 crashing every update."""
+    saved = json.loads(saved_file(tmp_path).read_text())
+    leaves = number_leaves(saved["detectors"])
+    settings = [leaf for leaf in leaves if "settings" in leaf]
+    learnt = [leaf for leaf in leaves if "settings" not in leaf]
+    sample = learnt[:: max(1, len(learnt) // 10)] + settings[:2]
+    path = tmp_path / "detectors.json"
+    for leaf in sample:
+        for value in NASTY:
+            spoilt = json.loads(json.dumps(saved))
+            replaced_at(spoilt["detectors"], leaf, value)
+            path.write_text(json.dumps(spoilt))
+            watch = AnomalyWatch(0.8, path)
+            watch.load(NOW)  # refused or restored, never raised
+            for offset in range(3):
+                finding = watch.observe(NOW + 300 * (offset + 1), "wan_receive_bits", 55.0)
+                assert finding.value is not None, (leaf, value, finding)
+                assert 0.0 <= finding.value <= 1.0, (leaf, value, finding)

@@ -376,6 +376,30 @@ def test_a_killed_prometheus_fails_its_check_with_curls_reason(ssh: FakeSsh, out
 
 
 @pytest.mark.programs
+@pytest.mark.parametrize(
+    ("target", "mode", "check", "reason"),
+    [
+        (
+            "orion@192.168.100.20",
+            "no-internet",
+            "lan-internet",
+            "no connection from the LAN (orion-monitor) to 1.1.1.1:853 (the first DNS upstream) within ",
+        ),
+        ("orion@192.168.1.1", "no-dig", "dns", "dig on the router: bash: line 1: dig: command not found"),
+    ],
+)
+def test_a_command_failing_on_a_vm_fails_its_check_with_the_reason(  # noqa: PLR0917 - pytest passes each
+    ssh: FakeSsh, outputs: Path, target: str, mode: str, check: str, reason: str
+) -> None:
+    ssh.set({target: mode})
+    code, output = run_verify(outputs, *OFF_THE_MACHINE, f"--skip-target={NOT_SCRAPED}", "--json")
+    assert code == 1
+    (failed,) = [found for found in json.loads(output)["checks"] if found["status"] == "FAIL"]
+    assert failed["name"] == check
+    assert failed["reason"].startswith(reason), failed
+
+
+@pytest.mark.programs
 def test_a_silent_host_costs_the_timeout_once_not_per_check(ssh: FakeSsh, outputs: Path) -> None:
     ssh.set({"*": "silent"})
     started = time.monotonic()

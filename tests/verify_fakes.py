@@ -46,6 +46,9 @@ if command == "true":
     sys.exit(0)
 if command == "sudo -n birdc show protocols":
     print((recorded / ("birdc-peer-down.txt" if mode == "peer-down" else "birdc-healthy.txt")).read_text(), end="")
+elif command.startswith("dig ") and mode == "no-dig":
+    print("bash: line 1: dig: command not found", file=sys.stderr)
+    sys.exit(127)
 elif command.startswith("dig "):
     print((recorded / "dig-name.txt").read_text() + "--- orion verify ---\\n" + (recorded / "dig-root.txt").read_text())
 elif command.startswith("curl "):
@@ -58,6 +61,8 @@ elif command.startswith("curl "):
         print((recorded / "alertmanager.curl").read_text(), end="")
     elif "/health" in command:
         print((recorded / "agent-ok.curl").read_text(), end="")
+elif command.startswith("timeout ") and mode == "no-internet":
+    sys.exit(124)  # what timeout(1) exits with when the command outlasts it
 elif command.startswith("timeout "):
     sys.exit(0)
 else:

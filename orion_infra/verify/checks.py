@@ -215,6 +215,9 @@ class Verifier:
         done = self._on("router", command, budget)
         if isinstance(done, Outcome):
             return done
+        if done.returncode != 0 and not done.stdout.strip():
+            # Not dig's answers (which it prints whatever it got) but the shell's: no dig on the router, say.
+            return _command_failed(done, "dig on the router", "on the router: is dig (bind's tools) installed?")
         local, _, root = done.stdout.partition(DIG_SEPARATOR)
         return verdicts.dns_answers(local, root, self.site.local_name, self.site.resolver)
 

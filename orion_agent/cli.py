@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from types import FrameType
 
@@ -33,8 +34,23 @@ SETTINGS_OPTION = click.option(
     default=None,
     help="JSON or TOML settings file (default: $ORION_AGENT_SETTINGS_FILE).",
 )
+
+
+def _checked_agent_url(_context: click.Context, _parameter: click.Parameter, value: str | None) -> str | None:
+    """An http(s) URL with a host, checked before anything is sent."""
+    if value is None:
+        return None
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(f"expected the agent's URL, like http://127.0.0.1:9110, got {value!r}")
+    return value.rstrip("/")
+
+
 AGENT_URL_OPTION = click.option(
-    "--agent-url", default=None, help="The running agent (default: loopback at the settings' listen port)."
+    "--agent-url",
+    default=None,
+    callback=_checked_agent_url,
+    help="The running agent (default: loopback at the settings' listen port).",
 )
 
 
@@ -126,6 +142,8 @@ def report(settings_file: Path | None, agent_url: str | None, output_format: str
 @click.option("--by", default=getpass.getuser, show_default="the current user", help="Who clears it, for the audit.")
 def clear(runbook: str, settings_file: Path | None, agent_url: str | None, by: str) -> None:
     """Unfreeze RUNBOOK after a human has looked at why it froze."""
+    if runbook not in RUNBOOKS:
+        raise click.BadParameter(f"no runbook {runbook!r} (runbooks: {', '.join(RUNBOOKS)})", param_hint="RUNBOOK")
     url = f"{_agent_url(agent_url, settings_file)}{CLEAR_PREFIX}{runbook}/clear"
     try:
         response = requests.post(url, json={"by": by}, timeout=10)

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from click.testing import CliRunner, Result
@@ -81,8 +82,20 @@ def test_clear_edits_the_state_file_when_the_agent_is_not_running(tmp_path: Path
     assert audit[-1]["event"] == "cleared"
     assert audit[-1]["by"] == "alice"
     unknown = CliRunner().invoke(main, ["clear", "reboot", "--settings", str(path)])
-    assert unknown.exit_code == 1
+    assert unknown.exit_code == 2  # a usage error, found before the agent is asked
     assert "no runbook 'reboot' (runbooks: restart-bgp)" in unknown.output
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["report", "--agent-url", "nonsense"], ["clear", "restart-bgp", "--agent-url", "ftp://x"], ["clear", "nope"]],
+)
+def test_a_bad_agent_url_or_runbook_is_a_usage_error_before_anything_is_sent(arguments: list[str]) -> None:
+    with mock.patch("requests.get") as get, mock.patch("requests.post") as post:
+        result = CliRunner().invoke(main, [*arguments, "--settings", "/nonexistent.json"])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for" in result.output
+    assert get.call_count == post.call_count == 0
 
 
 def test_report_and_clear_talk_to_the_running_agent(make_rig: Callable[..., Rig]) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,9 @@ def save_detectors(path: Path, detectors: Mapping[str, AgentDetector], saved_at:
         "detectors": {series: detector.snapshot() for series, detector in detectors.items()},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # One name for the temporary file, so one left by a save that was killed is overwritten by the next, not kept.
+    temporary = path.with_name(f".{path.name}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
         with os.fdopen(descriptor, "w") as file:
             json.dump(document, file, separators=(",", ":"), allow_nan=False)
@@ -39,7 +40,7 @@ def save_detectors(path: Path, detectors: Mapping[str, AgentDetector], saved_at:
             os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 

@@ -262,3 +262,11 @@ def test_no_number_in_a_state_file_crashes_the_agent_at_start_or_at_a_check(tmp_
                 finding = watch.observe(NOW + 300 * (offset + 1), "wan_receive_bits", 55.0)
                 assert finding.value is not None, (leaf, value, finding)
                 assert 0.0 <= finding.value <= 1.0, (leaf, value, finding)
+
+
+def test_a_temporary_file_left_by_a_killed_save_is_overwritten_not_kept(tmp_path: Path) -> None:
+    path = saved_file(tmp_path)
+    (tmp_path / ".detectors.json.tmp").write_text('{"half": ')  # a save killed midway
+    save_detectors(path, {"cpu": AgentDetector()}, NOW)
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["detectors.json"]
+    assert list(load_detectors(path, NOW)) == ["cpu"]

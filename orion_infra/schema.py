@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import html
 import inspect
 import itertools
@@ -52,6 +53,7 @@ def _unwrapped(node: object) -> object:
     return node
 
 
+@functools.cache  # a class's source does not change while the process runs
 def field_docstrings(model: type[Facts]) -> dict[str, str]:
     """The docstring written under each field of `model`, read from its source as pydantic's
     use_attribute_docstrings reads it."""

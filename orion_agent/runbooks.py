@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -20,6 +19,7 @@ from typing import Any, Protocol
 
 from orion_agent.audit import AuditLog
 from orion_agent.checks import BgpState, BgpView
+from orion_agent.files import replaced_on_success
 from orion_agent.settings import Remediation
 
 log = logging.getLogger(__name__)
@@ -149,9 +149,8 @@ class StateStore:
 
     def save(self, states: dict[str, RunbookState]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({name: asdict(state) for name, state in states.items()}, indent=2))
-        os.replace(temporary, self.path)
+        with replaced_on_success(self.path, temporary=self.path.with_suffix(".tmp")) as file:
+            file.write(json.dumps({name: asdict(state) for name, state in states.items()}, indent=2))
 
 
 class RunbookEngine:

@@ -18,7 +18,6 @@ import csv
 import math
 import os
 import re
-import secrets
 import stat
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -29,6 +28,7 @@ from typing import BinaryIO, TextIO
 
 from orion_agent.detect.agent import AgentDetector
 from orion_agent.detect.base import Detector
+from orion_agent.files import replaced_on_success
 
 HEADER = ["timestamp", "value"]
 BYTE_ORDER_MARK = "\ufeff"
@@ -167,7 +167,7 @@ def score_csv(source: Path, destination: Path, detector_factory: Callable[[], De
         # A pipe, terminal or device (/dev/stdout): nothing there to keep, and nothing to rename over.
         writing = destination.open("w", newline="", encoding="utf-8")
     else:
-        writing = _replaced_on_success(Path(os.path.realpath(destination)))
+        writing = replaced_on_success(Path(os.path.realpath(destination)))
     with source.open("rb") as reader_file, writing as writer_file:
         return _score(source, reader_file, writer_file, detector_factory())
 
@@ -315,29 +315,6 @@ def _is_stream(destination: Path) -> bool:
         return not stat.S_ISREG(destination.stat().st_mode) and not destination.is_dir()
     except FileNotFoundError:
         return False
-
-
-@contextlib.contextmanager
-def _replaced_on_success(target: Path) -> Iterator[TextIO]:
-    """A new file beside `target` that replaces it once the block ends without error, and is removed otherwise."""
-    try:
-        mode: int | None = stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        mode = None
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
-    # 0o666 lets the umask decide a new file's mode, as a plain open() would.
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-    try:
-        with os.fdopen(descriptor, "w", newline="", encoding="utf-8") as file:
-            if mode is not None:
-                os.fchmod(file.fileno(), mode)
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def _count(number: int, noun: str) -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from orion_agent.detect.agent import AgentDetector, AgentSettings
 from orion_agent.detect.base import StateError
+from orion_agent.files import replaced_on_success
 
 STATE_FORMAT = "orion-agent-detector-state"
 # Raise it whenever a detector's snapshot changes shape or meaning: an older or newer agent's file is refused.
@@ -30,18 +30,9 @@ def save_detectors(path: Path, detectors: Mapping[str, AgentDetector], saved_at:
         "detectors": {series: detector.snapshot() for series, detector in detectors.items()},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    # One name for the temporary file, so one left by a save that was killed is overwritten by the next, not kept.
-    temporary = path.with_name(f".{path.name}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        with os.fdopen(descriptor, "w") as file:
-            json.dump(document, file, separators=(",", ":"), allow_nan=False)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    # One writer, the agent: a fixed temporary name, so one left by a save that was killed is overwritten, not kept.
+    with replaced_on_success(path, mode=0o600, temporary=path.with_name(f".{path.name}.tmp")) as file:
+        json.dump(document, file, separators=(",", ":"), allow_nan=False)
 
 
 def load_detectors(path: Path, now: float, settings: AgentSettings | None = None) -> dict[str, AgentDetector]:

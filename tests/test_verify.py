@@ -30,6 +30,7 @@ from orion_infra.verify.verdicts import HttpAnswer, Status
 from tests.fake_pulumi import fake_pulumi
 from tests.fixtures.invalid_cases import DEFAULT_STACK
 from tests.redfish.emulator import self_signed_certificate
+from tests.sealing import seal
 from tests.verify_fakes import RECORDED, FakeProxmox, FakeSsh, fake_proxmox, fake_ssh
 
 PEERS = {"he_primary": "he-primary", "he_secondary": "he-secondary", "he_tertiary": "he-tertiary"}
@@ -500,11 +501,11 @@ def test_a_malformed_token_is_a_usage_error_that_never_shows_it(
 
 @pytest.mark.programs
 def test_it_runs_as_a_process_and_reaches_nothing_it_is_not_meant_to(ssh: FakeSsh, outputs: Path) -> None:
-    """`python -c 'from orion_infra.cli_verify import verify; verify()'` in an empty network namespace (unshare
-    -rn): Grafana, not skipped, finds no route; everything else answers through the fake ssh."""
+    """`python -c 'from orion_infra.cli_verify import verify; verify()'` in an empty network namespace (seal():
+    unshare --net): Grafana, not skipped, finds no route; everything else answers through the fake ssh."""
     done = subprocess.run(
         [
-            "unshare", "-rn", sys.executable, "-c", "from orion_infra.cli_verify import verify; verify()",
+            *seal(), sys.executable, "-c", "from orion_infra.cli_verify import verify; verify()",
             "--stack-file", str(DEFAULT_STACK), "--outputs", str(outputs), "--skip=proxmox-api", "--skip=vm-states",
             f"--skip-target={NOT_SCRAPED}", "--timeout=2",
         ],

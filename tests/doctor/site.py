@@ -8,7 +8,6 @@ Each test breaks one thing of the healthy site and reads which check fails."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from orion_infra.trust import TRUST_DIR
 from tests.fake_pulumi import FakePulumi, fake_pulumi
 from tests.fixtures.invalid_cases import DEFAULT_STACK
 from tests.redfish.emulator import self_signed_certificate
+from tests.sealing import seal
 from tests.stack_edits import edited
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,12 +43,6 @@ IMAGES = {
     "opencore-osx-proxmox-vm.iso": b"opencore " * 700,
     "sequoia-recovery.img": b"recovery " * 900,
 }
-
-
-def seal() -> list[str]:
-    """`unshare` into a new network namespace (as tests/engine does); without root, with a user namespace."""
-    unshare = shutil.which("unshare") or "unshare"  # found on this PATH: the doctor's own PATH is the test's
-    return [unshare, "--net"] if os.geteuid() == 0 else [unshare, "--net", "--map-root-user"]
 
 
 def tool_stub(bin_dir: Path, name: str, said: str = "") -> None:

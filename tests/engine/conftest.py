@@ -23,17 +23,13 @@ from orion_infra.model.loading import SECTIONS, secret_references
 from orion_infra.model.problems import Location
 from orion_infra.model.secret_values import value_problem
 from tests.keys import private_key
+from tests.sealing import seal
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE_BIN = ROOT / ".engine" / "bin"
 PULUMI = ENGINE_BIN / "pulumi"
 STACK = "orion"
 PASSPHRASE = "engine tests: a passphrase of their own"
-
-
-def seal() -> list[str]:
-    """`unshare` into a new network namespace, where nothing is reachable (its loopback is down until raised)."""
-    return ["unshare", "--net"] if os.geteuid() == 0 else ["unshare", "--net", "--map-root-user"]
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-import yaml
-
 from orion_infra.doctor import images, network, pulumi_cli, tools
 from orion_infra.doctor.findings import Finding, Probe, fail, ok, skip
 from orion_infra.model import OrionStack, RawConfig, StackConfigError, load_stack, read_stack_file
@@ -65,19 +63,13 @@ def _load(stack_file: Path) -> tuple[Finding, RawConfig | None, OrionStack | Non
     try:
         raw = read_stack_file(stack_file)
         stack, _ = load_stack(raw)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{stack_file}:{mark.line + 1}" if mark is not None else str(stack_file)
-        return fail(name, f"{where}: not YAML ({getattr(error, 'problem', None) or error})", "fix the YAML"), None, None
-    except StackConfigError as error:
+    except StackConfigError as error:  # YAML syntax and an unreadable file included, each one located line
         more = f" (and {len(error.problems) - 1} more)" if len(error.problems) > 1 else ""
         return (
             fail(name, f"{error.problems[0]}{more}", f"`orion validate --stack-file {stack_file}` lists every problem"),
             None,
             None,
         )
-    except OSError as error:
-        return fail(name, f"{stack_file}: {error.strerror}", "give a readable stack file"), None, None
     summary = f"{len(stack.hosts)} host(s), {len(stack.vms)} VMs"
     return ok(name, f"{stack_file} is valid ({summary})"), raw, stack
 
